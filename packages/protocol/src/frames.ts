@@ -1,0 +1,90 @@
+/**
+ * The frames both sides exchange. One frame is one JSON array on the wire (see codec.ts);
+ * in code it is one of these plain objects, told apart by `type`.
+ */
+
+/** Version of the wire protocol described in docs/protocol.md. */
+export const PROTOCOL_VERSION = 1;
+
+/** First frame of every transport link, client → server: start or resume a session. */
+export interface HelloFrame {
+  readonly type: "hello";
+  readonly version: number;
+  /** Session to resume; absent for a new session. */
+  readonly sessionId?: string;
+  /** Highest server→client message seq the client has received (0 when none). */
+  readonly ack: number;
+}
+
+/** Server's answer to `hello`: the session and the limits the client must respect. */
+export interface WelcomeFrame {
+  readonly type: "welcome";
+  readonly version: number;
+  readonly sessionId: string;
+  /** True when `hello.sessionId` named a live session and it was resumed. */
+  readonly resumed: boolean;
+  /** Highest client→server message seq the server has received (0 for a new session). */
+  readonly ack: number;
+  /** The server sends a ping at least this often (ms). */
+  readonly pingIntervalMs: number;
+  /** A link that carries nothing for pingIntervalMs + pingTimeoutMs is dead (ms). */
+  readonly pingTimeoutMs: number;
+  /** Largest message payload the server accepts, in bytes (UTF-8 for text). */
+  readonly maxMessageBytes: number;
+  /** How long the server keeps a session without a transport before discarding it (ms). */
+  readonly resumeWindowMs: number;
+}
+
+/**
+ * Where a message sits in a channel's history. Reserved for channels (subscribe/publish):
+ * a session can resume on another server node from these cursors. Receivers that know
+ * nothing of channels ignore it.
+ */
+export interface ChannelPosition {
+  readonly channel: string;
+  readonly epoch: string;
+  readonly offset: number;
+}
+
+/** An application message. `seq` counts per direction and per session, from 1. */
+export interface MessageFrame {
+  readonly type: "message";
+  readonly seq: number;
+  readonly data: string | Uint8Array;
+  readonly position?: ChannelPosition;
+}
+
+/** Cumulative acknowledgement: every message with seq ≤ `seq` has been received. */
+export interface AckFrame {
+  readonly type: "ack";
+  readonly seq: number;
+}
+
+/** Liveness probe; the peer answers with a pong carrying the same id. */
+export interface PingFrame {
+  readonly type: "ping";
+  readonly id: number;
+}
+
+export interface PongFrame {
+  readonly type: "pong";
+  readonly id: number;
+}
+
+/** Ends the session (or, in an HTTP error body, explains why a request was refused). */
+export interface CloseFrame {
+  readonly type: "close";
+  readonly code: number;
+  readonly reason: string;
+}
+
+export type Frame =
+  | HelloFrame
+  | WelcomeFrame
+  | MessageFrame
+  | AckFrame
+  | PingFrame
+  | PongFrame
+  | CloseFrame;
+
+export type FrameType = Frame["type"];

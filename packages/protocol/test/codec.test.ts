@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import {
+  CloseCode,
+  FrameError,
+  PROTOCOL_VERSION,
+  base64ToBytes,
+  bytesToBase64,
+  closeCodeName,
+  createLineSplitter,
+  decodeBatch,
+  decodeFrame,
+  encodeBatch,
+  encodeFrame,
+  isRetryable,
+  payloadBytes,
+  type Frame,
+} from "@lifeline/protocol";
+
+const roundTrip = (frame: Frame) => decodeFrame(encodeFrame(frame));
+
+describe("codec", () => {
+  it("encodes each frame type to its documented wire form", () => {
+    expect(encodeFrame({ type: "message", seq: 7, data: "hi" })).toBe('["m",7,"hi"]');
+    expect(encodeFrame({ type: "message", seq: 8, data: new Uint8Array([0, 255, 16]) })).toBe('["b",8,"AP8Q"]');
+    expect(encodeFrame({ type: "ack", seq: 3 })).toBe('["a",3]');
+    expect(encodeFrame({ type: "ping", id: 1 })).toBe('["p",1]');
+    expect(encodeFrame({ type: "pong", id: 1 })).toBe('["P",1]');
+    expect(encodeFrame({ type: "close", code: 1000, reason: "bye" })).toBe('[\"c\",1000,\"bye\"]');
+    expect(encodeFrame({ type: "hello", version: 1, ack: 0 })).toBe('["h",{"v":1,"ack":0}]');
+    expect(encodeFrame({ type: "hello", version: 1, sessionId: "abc", ack: 4 })).toBe('["h",{"v":1,"sid":"abc","ack":4}]');
+  });
+
+  it("round-trips every frame type", () => {
+    const frames: Frame[] = [
+      { type: "hello", version: PROTOCOL_VERSION, ack: 0 },
+      { type: "hello", version: PROTOCOL_VERSION, sessionId: "s-1", ack: 12 },
+      {
+        type: "welcome",
+        version: 1,
+        sessionId: "s-1",
+        resumed: true,
+        ack: 3,
+        pingIntervalMs: 15000,
+        pingTimeoutMs: 10000,
+        maxMessageBytes: 1024,
+        resumeWindowMs: 60000,
+      },
+      { type: "message", seq: 1, data: "plain" },
+      { type: "message", seq: 2, data: "ünïcödé ✓ 😀 \n newline\u2028" },
+      { type: "message", seq: 3, data: new Uint8Array([1, 2, 3, 250]) },
+      { type: "message", seq: 4, data: "x", position: { channel: "news", epoch: "e1", offset: 99 } },
+      { type: "ack", seq: 9 },
+      { type: "ping", id: 5 },
+      { type: "pong", id: 5 },
+      { type: "close", code: CloseCode.MESSAGE_TOO_LARGE, reason: "too big" },
+    ];
+    for (const frame of frames) expect(roundTrip(frame)).toEqual(frame);
+  });
+
+  it("keeps binary payloads byte for byte, for every length remainder and all byte values", () => {
+    for (let length = 0; length < 300; length++) {
+      const bytes = new Uint8Array(length);
+      for (let i = 0; i < length; i++) bytes[i] = (i * 97 + length) & 255;
+      const decoded = roundTrip({ type: "message", seq: 1, data: bytes });
+      expect(decoded).toEqual({ type: "message", seq: 1, data: bytes });
+    }
+  });
+
+  it("matches a reference base64 implementation on a megabyte of data", () => {
+    const bytes = new Uint8Array(1024 * 1024 + 1);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >> 8)) & 255;
+    const encoded = bytesToBase64(bytes);
+    expect(encoded).toBe(Buffer.from(bytes).toString("base64"));
+    const decoded = base64ToBytes(encoded);
+    // Buffer.equals: a deep equality walk over a megabyte is needlessly slow.
+    expect(decoded && Buffer.from(decoded).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it("rejects malformed input with FrameError", () => {
+    for (const bad of ["", "{", "{}", "[]", "[1]", '["m"]', '["m",-1,"x"]', '["m",1.5,"x"]', '["m",1,2]', '["b",1,"@@@@"]', '["b",1,"abc"]', '["a","1"]', '["h",null]', '["w",{"v":1}]']) {
+      expect(() => decodeFrame(bad), bad).toThrow(FrameError);
+    }
+  });
+
+  it("ignores well-formed frames of unknown types, so new frame types are not breaking", () => {
+    expect(decodeFrame('["z",{"future":true}]')).toBeUndefined();
+    expect(decodeBatch('["z",1]\n["a",2]')).toEqual([{ type: "ack", seq: 2 }]);
+  });
+});
+
+describe("batch", () => {
+  it("joins frames with newlines and splits them back", () => {
+    const frames: Frame[] = [
+      { type: "message", seq: 1, data: "a\nb" },
+      { type: "ack", seq: 4 },
+      { type: "message", seq: 2, data: new Uint8Array([10, 13]) },
+    ];
+    const text = encodeBatch(frames);
+    expect(text.split("\n")).toHaveLength(3);
+    expect(decodeBatch(text)).toEqual(frames);
+    expect(decodeBatch("")).toEqual([]);
+  });
+
+  it("reassembles lines split at arbitrary chunk boundaries", () => {
+    const text = encodeBatch([
+      { type: "message", seq: 1, data: "hello" },
+      { type: "message", seq: 2, data: "wörld" },
+      { type: "ack", seq: 1 },
+    ]) + "\n";
+    for (let size = 1; size <= text.length; size++) {
+      const splitter = createLineSplitter();
+      const lines: string[] = [];
+      for (let i = 0; i < text.length; i += size) lines.push(...splitter.push(text.slice(i, i + size)));
+      expect(lines.map((line) => decodeFrame(line))).toEqual(decodeBatch(text));
+      expect(splitter.pendingLength).toBe(0);
+    }
+  });
+});
+
+describe("close codes and sizes", () => {
+  it("groups close codes by what the client does next", () => {
+    expect(isRetryable(CloseCode.GOING_AWAY)).toBe(true);
+    expect(isRetryable(CloseCode.ABNORMAL)).toBe(true);
+    expect(isRetryable(CloseCode.HEARTBEAT_TIMEOUT)).toBe(true);
+    expect(isRetryable(CloseCode.SESSION_NOT_FOUND)).toBe(true);
+    expect(isRetryable(CloseCode.NORMAL)).toBe(false);
+    expect(isRetryable(CloseCode.PROTOCOL_ERROR)).toBe(false);
+    expect(isRetryable(CloseCode.ORIGIN_NOT_ALLOWED)).toBe(false);
+    expect(closeCodeName(4102)).toBe("MESSAGE_TOO_LARGE");
+    expect(closeCodeName(4999)).toBeUndefined();
+  });
+
+  it("counts payload bytes as UTF-8", () => {
+    expect(payloadBytes("abc")).toBe(3);
+    expect(payloadBytes("é")).toBe(2);
+    expect(payloadBytes("✓")).toBe(3);
+    expect(payloadBytes("😀")).toBe(4);
+    for (const s of ["ünïcödé ✓ 😀", "\ud800x", "a\udc00"]) expect(payloadBytes(s)).toBe(Buffer.byteLength(s));
+    expect(payloadBytes(new Uint8Array(10))).toBe(10);
+  });
+});

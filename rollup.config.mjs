@@ -1,0 +1,73 @@
+// One function builds the configs of every package: ESM + CJS + bundled types for each entry,
+// and for the client also the minified CDN bundles (IIFE global `Lifeline`, and ESM).
+import { fileURLToPath } from "node:url";
+import terser from "@rollup/plugin-terser";
+import typescript from "@rollup/plugin-typescript";
+import { dts } from "rollup-plugin-dts";
+
+const root = (path) => fileURLToPath(new URL(path, import.meta.url));
+const protocolSource = root("./packages/protocol/src/index.ts");
+
+/** The client inlines @lifeline/protocol so that it ships with zero runtime dependencies. */
+const inlineProtocol = () => ({
+  name: "inline-protocol",
+  resolveId: (id) => (id === "@lifeline/protocol" ? protocolSource : null),
+});
+
+const ts = (pkg) =>
+  typescript({
+    tsconfig: root("./tsconfig.base.json"),
+    include: [`packages/${pkg}/src/**/*.ts`, "packages/protocol/src/**/*.ts"],
+    compilerOptions: { declaration: false, sourceMap: true, noEmit: false, rootDir: root("./packages") },
+    noEmitOnError: true,
+  });
+
+const typesConfig = (pkg, entry, { inline }) => ({
+  input: `packages/${pkg}/src/${entry}.ts`,
+  plugins: [
+    ...(inline ? [inlineProtocol()] : []),
+    dts({ tsconfig: root("./tsconfig.base.json"), compilerOptions: { noEmit: false, declaration: true } }),
+  ],
+  external: inline ? [] : [/^@lifeline\//, /^node:/, "ws"],
+  // CommonJS users get the same declarations under .d.cts, so `require` resolves correct types.
+  output: [
+    { file: `packages/${pkg}/dist/${entry}.d.ts`, format: "es" },
+    { file: `packages/${pkg}/dist/${entry}.d.cts`, format: "es" },
+  ],
+});
+
+function library(pkg, entries, { inline = false, external = [] } = {}) {
+  const input = Object.fromEntries(entries.map((entry) => [entry, `packages/${pkg}/src/${entry}.ts`]));
+  const dir = `packages/${pkg}/dist`;
+  return [
+    {
+      input,
+      external,
+      plugins: [...(inline ? [inlineProtocol()] : []), ts(pkg)],
+      output: [
+        { dir, format: "es", entryFileNames: "[name].js", chunkFileNames: "chunks/[name]-[hash].js", sourcemap: true },
+        { dir, format: "cjs", entryFileNames: "[name].cjs", chunkFileNames: "chunks/[name]-[hash].cjs", sourcemap: true, exports: "named" },
+      ],
+    },
+    ...entries.map((entry) => typesConfig(pkg, entry, { inline })),
+  ];
+}
+
+const minify = () =>
+  terser({ ecma: 2020, module: true, compress: { passes: 2 }, format: { comments: false } });
+
+const cdn = {
+  input: "packages/client/src/index.ts",
+  plugins: [inlineProtocol(), ts("client")],
+  output: [
+    { file: "packages/client/dist/lifeline.min.js", format: "iife", name: "Lifeline", sourcemap: true, plugins: [minify()] },
+    { file: "packages/client/dist/lifeline.esm.min.js", format: "es", sourcemap: true, plugins: [minify()] },
+  ],
+};
+
+export default [
+  ...library("protocol", ["index"]),
+  ...library("client", ["index", "core", "transports/websocket", "transports/http-stream", "transports/long-polling"], { inline: true }),
+  cdn,
+  ...library("server", ["index", "cli"], { external: [/^node:/, "ws", "@lifeline/protocol"] }),
+];
