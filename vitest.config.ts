@@ -9,6 +9,7 @@ const alias = {
   "@lifeline/client/core": src("client/src/core.ts"),
   "@lifeline/client": src("client/src/index.ts"),
   "@lifeline/server": src("server/src/index.ts"),
+  "@lifeline/testkit": src("testkit/src/index.ts"),
 };
 
 export default defineConfig({
