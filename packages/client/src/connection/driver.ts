@@ -1,0 +1,300 @@
+import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES, PROTOCOL_VERSION, isRetryable, payloadBytes } from "@lifeline/protocol";
+import type { Frame, WelcomeFrame } from "@lifeline/protocol";
+import type { TimerId } from "../clock.js";
+import type { Emitter } from "../emitter.js";
+import { resolveCapabilities } from "../env.js";
+import { LifelineError, errorForClose } from "../errors.js";
+import { createHeartbeat } from "../heartbeat.js";
+import type { Heartbeat } from "../heartbeat.js";
+import { createInbox } from "../inbox.js";
+import type { ResolvedOptions } from "../options.js";
+import { createOutbox } from "../outbox.js";
+import type { Payload } from "../outbox.js";
+import type { LinkClose, Transport, TransportName } from "../transports/transport.js";
+import type { ConnectionEvents } from "../types.js";
+import type { Endpoint } from "../url.js";
+import { transition } from "./state.js";
+import type { ConnectionEvent, ConnectionState, Effect } from "./state.js";
+import { openFirstTransport } from "./select.js";
+
+/** A link must stay open this long before the retry count starts again from 1. */
+const MIN_UPTIME_MS = 5_000;
+
+export interface Driver {
+  readonly state: ConnectionState;
+  readonly transport: TransportName | null;
+  readonly id: string | null;
+  readonly rtt: number | null;
+  readonly bufferedMessages: number;
+  send(data: Payload): void;
+  close(): void;
+}
+
+/**
+ * Runs one connection: feeds events to the pure state machine, carries out its effects, and
+ * routes frames between the transport and the outbox/inbox. The generation number drops
+ * callbacks from links that are no longer current.
+ */
+export function createDriver(endpoint: Endpoint, options: ResolvedOptions, events: Emitter<ConnectionEvents>): Driver {
+  const { clock } = options;
+  const caps = resolveCapabilities(options.caps);
+  const outbox = createOutbox(options.maxMessages, options.maxBytes);
+  const inbox = createInbox();
+
+  let state: ConnectionState = "connecting";
+  let generation = 0;
+  let link: Transport | undefined;
+  let cancelAttempt: (() => void) | undefined;
+  let heartbeat: Heartbeat | undefined;
+  let retryTimer: TimerId | undefined;
+  let sessionId: string | null = null;
+  let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  let control: Frame[] = [];
+  let flushQueued = false;
+  let rtt: number | null = null;
+  let pingId = 0;
+  let pingSentAt = 0;
+  let attempt = 0;
+  let openedAt = 0;
+  let lostAt = 0;
+  let lastError: LifelineError | undefined;
+  let closeInfo = { code: CloseCode.NORMAL as number, reason: "closed by client" };
+  let openInfo: ConnectionEvents["open"] | undefined;
+
+  function dispatch(event: ConnectionEvent, reason: string, error?: LifelineError): void {
+    const next = transition(state, event);
+    if (!next) return;
+    const from = state;
+    state = next.state;
+    events.emit("statechange", error ? { from, to: state, reason, error } : { from, to: state, reason });
+    for (const effect of next.effects) run(effect);
+  }
+
+  function run(effect: Effect): void {
+    switch (effect.type) {
+      case "openLink":
+        return openLink();
+      case "closeLink":
+        return closeLink();
+      case "scheduleRetry":
+        retryTimer = clock.setTimeout(() => dispatch({ type: "retryDue" }, "retry due"), effect.delayMs);
+        return;
+      case "cancelRetry":
+        clock.clearTimeout(retryTimer);
+        retryTimer = undefined;
+        return;
+      case "announceOpen":
+        events.emit("open", openInfo!);
+        return scheduleFlush();
+      case "finish":
+        if (lastError && closeInfo.code !== CloseCode.NORMAL) events.emit("error", lastError);
+        events.emit("close", closeInfo);
+        return;
+    }
+  }
+
+  /** The retry delay for a lost link, or null when the connection should close. */
+  function retryDelay(info: LinkClose, error: LifelineError): number | null {
+    if (info.final || !isRetryable(info.code)) return null;
+    const policy = options.retryPolicy;
+    if (!policy) {
+      lastError = new LifelineError("RECONNECT_FAILED", `connection lost (${error.message}) and reconnection is disabled`, { cause: error });
+      return null;
+    }
+    const delay = policy.nextDelayMs({ attempt: ++attempt, elapsedMs: clock.now() - lostAt, reason: error });
+    if (delay === null) {
+      lastError = new LifelineError("RECONNECT_FAILED", `gave up reconnecting after ${attempt - 1} attempts: ${error.message}`, { cause: error });
+    }
+    return delay;
+  }
+
+  function linkLost(info: LinkClose): void {
+    const error = info.error ?? new LifelineError("TRANSPORT_ERROR", info.reason || "link lost", { closeCode: info.code });
+    lastError = error;
+    if (state === "open") {
+      if (clock.now() - openedAt >= MIN_UPTIME_MS) attempt = 0;
+      lostAt = clock.now();
+    }
+    closeInfo = { code: info.code, reason: info.reason };
+    dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error) }, info.reason || error.message, lastError);
+  }
+
+  function openLink(): void {
+    const current = ++generation;
+    const hello: Frame = sessionId
+      ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq }
+      : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq };
+    cancelAttempt = openFirstTransport({
+      factories: options.factories,
+      endpoint,
+      hello,
+      caps,
+      clock,
+      connectTimeoutMs: options.connectTimeoutMs,
+      onOpen(transport, welcome, rest) {
+        if (current !== generation) return transport.close();
+        cancelAttempt = undefined;
+        link = transport;
+        welcomed(transport.name, welcome);
+        receive(rest);
+      },
+      onFrames(frames) {
+        if (current === generation) receive(frames);
+      },
+      onClose(info) {
+        if (current !== generation) return;
+        link = undefined;
+        cancelAttempt = undefined;
+        linkLost(info);
+      },
+    });
+  }
+
+  function closeLink(finalFrames?: Frame[]): void {
+    generation++;
+    heartbeat?.stop();
+    heartbeat = undefined;
+    cancelAttempt?.();
+    cancelAttempt = undefined;
+    if (link && finalFrames) link.send(finalFrames);
+    link?.close();
+    link = undefined;
+  }
+
+  function welcomed(name: TransportName, welcome: WelcomeFrame): void {
+    const previous = sessionId;
+    sessionId = welcome.sessionId;
+    maxMessageBytes = welcome.maxMessageBytes;
+    let resent: Payload[] = [];
+    if (welcome.resumed) outbox.rewind(welcome.ack);
+    else {
+      inbox.reset();
+      resent = outbox.renumber();
+    }
+    const sessionLost = !welcome.resumed && previous !== null;
+    openInfo = { transport: name, resumed: welcome.resumed, sessionLost, resent: sessionLost ? resent : [] };
+    openedAt = clock.now();
+    heartbeat = createHeartbeat({
+      clock,
+      intervalMs: welcome.pingIntervalMs,
+      timeoutMs: welcome.pingTimeoutMs,
+      onExpired: () => {
+        const reason = `no data from the server for ${welcome.pingIntervalMs + welcome.pingTimeoutMs} ms`;
+        linkLost({ code: CloseCode.HEARTBEAT_TIMEOUT, reason, error: new LifelineError("HEARTBEAT_TIMEOUT", reason, { closeCode: CloseCode.HEARTBEAT_TIMEOUT }) });
+      },
+      onProbe: ping,
+    });
+    ping();
+    dispatch({ type: "welcome" }, welcome.resumed ? "session resumed" : "session started");
+  }
+
+  function ping(): void {
+    pingSentAt = clock.now();
+    control.push({ type: "ping", id: ++pingId });
+    scheduleFlush();
+  }
+
+  function receive(frames: readonly Frame[]): void {
+    const current = generation;
+    heartbeat?.activity();
+    for (const frame of frames) {
+      if (current !== generation) return;
+      switch (frame.type) {
+        case "message":
+          if (inbox.accept(frame.seq)) events.emit("message", frame.data);
+          break;
+        case "ack":
+          outbox.ack(frame.seq);
+          break;
+        case "ping":
+          control.push({ type: "pong", id: frame.id });
+          break;
+        case "pong":
+          if (frame.id === pingId) rtt = clock.now() - pingSentAt;
+          break;
+        case "close": {
+          const reason = frame.reason || "closed by server";
+          linkLost({ code: frame.code, reason, error: errorForClose(frame.code, reason) });
+          return;
+        }
+        default:
+          // hello/welcome after the handshake mean nothing; ignore rather than fail.
+          break;
+      }
+    }
+    scheduleFlush();
+  }
+
+  function scheduleFlush(): void {
+    if (flushQueued) return;
+    flushQueued = true;
+    // Everything sent in the same tick goes out as one batch: one WebSocket message or one POST.
+    Promise.resolve().then(flush);
+  }
+
+  function flush(): void {
+    flushQueued = false;
+    if (state !== "open" || !link) return;
+    const ack = inbox.takeAck();
+    const frames = control;
+    control = [];
+    if (ack) frames.push({ type: "ack", seq: ack });
+    for (const frame of outbox.takeUnsent()) frames.push(frame);
+    if (frames.length) link.send(frames);
+  }
+
+  function toPayload(data: unknown): Payload {
+    if (typeof data === "string") return data;
+    // Copy binary data: the caller may reuse its buffer before the message is acknowledged.
+    if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    throw new LifelineError("INVALID_ARGUMENT", `send() takes a string, Uint8Array or ArrayBuffer, got ${data === null ? "null" : typeof data}`);
+  }
+
+  // Start on the next microtask, so listeners added right after connect() see every event.
+  Promise.resolve().then(() => {
+    if (state === "connecting") openLink();
+  });
+
+  return {
+    get state() {
+      return state;
+    },
+    get transport() {
+      return state === "open" && link ? link.name : null;
+    },
+    get id() {
+      return sessionId;
+    },
+    get rtt() {
+      return rtt;
+    },
+    get bufferedMessages() {
+      return outbox.size;
+    },
+    send(data) {
+      if (state === "closed") throw new LifelineError("CLOSED", "send() after the connection was closed");
+      const payload = toPayload(data);
+      const bytes = payloadBytes(payload);
+      if (bytes > maxMessageBytes) {
+        throw new LifelineError("MESSAGE_TOO_LARGE", `message of ${bytes} bytes exceeds the limit of ${maxMessageBytes} bytes`);
+      }
+      outbox.push(payload, bytes);
+      scheduleFlush();
+    },
+    close() {
+      if (state === "closed") return;
+      closeInfo = { code: CloseCode.NORMAL, reason: "closed by client" };
+      lastError = undefined;
+      if (state === "open" && link) {
+        // Send what is still queued, then say goodbye, so the server ends the session now.
+        const ack = inbox.takeAck();
+        const frames: Frame[] = [...control, ...outbox.takeUnsent()];
+        if (ack) frames.push({ type: "ack", seq: ack });
+        frames.push({ type: "close", code: CloseCode.NORMAL, reason: "closed by client" });
+        closeLink(frames);
+      }
+      dispatch({ type: "close" }, "closed by client");
+    },
+  };
+}

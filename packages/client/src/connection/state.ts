@@ -1,0 +1,69 @@
+/** Public connection states. */
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** What can happen to a connection. The driver turns callbacks and timers into these. */
+export type ConnectionEvent =
+  /** The server's welcome arrived on a new link. */
+  | { readonly type: "welcome" }
+  /** The link (or every transport of an attempt) failed; retryDelayMs is null when there is no retry. */
+  | { readonly type: "linkLost"; readonly retryDelayMs: number | null }
+  /** The retry delay has passed. */
+  | { readonly type: "retryDue" }
+  /** The network is back, or the app came back to the foreground: retry without waiting. */
+  | { readonly type: "wake" }
+  /** The app called close(). */
+  | { readonly type: "close" };
+
+/** What the driver must do for a transition, in order. */
+export type Effect =
+  | { readonly type: "openLink" }
+  | { readonly type: "closeLink" }
+  | { readonly type: "scheduleRetry"; readonly delayMs: number }
+  | { readonly type: "cancelRetry" }
+  | { readonly type: "announceOpen" }
+  | { readonly type: "finish" };
+
+export interface Transition {
+  readonly state: ConnectionState;
+  readonly effects: readonly Effect[];
+}
+
+const OPEN_LINK: Effect = { type: "openLink" };
+const CLOSE_LINK: Effect = { type: "closeLink" };
+const CANCEL_RETRY: Effect = { type: "cancelRetry" };
+const FINISH: Effect = { type: "finish" };
+
+function lost(delayMs: number | null): Transition {
+  return delayMs === null
+    ? { state: "closed", effects: [CLOSE_LINK, FINISH] }
+    : { state: "reconnecting", effects: [CLOSE_LINK, { type: "scheduleRetry", delayMs }] };
+}
+
+/**
+ * The connection's state machine: pure, no I/O, no clock. Returns the next state and the
+ * effects to run, or null when the event means nothing in this state (a stale timer, say).
+ */
+export function transition(state: ConnectionState, event: ConnectionEvent): Transition | null {
+  switch (state) {
+    case "connecting":
+      if (event.type === "welcome") return { state: "open", effects: [{ type: "announceOpen" }] };
+      if (event.type === "linkLost") return lost(event.retryDelayMs);
+      if (event.type === "close") return { state: "closed", effects: [CLOSE_LINK, FINISH] };
+      return null;
+    case "open":
+      if (event.type === "linkLost") return lost(event.retryDelayMs);
+      if (event.type === "close") return { state: "closed", effects: [CLOSE_LINK, FINISH] };
+      return null;
+    case "reconnecting":
+      if (event.type === "retryDue") return { state: "connecting", effects: [OPEN_LINK] };
+      if (event.type === "wake") return { state: "connecting", effects: [CANCEL_RETRY, OPEN_LINK] };
+      if (event.type === "close") return { state: "closed", effects: [CANCEL_RETRY, FINISH] };
+      return null;
+    case "closed":
+      return null;
+    default: {
+      const unreachable: never = state;
+      return unreachable;
+    }
+  }
+}

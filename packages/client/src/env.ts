@@ -1,0 +1,38 @@
+/** Constructors and functions the transports need; taken from options first, then globalThis. */
+export interface Capabilities {
+  readonly WebSocket?: WebSocketConstructor;
+  readonly fetch?: typeof fetch;
+  readonly XMLHttpRequest?: XMLHttpRequestConstructor;
+  /** Present when fetch responses can be read as a stream (not in React Native). */
+  readonly ReadableStream?: unknown;
+  readonly TextDecoder?: typeof TextDecoder;
+}
+
+/** The subset of the WebSocket constructor Lifeline uses; `ws` in Node fits it too. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
+export type XMLHttpRequestConstructor = new () => XMLHttpRequest;
+
+export interface CapabilityOptions {
+  WebSocket?: WebSocketConstructor | undefined;
+  fetch?: typeof fetch | undefined;
+  XMLHttpRequest?: XMLHttpRequestConstructor | undefined;
+}
+
+/**
+ * What this environment offers. Nothing is sniffed: a browser, React Native and Node differ only
+ * in which of these exist (React Native has fetch but no ReadableStream, so streaming uses XHR
+ * progress events there; Node 20 has fetch but no global WebSocket unless one is passed).
+ */
+export function resolveCapabilities(options: CapabilityOptions = {}): Capabilities {
+  const g = globalThis as Partial<Capabilities> & typeof globalThis;
+  const fetchFn = options.fetch ?? (typeof g.fetch === "function" ? g.fetch.bind(globalThis) : undefined);
+  const caps: { -readonly [K in keyof Capabilities]: Capabilities[K] } = {};
+  const ws = options.WebSocket ?? g.WebSocket;
+  const xhr = options.XMLHttpRequest ?? g.XMLHttpRequest;
+  if (ws) caps.WebSocket = ws;
+  if (fetchFn) caps.fetch = fetchFn;
+  if (xhr) caps.XMLHttpRequest = xhr;
+  if (g.ReadableStream) caps.ReadableStream = g.ReadableStream;
+  if (g.TextDecoder) caps.TextDecoder = g.TextDecoder;
+  return caps;
+}

@@ -1,0 +1,61 @@
+/**
+ * Stable error codes. Codes named after a protocol close code (see docs/protocol.md) mean the
+ * server sent that code; the others are raised by the client itself.
+ */
+export type ErrorCode =
+  /** A bad argument to connect(), send() or an option; thrown synchronously. */
+  | "INVALID_ARGUMENT"
+  /** send() after close(). */
+  | "CLOSED"
+  /** The send buffer is full (buffer.maxMessages / buffer.maxBytes). */
+  | "BUFFER_FULL"
+  /** No allowed transport can run here, or every one failed to connect. */
+  | "TRANSPORT_UNAVAILABLE"
+  /** A transport failed: network error, refused connection, unexpected end. */
+  | "TRANSPORT_ERROR"
+  /** A connection attempt took longer than its timeout. */
+  | "TIMEOUT"
+  /** Nothing arrived for pingInterval + pingTimeout: the link was dead. */
+  | "HEARTBEAT_TIMEOUT"
+  /** Reconnection gave up (reconnect.maxAttempts reached, or reconnect disabled). */
+  | "RECONNECT_FAILED"
+  | "PROTOCOL_ERROR"
+  | "UNSUPPORTED_VERSION"
+  | "MESSAGE_TOO_LARGE"
+  | "ORIGIN_NOT_ALLOWED"
+  | "SESSION_NOT_FOUND"
+  /** The server closed the session, or is going away. */
+  | "CLOSED_BY_SERVER";
+
+/** Every error Lifeline raises or reports. Branch on `code`, not on `message`. */
+export class LifelineError extends Error {
+  override readonly name = "LifelineError";
+  readonly code: ErrorCode;
+  /** Protocol close code behind the error, when there is one. */
+  readonly closeCode: number | undefined;
+  override readonly cause: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; closeCode?: number | undefined } = {}) {
+    super(message);
+    this.code = code;
+    this.closeCode = options.closeCode;
+    this.cause = options.cause;
+  }
+}
+
+const CODE_NAMES: Record<number, ErrorCode> = {
+  1000: "CLOSED_BY_SERVER",
+  1001: "CLOSED_BY_SERVER",
+  1011: "CLOSED_BY_SERVER",
+  4000: "HEARTBEAT_TIMEOUT",
+  4004: "SESSION_NOT_FOUND",
+  4100: "PROTOCOL_ERROR",
+  4101: "UNSUPPORTED_VERSION",
+  4102: "MESSAGE_TOO_LARGE",
+  4103: "ORIGIN_NOT_ALLOWED",
+};
+
+/** The error for a link that ended with a protocol close code. */
+export function errorForClose(code: number, reason: string, cause?: unknown): LifelineError {
+  return new LifelineError(CODE_NAMES[code] ?? "TRANSPORT_ERROR", reason || `connection closed (${code})`, { closeCode: code, cause });
+}

@@ -1,0 +1,78 @@
+import type { Clock, TimerId } from "./clock.js";
+
+export interface HeartbeatSettings {
+  readonly clock: Clock;
+  /** The server pings at least this often. */
+  readonly intervalMs: number;
+  /** Extra silence tolerated before the link is dead. */
+  readonly timeoutMs: number;
+  /** The link carried nothing for intervalMs + timeoutMs. */
+  onExpired(): void;
+  /** The timer woke up far too late to judge (throttled or suspended): ask the peer for a sign of life. */
+  onProbe(): void;
+}
+
+export interface Heartbeat {
+  /** Something arrived: the link is alive now. */
+  activity(): void;
+  /** Judge the link now, e.g. when the page becomes visible again. */
+  check(): void;
+  stop(): void;
+}
+
+/** How late a timer may fire before its silence says more about us than about the link. */
+const LATE_WAKE_MS = 1_000;
+
+/**
+ * Deadline-based liveness. The deadline is `last activity + interval + timeout`; one timer
+ * wakes the code at the deadline, and the decision compares clock.now() with it, so a timer
+ * that fires late (background tabs throttle timers to once a minute; a sleeping laptop stops
+ * them) cannot be mistaken for a dead link by counting ticks. When the timer was very late, the
+ * silence is ours, not the link's: probe with a ping and give the link `timeout` to answer.
+ */
+export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
+  const { clock, intervalMs, timeoutMs } = settings;
+  let deadline = clock.now() + intervalMs + timeoutMs;
+  let wakeAt = 0;
+  let timer: TimerId | undefined;
+  let stopped = false;
+
+  const arm = (at: number) => {
+    if (timer !== undefined) clock.clearTimeout(timer);
+    wakeAt = at;
+    timer = clock.setTimeout(wake, Math.max(0, at - clock.now()));
+  };
+
+  function judge(lateness: number) {
+    const now = clock.now();
+    if (now < deadline) return arm(deadline);
+    if (lateness > LATE_WAKE_MS) {
+      deadline = now + timeoutMs;
+      arm(deadline);
+      return settings.onProbe();
+    }
+    stopped = true;
+    timer = undefined;
+    settings.onExpired();
+  }
+
+  function wake() {
+    timer = undefined;
+    if (!stopped) judge(clock.now() - wakeAt);
+  }
+
+  arm(deadline);
+  return {
+    activity() {
+      deadline = clock.now() + intervalMs + timeoutMs;
+    },
+    check() {
+      if (!stopped) judge(0);
+    },
+    stop() {
+      stopped = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Receive side: delivers each server message once and in order, and tracks what to acknowledge.
+ * The server numbers messages 1, 2, 3…; anything at or below the last delivered seq is a
+ * duplicate (a resend after resume), anything beyond the next is out of order and is dropped
+ * (the server resends it, since it was never acknowledged).
+ */
+export interface Inbox {
+  /** True when the message with this seq should be delivered now. */
+  accept(seq: number): boolean;
+  /** Highest seq delivered; sent in hello when resuming. */
+  readonly lastSeq: number;
+  /** The seq to acknowledge, or 0 when everything delivered is already acknowledged. Marks it acknowledged. */
+  takeAck(): number;
+  /** Forget everything: the session was replaced by a new one. */
+  reset(): void;
+}
+
+export function createInbox(): Inbox {
+  let lastSeq = 0;
+  let ackedSeq = 0;
+  return {
+    accept(seq) {
+      if (seq !== lastSeq + 1) return false;
+      lastSeq = seq;
+      return true;
+    },
+    get lastSeq() {
+      return lastSeq;
+    },
+    takeAck() {
+      if (ackedSeq === lastSeq) return 0;
+      return (ackedSeq = lastSeq);
+    },
+    reset() {
+      lastSeq = ackedSeq = 0;
+    },
+  };
+}

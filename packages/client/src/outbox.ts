@@ -1,0 +1,96 @@
+import type { MessageFrame } from "@lifeline/protocol";
+import { LifelineError } from "./errors.js";
+
+export type Payload = string | Uint8Array;
+
+/**
+ * Messages sent but not yet acknowledged by the server, in seq order. Seq numbers are given at
+ * push; acks trim the front; a resume rewinds so everything unacknowledged goes out again.
+ * Bounded by count and bytes: overflow is an error at the send() call, never a silent drop.
+ */
+export interface Outbox {
+  /** Adds a message and returns its seq. @throws LifelineError BUFFER_FULL */
+  push(data: Payload, bytes: number): number;
+  /** Frames not yet sent on the current link, marked as sent. */
+  takeUnsent(): MessageFrame[];
+  /** The server has every message with seq ≤ `seq`. */
+  ack(seq: number): void;
+  /** After a resume: drop what the server has (≤ `seq`), send the rest again. */
+  rewind(seq: number): void;
+  /** After a lost session: number the remaining messages from 1 for the new session; returns them. */
+  renumber(): Payload[];
+  readonly size: number;
+  readonly bytes: number;
+}
+
+interface Entry {
+  seq: number;
+  readonly data: Payload;
+  readonly bytes: number;
+}
+
+export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
+  let entries: Entry[] = [];
+  // Index of the first live entry: acks advance it instead of shifting the array each time.
+  let head = 0;
+  // Index of the first entry not yet sent on the current link.
+  let unsent = 0;
+  let nextSeq = 1;
+  let bytes = 0;
+
+  const compact = () => {
+    if (head > 1024 && head * 2 > entries.length) {
+      entries = entries.slice(head);
+      unsent -= head;
+      head = 0;
+    }
+  };
+
+  return {
+    push(data, size) {
+      if (entries.length - head >= maxMessages || bytes + size > maxBytes) {
+        throw new LifelineError(
+          "BUFFER_FULL",
+          `send buffer full (${entries.length - head} messages, ${bytes} bytes; limits ${maxMessages} messages, ${maxBytes} bytes)`,
+        );
+      }
+      const seq = nextSeq++;
+      entries.push({ seq, data, bytes: size });
+      bytes += size;
+      return seq;
+    },
+    takeUnsent() {
+      const frames: MessageFrame[] = [];
+      for (; unsent < entries.length; unsent++) {
+        const entry = entries[unsent]!;
+        frames.push({ type: "message", seq: entry.seq, data: entry.data });
+      }
+      return frames;
+    },
+    ack(seq) {
+      while (head < entries.length && entries[head]!.seq <= seq) {
+        bytes -= entries[head]!.bytes;
+        head++;
+      }
+      if (unsent < head) unsent = head;
+      compact();
+    },
+    rewind(seq) {
+      this.ack(seq);
+      unsent = head;
+    },
+    renumber() {
+      entries = entries.slice(head);
+      head = unsent = 0;
+      entries.forEach((entry, i) => (entry.seq = i + 1));
+      nextSeq = entries.length + 1;
+      return entries.map((entry) => entry.data);
+    },
+    get size() {
+      return entries.length - head;
+    },
+    get bytes() {
+      return bytes;
+    },
+  };
+}

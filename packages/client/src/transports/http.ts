@@ -1,0 +1,164 @@
+import { CloseCode, Endpoint, createLineSplitter, decodeFrame, encodeBatch } from "@lifeline/protocol";
+import type { Frame } from "@lifeline/protocol";
+import type { Capabilities } from "../env.js";
+import { LifelineError, errorForClose } from "../errors.js";
+import { endpointUrl } from "../url.js";
+import type { LinkClose, TransportOpenOptions } from "./transport.js";
+
+/** What both HTTP transports share: one downstream, upstream by POST, one ending. */
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly text: string;
+}
+
+export interface PendingRequest {
+  readonly response: Promise<HttpResponse>;
+  abort(): void;
+}
+
+/** One request with a text body, by fetch where there is one, else XMLHttpRequest. */
+export function request(caps: Capabilities, method: "GET" | "POST", url: string, body?: string): PendingRequest {
+  if (caps.fetch) {
+    const controller = new AbortController();
+    const init: RequestInit = { method, signal: controller.signal, cache: "no-store" };
+    // text/plain keeps cross-origin POSTs "simple": no CORS preflight round trip.
+    if (body !== undefined) Object.assign(init, { body, headers: { "content-type": "text/plain;charset=UTF-8" } });
+    return {
+      response: caps.fetch(url, init).then(async (res) => ({ status: res.status, text: await res.text() })),
+      abort: () => controller.abort(),
+    };
+  }
+  const xhr = new caps.XMLHttpRequest!();
+  return {
+    response: new Promise((resolve, reject) => {
+      xhr.open(method, url);
+      if (body !== undefined) xhr.setRequestHeader("content-type", "text/plain;charset=UTF-8");
+      xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
+      xhr.onerror = xhr.ontimeout = () => reject(new Error("network error"));
+      xhr.send(body ?? null);
+    }),
+    abort: () => {
+      xhr.onload = xhr.onerror = xhr.ontimeout = null;
+      xhr.abort();
+    },
+  };
+}
+
+/** How a refused request ends the link: the close frame in its body, else a code for its status. */
+export function closeForResponse(status: number, text: string): LinkClose {
+  let frame: Frame | undefined;
+  try {
+    frame = decodeFrame(text.trim());
+  } catch {
+    // Not a Lifeline error body (a proxy's page, say): fall back to the status.
+  }
+  const code =
+    frame?.type === "close"
+      ? frame.code
+      : status === 404
+        ? CloseCode.SESSION_NOT_FOUND
+        : status === 413
+          ? CloseCode.MESSAGE_TOO_LARGE
+          : status === 403
+            ? CloseCode.ORIGIN_NOT_ALLOWED
+            : status === 400
+              ? CloseCode.PROTOCOL_ERROR
+              : CloseCode.ABNORMAL;
+  const reason = frame?.type === "close" ? frame.reason : `HTTP ${status}`;
+  return {
+    code,
+    reason,
+    error: code === CloseCode.ABNORMAL ? new LifelineError("TRANSPORT_ERROR", `unexpected HTTP status ${status}`, { closeCode: code }) : errorForClose(code, reason),
+  };
+}
+
+export function closeForNetworkError(cause: unknown): LinkClose {
+  const reason = "network error";
+  return { code: CloseCode.ABNORMAL, reason, error: new LifelineError("TRANSPORT_ERROR", reason, { cause, closeCode: CloseCode.ABNORMAL }) };
+}
+
+export interface HttpLink {
+  readonly helloBody: string;
+  /** True once the link ended, by either side. */
+  ended(): boolean;
+  /** Feeds downstream text; complete lines become frames for the handlers. */
+  receive(text: string): void;
+  /** The URL of a downstream endpoint, with `sid` once the session is known. */
+  url(suffix: string): string;
+  end(info: LinkClose): void;
+  /** Queues frames for the upstream POST; at most one request is in flight. */
+  send(frames: readonly Frame[]): void;
+  /** Ends the link from our side: aborts requests, calls no handler. */
+  close(): void;
+  /** Sets how to abort the current downstream request; run when the link ends either way. */
+  setDownstream(abort: () => void): void;
+}
+
+export function createHttpLink({ url, query, hello, caps, handlers }: TransportOpenOptions): HttpLink {
+  const splitter = createLineSplitter();
+  let abortDownstream: (() => void) | undefined;
+  let sessionId = "";
+  let ended = false;
+  let queue: Frame[] = [];
+  let posting: PendingRequest | undefined;
+
+  const endpoint = (suffix: string) => endpointUrl(url, suffix, query, sessionId && "sid=" + encodeURIComponent(sessionId));
+  const stop = () => {
+    ended = true;
+    posting?.abort();
+    abortDownstream?.();
+  };
+  const end = (info: LinkClose) => {
+    if (ended) return;
+    stop();
+    handlers.onClose(info);
+  };
+
+  const post = () => {
+    const body = encodeBatch(queue);
+    queue = [];
+    const pending = (posting = request(caps, "POST", endpoint(Endpoint.send), body));
+    pending.response.then(
+      ({ status, text }) => {
+        if (ended) return;
+        posting = undefined;
+        if (status >= 300) end(closeForResponse(status, text));
+        else if (queue.length) post();
+      },
+      (error) => end(closeForNetworkError(error)),
+    );
+  };
+
+  return {
+    helloBody: encodeBatch([hello]),
+    ended: () => ended,
+    url: endpoint,
+    end,
+    setDownstream: (abort) => {
+      abortDownstream = abort;
+    },
+    receive(text) {
+      const frames: Frame[] = [];
+      try {
+        for (const line of splitter.push(text)) {
+          const frame = decodeFrame(line);
+          if (frame?.type === "welcome") sessionId = frame.sessionId;
+          if (frame) frames.push(frame);
+        }
+      } catch (cause) {
+        const reason = "malformed frame from server";
+        end({ code: CloseCode.PROTOCOL_ERROR, reason, error: new LifelineError("PROTOCOL_ERROR", reason, { cause, closeCode: CloseCode.PROTOCOL_ERROR }) });
+        return;
+      }
+      if (frames.length) handlers.onFrames(frames);
+    },
+    send(frames) {
+      queue.push(...frames);
+      if (!posting) post();
+    },
+    close: () => {
+      if (!ended) stop();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { Endpoint } from "@lifeline/protocol";
+import { closeForNetworkError, closeForResponse, createHttpLink, request } from "./http.js";
+import type { HttpLink } from "./http.js";
+import type { Capabilities } from "../env.js";
+import type { Transport, TransportFactory } from "./transport.js";
+
+/**
+ * Runs one request of the poll loop; on a good answer, feeds its frames and starts the next.
+ * The first request (POST with hello) opens the session, the rest are held GETs.
+ */
+function poll(link: HttpLink, caps: Capabilities, body?: string): void {
+  const pending = request(caps, body === undefined ? "GET" : "POST", link.url(Endpoint.poll), body);
+  link.setDownstream(pending.abort);
+  pending.response.then(
+    ({ status, text }) => {
+      if (link.ended()) return;
+      if (status !== 200) return link.end(closeForResponse(status, text));
+      link.receive(text + "\n");
+      if (!link.ended()) poll(link, caps);
+    },
+    (error) => link.end(closeForNetworkError(error)),
+  );
+}
+
+/**
+ * Long polling: one held request at a time, answered by the server as soon as it has frames
+ * (or after its ping interval); frames to the server go by POST. Needs nothing but plain,
+ * short HTTP requests, so it works behind the most hostile proxies.
+ */
+export const longPolling: TransportFactory = {
+  name: "polling",
+  isSupported: (caps) => !!(caps.fetch || caps.XMLHttpRequest),
+  open(options): Transport {
+    const link = createHttpLink(options);
+    poll(link, options.caps, link.helloBody);
+    return { name: "polling", send: link.send, close: link.close };
+  },
+};

@@ -1,0 +1,55 @@
+import type { Frame } from "@lifeline/protocol";
+import type { Capabilities } from "../env.js";
+import type { LifelineError } from "../errors.js";
+
+/** The three ways Lifeline can carry frames. */
+export type TransportName = "websocket" | "streaming" | "polling";
+
+/** How a transport link ended. */
+export interface LinkClose {
+  /** Protocol close code (docs/protocol.md); 1006 when the link just dropped. */
+  readonly code: number;
+  readonly reason: string;
+  readonly error?: LifelineError;
+  /** Set when retrying cannot help (nothing can run here), whatever the code says. */
+  readonly final?: boolean;
+}
+
+/** What a transport reports to its owner. */
+export interface TransportHandlers {
+  /** Frames received, in order. The first batch of a link starts with the welcome frame. */
+  onFrames(frames: readonly Frame[]): void;
+  /** The link ended; called exactly once unless close() was called first. */
+  onClose(info: LinkClose): void;
+}
+
+/** One link to the server. */
+export interface Transport {
+  readonly name: TransportName;
+  /** Sends frames as one batch. Only called after the welcome arrived. */
+  send(frames: readonly Frame[]): void;
+  /** Ends the link at once; no handler is called afterwards. Idempotent. */
+  close(): void;
+}
+
+export interface TransportOpenOptions {
+  /** The endpoint base URL (http: or https:), without query. */
+  readonly url: string;
+  /** Query string to keep on every request (without "?"), possibly empty. */
+  readonly query: string;
+  /** Sent to open or resume the session; every link starts with it. */
+  readonly hello: Frame;
+  readonly caps: Capabilities;
+  readonly handlers: TransportHandlers;
+}
+
+/**
+ * Creates links of one kind. Rules every transport keeps (checked by one contract suite): no
+ * handler call before open() returns; onClose exactly once, errors before the link is up
+ * included; after close(), no handler call at all.
+ */
+export interface TransportFactory {
+  readonly name: TransportName;
+  isSupported(caps: Capabilities): boolean;
+  open(options: TransportOpenOptions): Transport;
+}

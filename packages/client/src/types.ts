@@ -1,0 +1,71 @@
+import type { ConnectionState } from "./connection/state.js";
+import type { LifelineError } from "./errors.js";
+import type { TransportName } from "./transports/transport.js";
+
+export type { ConnectionState, TransportName };
+
+/** A message as delivered: text stays a string, binary arrives as a Uint8Array. */
+export type MessageData = string | Uint8Array;
+
+export interface OpenEvent {
+  readonly transport: TransportName;
+  /** True when the previous session was resumed: nothing was lost in either direction. */
+  readonly resumed: boolean;
+  /**
+   * True when there was a previous session and the server could not resume it (resume window
+   * expired, server restarted): messages the server sent meanwhile may be missing.
+   */
+  readonly sessionLost: boolean;
+  /**
+   * Messages the server had not acknowledged in the lost session, sent again in the new one
+   * (the server may have received some of them before). Empty unless sessionLost.
+   */
+  readonly resent: readonly MessageData[];
+}
+
+export interface StateChangeEvent {
+  readonly from: ConnectionState;
+  readonly to: ConnectionState;
+  /** Why, in words (e.g. "heartbeat timeout", "retry due", "closed by client"). */
+  readonly reason: string;
+  /** The error behind the change, when there is one. */
+  readonly error?: LifelineError;
+}
+
+export interface CloseEvent {
+  /** Protocol close code: 1000 for a close on purpose, otherwise the code that ended it. */
+  readonly code: number;
+  readonly reason: string;
+}
+
+export interface ConnectionEvents {
+  open: OpenEvent;
+  message: MessageData;
+  statechange: StateChangeEvent;
+  close: CloseEvent;
+  error: LifelineError;
+}
+
+/** One logical connection to a Lifeline server, kept up across transports and reconnects. */
+export interface Connection {
+  readonly state: ConnectionState;
+  /** The transport in use while open, else null. */
+  readonly transport: TransportName | null;
+  /** The session id once open. */
+  readonly id: string | null;
+  /** Last measured round-trip time in ms (ping to pong), or null before the first sample. */
+  readonly rtt: number | null;
+  /** Messages sent but not yet acknowledged by the server (queued or in flight). */
+  readonly bufferedMessages: number;
+  /**
+   * Sends a message. While not open it is queued and sent once open. Every message is kept until
+   * the server acknowledges it, and resent after a reconnect.
+   * @throws LifelineError INVALID_ARGUMENT (wrong type), MESSAGE_TOO_LARGE, BUFFER_FULL, CLOSED
+   */
+  send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView): void;
+  /** Closes the connection for good: sends what is queued, then ends every timer, request and listener. */
+  close(): void;
+  /** Adds a listener; returns the function that removes it. */
+  on<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): () => void;
+  off<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): void;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it, vi } from "vitest";
+import { createHeartbeat } from "../src/heartbeat.js";
+import { createManualClock } from "./helpers/manual-clock.js";
+
+const setup = () => {
+  const clock = createManualClock();
+  const onExpired = vi.fn();
+  const onProbe = vi.fn();
+  const heartbeat = createHeartbeat({ clock, intervalMs: 1000, timeoutMs: 500, onExpired, onProbe });
+  return { clock, onExpired, onProbe, heartbeat };
+};
+
+describe("heartbeat", () => {
+  it("expires after interval + timeout of silence, not before", () => {
+    const { clock, onExpired, heartbeat } = setup();
+    clock.advance(1499);
+    expect(onExpired).not.toHaveBeenCalled();
+    clock.advance(1);
+    expect(onExpired).toHaveBeenCalledTimes(1);
+    expect(clock.pendingTimers).toBe(0);
+    heartbeat.stop();
+  });
+
+  it("moves the deadline on every activity", () => {
+    const { clock, onExpired, heartbeat } = setup();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1000);
+      heartbeat.activity();
+    }
+    expect(onExpired).not.toHaveBeenCalled();
+    clock.advance(1500);
+    expect(onExpired).toHaveBeenCalledTimes(1);
+  });
+
+  it("treats a timer that fires very late as suspension: probes instead of expiring", () => {
+    const { clock, onExpired, onProbe, heartbeat } = setup();
+    clock.jump(60_000); // the process slept; the timer could not run
+    clock.advance(0);
+    expect(onExpired).not.toHaveBeenCalled();
+    expect(onProbe).toHaveBeenCalledTimes(1);
+    heartbeat.activity(); // the pong arrives: the link is alive
+    clock.advance(1499);
+    expect(onExpired).not.toHaveBeenCalled();
+    clock.advance(1);
+    expect(onExpired).toHaveBeenCalledTimes(1);
+  });
+
+  it("expires after the probe when nothing answers", () => {
+    const { clock, onExpired, onProbe } = setup();
+    clock.jump(60_000);
+    clock.advance(0);
+    expect(onProbe).toHaveBeenCalledTimes(1);
+    clock.advance(500);
+    expect(onExpired).toHaveBeenCalledTimes(1);
+  });
+
+  it("check() judges at once, and stop() clears its timer", () => {
+    const { clock, onExpired, heartbeat } = setup();
+    clock.jump(2000);
+    heartbeat.check();
+    expect(onExpired).toHaveBeenCalledTimes(1);
+    const second = setup();
+    second.heartbeat.stop();
+    expect(second.clock.pendingTimers).toBe(0);
+    second.clock.advance(10_000);
+    expect(second.onExpired).not.toHaveBeenCalled();
+  });
+});

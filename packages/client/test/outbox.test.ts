@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { createOutbox } from "../src/outbox.js";
+
+describe("outbox", () => {
+  it("numbers messages from 1 and hands each out once per link", () => {
+    const outbox = createOutbox(10, 1000);
+    expect(outbox.push("a", 1)).toBe(1);
+    expect(outbox.push("b", 1)).toBe(2);
+    expect(outbox.takeUnsent().map((f) => [f.seq, f.data])).toEqual([[1, "a"], [2, "b"]]);
+    expect(outbox.takeUnsent()).toEqual([]);
+    outbox.push("c", 1);
+    expect(outbox.takeUnsent().map((f) => f.seq)).toEqual([3]);
+  });
+
+  it("trims on ack and resends everything unacknowledged after a rewind", () => {
+    const outbox = createOutbox(10, 1000);
+    for (const s of ["a", "b", "c", "d"]) outbox.push(s, 1);
+    outbox.takeUnsent();
+    outbox.ack(2);
+    expect(outbox.size).toBe(2);
+    expect(outbox.bytes).toBe(2);
+    outbox.rewind(3);
+    expect(outbox.takeUnsent().map((f) => f.data)).toEqual(["d"]);
+  });
+
+  it("renumbers what is left for a new session and returns it", () => {
+    const outbox = createOutbox(10, 1000);
+    for (const s of ["a", "b", "c"]) outbox.push(s, 1);
+    outbox.takeUnsent();
+    outbox.ack(1);
+    expect(outbox.renumber()).toEqual(["b", "c"]);
+    expect(outbox.takeUnsent().map((f) => [f.seq, f.data])).toEqual([[1, "b"], [2, "c"]]);
+    expect(outbox.push("d", 1)).toBe(3);
+  });
+
+  it("throws BUFFER_FULL at the count and byte limits, and keeps what it has", () => {
+    const byCount = createOutbox(2, 1000);
+    byCount.push("a", 1);
+    byCount.push("b", 1);
+    expect(() => byCount.push("c", 1)).toThrow(expect.objectContaining({ code: "BUFFER_FULL" }));
+    expect(byCount.size).toBe(2);
+    byCount.ack(1);
+    expect(byCount.push("c", 1)).toBe(3);
+
+    const byBytes = createOutbox(100, 10);
+    byBytes.push("x".repeat(6), 6);
+    expect(() => byBytes.push("y".repeat(5), 5)).toThrow(expect.objectContaining({ code: "BUFFER_FULL" }));
+    expect(byBytes.bytes).toBe(6);
+  });
+
+  it("stays correct across compaction of a long acked prefix", () => {
+    const outbox = createOutbox(100_000, 10_000_000);
+    for (let i = 1; i <= 5000; i++) outbox.push(String(i), 1);
+    expect(outbox.takeUnsent()).toHaveLength(5000);
+    for (let i = 1; i <= 4000; i += 7) outbox.ack(i);
+    outbox.ack(4000);
+    expect(outbox.size).toBe(1000);
+    outbox.rewind(4000);
+    const again = outbox.takeUnsent();
+    expect(again[0]?.seq).toBe(4001);
+    expect(again.at(-1)?.seq).toBe(5000);
+  });
+});
