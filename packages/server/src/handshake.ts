@@ -1,0 +1,54 @@
+import { CloseCode, PROTOCOL_VERSION } from "@lifeline/protocol";
+import type { Frame } from "@lifeline/protocol";
+import type { ServerContext } from "./context.js";
+import type { CloseInfo, Link } from "./link.js";
+import type { Refusal, SessionCore } from "./session.js";
+
+/** A hello the server accepted: the session it names (or a new one) and the frames after it. */
+export interface Accepted {
+  readonly session: SessionCore;
+  readonly resumed: boolean;
+  readonly helloAck: number;
+  readonly rest: readonly Frame[];
+}
+
+export type HandshakeResult = { readonly accepted: Accepted } | { readonly refused: CloseInfo };
+
+const refused = (code: number, reason: string): HandshakeResult => ({ refused: { code, reason } });
+
+/**
+ * Reads the hello that opens every link (the first frame of the first batch) and picks the
+ * session: the live one it names when its replay buffer still holds everything the client
+ * lacks, otherwise a new one. An unknown or expired sid is not an error (docs/protocol.md §1).
+ */
+export function handshake(ctx: ServerContext, frames: readonly Frame[]): HandshakeResult {
+  const hello = frames[0];
+  if (!hello || hello.type !== "hello") return refused(CloseCode.PROTOCOL_ERROR, "the first frame must be hello");
+  if (hello.version !== PROTOCOL_VERSION) {
+    return refused(CloseCode.UNSUPPORTED_VERSION, `protocol version ${hello.version} is not supported (this server speaks ${PROTOCOL_VERSION})`);
+  }
+  if (ctx.closing()) return refused(CloseCode.GOING_AWAY, "server shutting down");
+  const rest = frames.slice(1);
+  const existing = hello.sessionId === undefined ? undefined : ctx.registry.get(hello.sessionId);
+  if (existing) {
+    const check = existing.resumable(hello.ack);
+    if (check === "ahead") return refused(CloseCode.PROTOCOL_ERROR, `hello.ack ${hello.ack} is ahead of the last message the server sent`);
+    if (check === "ok") return { accepted: { session: existing, resumed: true, helloAck: hello.ack, rest } };
+    // The client moves on to a new session, so the old one can only end. Its link, if it
+    // still has one, hears why.
+    existing.close({ code: CloseCode.TRANSPORT_REPLACED, reason: "could not resume: messages the client lacks were dropped from the replay buffer" });
+    ctx.log.info(`[session] ${existing.id} could not be resumed from ack ${hello.ack}; starting a new session`);
+  }
+  return { accepted: { session: ctx.registry.create(), resumed: false, helloAck: 0, rest } };
+}
+
+/**
+ * Puts an accepted session on its new link: welcome (and replay) first, then 'connection' for
+ * a new session so the application can listen before any message, then the frames that came
+ * with the hello.
+ */
+export function startLink(ctx: ServerContext, { session, resumed, helloAck, rest }: Accepted, link: Link): Refusal | undefined {
+  session.attach(link, resumed, helloAck);
+  if (!resumed) ctx.announce(session.api);
+  return rest.length ? session.receive(rest, link) : undefined;
+}

@@ -1,0 +1,111 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { CloseCode, FrameError, HttpStatusForClose, closeCodeName, decodeBatch, encodeFrame } from "@lifeline/protocol";
+import type { Frame } from "@lifeline/protocol";
+import type { CloseInfo } from "./link.js";
+
+/** HTTP helpers shared by the router and the HTTP transports: bodies, answers, refusals. */
+
+/** Headers of every response that carries frames (poll answers, the stream). */
+export const FRAME_HEADERS = {
+  "Content-Type": "text/plain; charset=utf-8",
+  "Cache-Control": "no-cache, no-store, no-transform",
+} as const;
+
+/** A refusal as an HTTP status and the close frame of its body. */
+export interface HttpRefusal extends CloseInfo {
+  readonly status: number;
+}
+
+/** The status docs/protocol.md §2 gives a close code; 500 for codes it does not list. */
+export function statusFor(code: number): number {
+  const name = closeCodeName(code);
+  return (name && HttpStatusForClose[name]) ?? 500;
+}
+
+export const refusal = (code: number, reason: string, status = statusFor(code)): HttpRefusal => ({ status, code, reason });
+
+const noop = () => {};
+
+/** Answers with a status and a body that is one close frame. */
+export function refuse(res: ServerResponse, { status, code, reason }: HttpRefusal, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = encodeFrame({ type: "close", code, reason });
+  res.writeHead(status, { ...FRAME_HEADERS, "Content-Length": Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/** Answers 200 with a batch (an empty body for none). */
+export function answer(res: ServerResponse, lines: readonly string[]): void {
+  if (res.writableEnded || res.destroyed) return;
+  const body = lines.join("\n");
+  res.writeHead(200, { ...FRAME_HEADERS, "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Refuses an upgrade before it happens: a raw HTTP response on the socket, then the end. */
+export function refuseUpgrade(socket: Duplex, { status, code, reason }: HttpRefusal): void {
+  socket.on("error", noop);
+  if (!socket.writable) return void socket.destroy();
+  const body = encodeFrame({ type: "close", code, reason });
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText(status)}\r\nConnection: close\r\nContent-Type: ${FRAME_HEADERS["Content-Type"]}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function statusText(status: number): string {
+  const texts: Record<number, string> = { 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable" };
+  return texts[status] ?? "Error";
+}
+
+/** The body's frames, or why they cannot be read; undefined when the client went away. */
+export type BodyResult = { readonly frames: Frame[] } | { readonly refused: HttpRefusal } | undefined;
+
+/**
+ * Reads a request body of at most `limit` bytes and decodes it as a batch. A body over the
+ * limit is refused as soon as it is known to be too large, without buffering the rest.
+ */
+export function readFrames(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  return new Promise((resolve) => {
+    const tooLarge = refusal(CloseCode.MESSAGE_TOO_LARGE, `request body is over the limit of ${limit} bytes`);
+    const declared = Number(req.headers["content-length"]);
+    if (declared > limit) return resolve({ refused: tooLarge });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (result: BodyResult) => {
+      if (done) return;
+      done = true;
+      req.off("data", onData);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return finish({ refused: tooLarge });
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.on("end", () => finish(decode(Buffer.concat(chunks, size))));
+    req.on("error", () => finish(undefined));
+    req.on("close", () => finish(undefined));
+  });
+}
+
+function decode(body: Buffer): BodyResult {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch {
+    return { refused: refusal(CloseCode.PROTOCOL_ERROR, "request body is not valid UTF-8") };
+  }
+  try {
+    return { frames: decodeBatch(text) };
+  } catch (error) {
+    const why = error instanceof FrameError ? error.message : "unreadable batch";
+    return { refused: refusal(CloseCode.PROTOCOL_ERROR, `malformed frame: ${why}`) };
+  }
+}

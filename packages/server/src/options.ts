@@ -1,0 +1,154 @@
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PING_TIMEOUT_MS,
+  DEFAULT_RESUME_WINDOW_MS,
+  maxBodyBytes,
+} from "@lifeline/protocol";
+import type { Clock } from "./clock.js";
+import { systemClock } from "./clock.js";
+import { LifelineServerError } from "./errors.js";
+import type { Logger } from "./log.js";
+
+/** Liveness checks of each session's link; durations in milliseconds. */
+export interface HeartbeatOptions {
+  /** The server pings every session this often. Default 15000. */
+  interval?: number;
+  /** Extra silence tolerated after interval before a link counts as dead. Default 10000. */
+  timeout?: number;
+}
+
+/** Bounds of the per-session buffer of sent messages kept until the client acknowledges them. */
+export interface ReplayBufferOptions {
+  /** Default 10000 messages. */
+  maxMessages?: number;
+  /** Payload bytes (UTF-8 for text). Default 16 MiB. */
+  maxBytes?: number;
+}
+
+/** Options of createServer(). Durations are in milliseconds, sizes in bytes. */
+export interface ServerOptions {
+  /** Base path of every endpoint. Default "/lifeline". */
+  path?: string;
+  /** Ping schedule and dead-link detection. */
+  heartbeat?: HeartbeatOptions;
+  /** How long a session without a link waits to be resumed before it closes. Default 60000. */
+  resumeWindow?: number;
+  /** Largest message payload accepted and sent, in bytes. Default 4 MiB. */
+  maxMessageSize?: number;
+  /**
+   * Origins allowed to connect, e.g. `["https://app.example.com"]`; `"*"` allows any. Checked
+   * only for requests that carry an Origin header. Default: every origin.
+   */
+  allowedOrigins?: string[];
+  /**
+   * Bounds of the replay buffer. When it overflows the oldest messages are dropped; a client
+   * that still needed them gets a new session (`resumed: false`) when it reconnects.
+   */
+  replayBuffer?: ReplayBufferOptions;
+  /** Receives diagnostics about refused requests and dropped links. Default: silent. */
+  logger?: Logger;
+  /** @internal Time source; tests pass a manual clock. */
+  clock?: Clock;
+}
+
+export interface ResolvedOptions {
+  readonly path: string;
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
+  readonly resumeWindowMs: number;
+  readonly maxMessageBytes: number;
+  /** Largest HTTP body or WebSocket message read, derived from maxMessageBytes. */
+  readonly maxBodyBytes: number;
+  /** Lowercased allowed origins, or undefined when every origin is allowed. */
+  readonly allowedOrigins: ReadonlySet<string> | undefined;
+  readonly replayMaxMessages: number;
+  readonly replayMaxBytes: number;
+  readonly logger: Logger | undefined;
+  readonly clock: Clock;
+}
+
+export const DEFAULT_PATH = "/lifeline";
+export const DEFAULT_REPLAY_MAX_MESSAGES = 10_000;
+export const DEFAULT_REPLAY_MAX_BYTES = 16 * 1024 * 1024;
+
+const KNOWN = new Set(["path", "heartbeat", "resumeWindow", "maxMessageSize", "allowedOrigins", "replayBuffer", "logger", "clock"]);
+
+function invalid(message: string): never {
+  throw new LifelineServerError("INVALID_OPTION", message);
+}
+
+function plainObject(value: unknown, name: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) invalid(`${name} must be an object, got ${String(value)}`);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Durations and sizes go on the wire in `welcome` as JSON integers, so they must be integers.
+ * The upper bound keeps them valid for setTimeout (which would fire at once past 2^31 − 1 ms).
+ */
+function integer(value: unknown, name: string, fallback: number, min: number, max = 2_147_483_647): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    invalid(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function resolvePath(value: unknown): string {
+  if (value === undefined) return DEFAULT_PATH;
+  if (typeof value !== "string" || !value.startsWith("/") || /[?#\s]/.test(value)) {
+    invalid(`path must be a string starting with "/" without query, fragment or spaces, got ${JSON.stringify(value)}`);
+  }
+  // "/lifeline/" and "/lifeline" name the same base; "/" means the endpoints sit at the root.
+  return value.replace(/\/+$/, "");
+}
+
+function resolveOrigins(value: unknown): ReadonlySet<string> | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((origin) => typeof origin !== "string" || origin === "")) {
+    invalid("allowedOrigins must be an array of origin strings such as \"https://app.example.com\"");
+  }
+  const origins = value as string[];
+  if (origins.includes("*")) return undefined;
+  return new Set(origins.map((origin) => origin.toLowerCase().replace(/\/+$/, "")));
+}
+
+function resolveClock(value: unknown): Clock {
+  if (value === undefined) return systemClock;
+  const clock = value as Partial<Clock>;
+  if (typeof clock.now !== "function" || typeof clock.setTimeout !== "function" || typeof clock.clearTimeout !== "function") {
+    invalid("clock must have now(), setTimeout() and clearTimeout()");
+  }
+  return value as Clock;
+}
+
+/** Checks the options and fills in the defaults; throws LifelineServerError INVALID_OPTION. */
+export function resolveOptions(input: ServerOptions | undefined): ResolvedOptions {
+  const options = plainObject(input, "options");
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) invalid(`unknown option "${key}" (known: ${[...KNOWN].filter((k) => k !== "clock").join(", ")})`);
+  }
+  const heartbeat = plainObject(options["heartbeat"], "heartbeat");
+  for (const key of Object.keys(heartbeat)) if (key !== "interval" && key !== "timeout") invalid(`unknown option "heartbeat.${key}" (known: interval, timeout)`);
+  const replay = plainObject(options["replayBuffer"], "replayBuffer");
+  for (const key of Object.keys(replay)) if (key !== "maxMessages" && key !== "maxBytes") invalid(`unknown option "replayBuffer.${key}" (known: maxMessages, maxBytes)`);
+  const logger = options["logger"];
+  if (logger !== undefined && (typeof logger !== "object" || logger === null)) invalid("logger must be an object with debug/info/warn/error methods");
+
+  const maxMessageBytes = integer(options["maxMessageSize"], "maxMessageSize", DEFAULT_MAX_MESSAGE_BYTES, 1, Number.MAX_SAFE_INTEGER);
+  return {
+    path: resolvePath(options["path"]),
+    pingIntervalMs: integer(heartbeat["interval"], "heartbeat.interval", DEFAULT_PING_INTERVAL_MS, 1),
+    pingTimeoutMs: integer(heartbeat["timeout"], "heartbeat.timeout", DEFAULT_PING_TIMEOUT_MS, 1),
+    resumeWindowMs: integer(options["resumeWindow"], "resumeWindow", DEFAULT_RESUME_WINDOW_MS, 0),
+    maxMessageBytes,
+    maxBodyBytes: maxBodyBytes(maxMessageBytes),
+    allowedOrigins: resolveOrigins(options["allowedOrigins"]),
+    replayMaxMessages: integer(replay["maxMessages"], "replayBuffer.maxMessages", DEFAULT_REPLAY_MAX_MESSAGES, 1, Number.MAX_SAFE_INTEGER),
+    replayMaxBytes: integer(replay["maxBytes"], "replayBuffer.maxBytes", DEFAULT_REPLAY_MAX_BYTES, 1, Number.MAX_SAFE_INTEGER),
+    logger: logger as Logger | undefined,
+    clock: resolveClock(options["clock"]),
+  };
+}

@@ -1,0 +1,141 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { CloseCode, Endpoint } from "@lifeline/protocol";
+import type { Frame } from "@lifeline/protocol";
+import type { ServerContext } from "./context.js";
+import type { HttpRefusal } from "./http.js";
+import { readFrames, refusal, refuse, refuseUpgrade } from "./http.js";
+
+/** What the router dispatches to, once method, path, Origin and body are checked. */
+export interface RouteHandlers {
+  stream(req: IncomingMessage, res: ServerResponse, frames: readonly Frame[]): void;
+  pollOpen(req: IncomingMessage, res: ServerResponse, frames: readonly Frame[]): void;
+  poll(req: IncomingMessage, res: ServerResponse, sid: string): void;
+  send(res: ServerResponse, sid: string, frames: readonly Frame[]): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+/** Maps requests under the base path to their handlers; says false for anything else. */
+export interface Router {
+  request(req: IncomingMessage, res: ServerResponse): boolean;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+}
+
+// Ids the server issues are 24 base64url characters; this only rejects what cannot be one.
+const SID = /^[A-Za-z0-9_-]{1,256}$/;
+const noop = () => {};
+
+const METHODS: Record<string, readonly string[]> = {
+  [Endpoint.websocket]: ["GET"],
+  [Endpoint.stream]: ["POST"],
+  [Endpoint.poll]: ["GET", "POST"],
+  [Endpoint.send]: ["POST"],
+};
+
+function parseUrl(raw: string | undefined): URL | undefined {
+  try {
+    return new URL(raw ?? "/", "http://localhost");
+  } catch {
+    return undefined;
+  }
+}
+
+/** CORS preflight: the HTTP transports only send simple requests, but proxies and SDKs may add headers. */
+function preflight(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(204, {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": req.headers["access-control-request-headers"] ?? "Content-Type",
+    "Access-Control-Max-Age": "86400",
+  });
+  res.end();
+}
+
+export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Router {
+  const { options } = ctx;
+  const base = options.path;
+  const endpointOf = (url: URL | undefined) => {
+    if (!url) return undefined;
+    const path = url.pathname;
+    if (path !== base && !path.startsWith(base + "/")) return undefined;
+    return path.slice(base.length);
+  };
+
+  /** Refuses requests from origins not allowed; null when the request may go on. */
+  const originRefusal = (req: IncomingMessage): HttpRefusal | null => {
+    const origin = req.headers.origin;
+    if (!origin || !options.allowedOrigins || options.allowedOrigins.has(origin.toLowerCase())) return null;
+    return refusal(CloseCode.ORIGIN_NOT_ALLOWED, `origin ${origin} is not allowed`);
+  };
+
+  const sidOf = (url: URL): string | undefined => {
+    const sid = url.searchParams.get("sid");
+    return sid !== null && SID.test(sid) ? sid : undefined;
+  };
+
+  const withFrames = (req: IncomingMessage, res: ServerResponse, then: (frames: Frame[]) => void) => {
+    readFrames(req, options.maxBodyBytes).then((body) => {
+      if (!body || res.writableEnded || res.destroyed) return;
+      if ("refused" in body) {
+        ctx.log.debug(`[http] refused ${req.method} ${req.url}: ${body.refused.reason}`);
+        // The rest of an oversized body is not worth reading: close the connection instead.
+        return refuse(res, body.refused, body.refused.code === CloseCode.MESSAGE_TOO_LARGE ? { Connection: "close" } : {});
+      }
+      if (ctx.closing()) return refuse(res, refusal(CloseCode.GOING_AWAY, "server shutting down"));
+      then(body.frames);
+    });
+  };
+
+  function route(req: IncomingMessage, res: ServerResponse, url: URL, endpoint: string) {
+    const method = req.method ?? "GET";
+    const allowed = METHODS[endpoint];
+    if (!allowed) return refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, `no endpoint at ${url.pathname}`, 404));
+    if (!allowed.includes(method)) {
+      return refuse(res, refusal(CloseCode.PROTOCOL_ERROR, `${method} is not allowed on ${url.pathname}`, 405), { Allow: allowed.join(", ") });
+    }
+    if (endpoint === Endpoint.websocket) return refuse(res, refusal(CloseCode.PROTOCOL_ERROR, "this endpoint takes WebSocket upgrades only"));
+    if (endpoint === Endpoint.stream) return withFrames(req, res, (frames) => handlers.stream(req, res, frames));
+    if (endpoint === Endpoint.poll && method === "POST") return withFrames(req, res, (frames) => handlers.pollOpen(req, res, frames));
+    // A held poll and a send both name their session.
+    const sid = sidOf(url);
+    if (!sid) return refuse(res, refusal(CloseCode.PROTOCOL_ERROR, "missing or malformed sid query parameter"));
+    if (endpoint === Endpoint.poll) return handlers.poll(req, res, sid);
+    withFrames(req, res, (frames) => handlers.send(res, sid, frames));
+  }
+
+  return {
+    request(req, res) {
+      const url = parseUrl(req.url);
+      const endpoint = endpointOf(url);
+      if (endpoint === undefined || !url) return false;
+      // A client that goes away mid-request must not crash the process.
+      req.on("error", noop);
+      res.on("error", noop);
+      const origin = req.headers.origin;
+      // The request's own origin is echoed even on a 403: the refusal is no secret, and a
+      // browser client can then read why instead of seeing an opaque network error.
+      res.setHeader("Access-Control-Allow-Origin", origin ?? "*");
+      res.setHeader("Vary", "Origin");
+      const refused = originRefusal(req) ?? (ctx.closing() ? refusal(CloseCode.GOING_AWAY, "server shutting down") : null);
+      if (refused) refuse(res, refused);
+      else if (req.method === "OPTIONS") preflight(req, res);
+      else route(req, res, url, endpoint);
+      return true;
+    },
+    upgrade(req, socket, head) {
+      const url = parseUrl(req.url);
+      const endpoint = endpointOf(url);
+      if (endpoint === undefined) return false;
+      socket.on("error", noop);
+      const refused =
+        originRefusal(req) ??
+        (ctx.closing() ? refusal(CloseCode.GOING_AWAY, "server shutting down") : null) ??
+        (endpoint !== Endpoint.websocket ? refusal(CloseCode.SESSION_NOT_FOUND, `no WebSocket endpoint at ${url!.pathname}`, 404) : null) ??
+        (req.method !== "GET" ? refusal(CloseCode.PROTOCOL_ERROR, `${req.method} is not allowed for a WebSocket upgrade`, 405) : null);
+      if (refused) {
+        ctx.log.debug(`[websocket] upgrade refused: ${refused.reason}`);
+        refuseUpgrade(socket, refused);
+      } else handlers.upgrade(req, socket, head);
+      return true;
+    },
+  };
+}

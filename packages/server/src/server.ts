@@ -1,0 +1,199 @@
+import { createServer as createHttpServer } from "node:http";
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { CloseCode } from "@lifeline/protocol";
+import type { ServerContext } from "./context.js";
+import { createEmitter } from "./emitter.js";
+import { LifelineServerError } from "./errors.js";
+import { createFlushQueue } from "./flush-queue.js";
+import { refusal, refuse, refuseUpgrade } from "./http.js";
+import { createLog } from "./log.js";
+import type { ServerOptions } from "./options.js";
+import { resolveOptions } from "./options.js";
+import { createRegistry } from "./registry.js";
+import { createRouter } from "./router.js";
+import type { Session } from "./session.js";
+import { createSession } from "./session.js";
+import { createStreamTransport } from "./transports/http-stream.js";
+import { createPollingTransport } from "./transports/long-polling.js";
+import { createSendHandler } from "./transports/send.js";
+import { createWebSocketTransport } from "./transports/websocket.js";
+
+/** Events of a server. */
+export interface ServerEvents {
+  /** A new session opened (not emitted when a session resumes). */
+  connection: Session;
+}
+
+/** A Lifeline endpoint: WebSocket, HTTP streaming and long polling under one base path. */
+export interface LifelineServer {
+  /**
+   * Starts a dedicated HTTP server on `port` (default 0: any free port) and `host` (default
+   * "127.0.0.1"). Resolves with the endpoint URL clients connect to.
+   */
+  listen(port?: number, host?: string): Promise<{ url: string }>;
+  /**
+   * Serves the endpoints from an existing HTTP server (an Express app's, say): requests and
+   * upgrades under the base path are handled here, every other one goes to the listeners the
+   * server had when attach() was called. Attach after the app installed its listeners.
+   */
+  attach(server: HttpServer): void;
+  on<K extends keyof ServerEvents>(event: K, listener: (payload: ServerEvents[K]) => void): () => void;
+  off<K extends keyof ServerEvents>(event: K, listener: (payload: ServerEvents[K]) => void): void;
+  /** The open sessions, including those waiting to be resumed. A snapshot. */
+  readonly sessions: Iterable<Session>;
+  /**
+   * Closes every session with 1001 GOING_AWAY, ends held polls and streams, releases the port
+   * if listen() opened it and detaches from attached servers. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** How long WebSockets get to finish the closing handshake in close() before being cut. */
+const CLOSE_GRACE_MS = 1_000;
+
+const EVENTS = new Set<string>(["connection"]);
+
+function urlHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * Creates a Lifeline server. It serves nothing until listen() or attach().
+ * @throws LifelineServerError `INVALID_OPTION` for a bad option.
+ * @example
+ * const server = createServer({ heartbeat: { interval: 10_000 } });
+ * server.on("connection", (session) => {
+ *   session.on("message", (data) => session.send(data));
+ * });
+ * const { url } = await server.listen(8080);
+ */
+export function createServer(input?: ServerOptions): LifelineServer {
+  const options = resolveOptions(input);
+  const log = createLog(options.logger);
+  const events = createEmitter<ServerEvents>();
+  const flushQueue = createFlushQueue((error) => log.error("[session] flush failed", error));
+  const registry = createRegistry((id, onClosed) => createSession({ id, options, schedule: flushQueue.schedule, onClosed }));
+  let closing: Promise<void> | undefined;
+  const ctx: ServerContext = {
+    options,
+    log,
+    registry,
+    closing: () => closing !== undefined,
+    announce: (session) => events.emit("connection", session),
+  };
+
+  const websocket = createWebSocketTransport(ctx);
+  const stream = createStreamTransport(ctx);
+  const polling = createPollingTransport(ctx);
+  const router = createRouter(ctx, {
+    stream: stream.open,
+    pollOpen: polling.open,
+    poll: polling.poll,
+    send: createSendHandler(ctx),
+    upgrade: websocket.upgrade,
+  });
+
+  let own: HttpServer | undefined;
+  const detachers: (() => void)[] = [];
+
+  const notFound = (res: ServerResponse) => refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, "not found", 404));
+
+  const checkEvent = (event: string) => {
+    if (!EVENTS.has(event)) throw new LifelineServerError("INVALID_ARGUMENT", `unknown server event "${event}" (known: connection)`);
+  };
+
+  async function shutdown() {
+    registry.closeAll({ code: CloseCode.GOING_AWAY, reason: "server shutting down" });
+    polling.close();
+    flushQueue.clear();
+    await websocket.close(CLOSE_GRACE_MS);
+    for (const detach of detachers.splice(0)) detach();
+    if (own) {
+      const server = own;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive connections would hold the port until they time out.
+        server.closeAllConnections();
+      });
+    }
+    events.clear();
+  }
+
+  return {
+    async listen(port = 0, host = "127.0.0.1") {
+      if (closing) throw new LifelineServerError("SERVER_CLOSED", "listen() after close()");
+      if (own) throw new LifelineServerError("ALREADY_LISTENING", "listen() was already called");
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LifelineServerError("INVALID_ARGUMENT", `port must be an integer from 0 to 65535, got ${String(port)}`);
+      if (typeof host !== "string" || host === "") throw new LifelineServerError("INVALID_ARGUMENT", "host must be a non-empty string");
+      const server = (own = createHttpServer());
+      server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+        if (!router.request(req, res)) notFound(res);
+      });
+      server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (!router.upgrade(req, socket, head)) refuseUpgrade(socket, refusal(CloseCode.SESSION_NOT_FOUND, "not found", 404));
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once("error", reject);
+          server.listen(port, host, () => {
+            server.off("error", reject);
+            resolve();
+          });
+        });
+      } catch (cause) {
+        own = undefined;
+        throw new LifelineServerError("LISTEN_FAILED", `could not listen on ${host}:${port}: ${(cause as Error).message}`, { cause });
+      }
+      server.on("error", (error) => log.error("[server] HTTP server error", error));
+      const { port: bound } = server.address() as AddressInfo;
+      return { url: `http://${urlHost(host)}:${bound}${options.path}` };
+    },
+
+    attach(server) {
+      if (closing) throw new LifelineServerError("SERVER_CLOSED", "attach() after close()");
+      if (!server || typeof server.listeners !== "function" || typeof server.on !== "function") {
+        throw new LifelineServerError("INVALID_ARGUMENT", "attach() takes a node:http (or https) Server");
+      }
+      // engine.io's approach: take over 'request' and 'upgrade', handle our path, and hand
+      // everything else to the listeners that were there before, in their order.
+      const requestListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+      const upgradeListeners = server.listeners("upgrade") as ((req: IncomingMessage, socket: Duplex, head: Buffer) => void)[];
+      server.removeAllListeners("request");
+      server.removeAllListeners("upgrade");
+      const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+        if (router.request(req, res)) return;
+        for (const listener of requestListeners) listener.call(server, req, res);
+        // Nobody else answers: without this the request would hang.
+        if (!requestListeners.length && server.listenerCount("request") === 1) notFound(res);
+      };
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (router.upgrade(req, socket, head)) return;
+        for (const listener of upgradeListeners) listener.call(server, req, socket, head);
+        if (!upgradeListeners.length && server.listenerCount("upgrade") === 1) refuseUpgrade(socket, refusal(CloseCode.SESSION_NOT_FOUND, "not found", 404));
+      };
+      server.on("request", onRequest);
+      server.on("upgrade", onUpgrade);
+      detachers.push(() => {
+        server.off("request", onRequest);
+        server.off("upgrade", onUpgrade);
+        for (const listener of requestListeners.slice().reverse()) server.prependListener("request", listener);
+        for (const listener of upgradeListeners.slice().reverse()) server.prependListener("upgrade", listener);
+      });
+    },
+
+    on(event, listener) {
+      checkEvent(event);
+      return events.on(event, listener);
+    },
+    off: events.off,
+    get sessions() {
+      return registry.values().map((core) => core.api);
+    },
+    close() {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { CloseCode, encodeFrame } from "@lifeline/protocol";
+import type { Frame } from "@lifeline/protocol";
+import type { ServerContext } from "../context.js";
+import { handshake, startLink } from "../handshake.js";
+import { FRAME_HEADERS, refusal, refuse } from "../http.js";
+import type { Link } from "../link.js";
+
+/** HTTP streaming endpoint `POST P/stream`: one long response, one frame per line. */
+export interface StreamTransport {
+  /** Opens a stream for the hello batch in the request body. */
+  open(req: IncomingMessage, res: ServerResponse, frames: readonly Frame[]): void;
+}
+
+const STREAM_HEADERS = {
+  ...FRAME_HEADERS,
+  // Asks nginx and friends not to buffer the response, which would hold frames back.
+  "X-Accel-Buffering": "no",
+} as const;
+
+function createStreamLink(res: ServerResponse): Link & { readonly ended: boolean } {
+  let ended = false;
+  return {
+    transport: "streaming",
+    get ended() {
+      return ended;
+    },
+    write(lines) {
+      if (ended || res.writableEnded || res.destroyed) return;
+      // One write per batch, every line "\n"-terminated, so the client can split at once.
+      res.write((lines.length === 1 ? lines[0]! : lines.join("\n")) + "\n");
+    },
+    end(close) {
+      if (ended) return;
+      ended = true;
+      if (res.writableEnded || res.destroyed) return;
+      res.end(close ? encodeFrame({ type: "close", code: close.code, reason: close.reason }) + "\n" : undefined);
+    },
+  };
+}
+
+export function createStreamTransport(ctx: ServerContext): StreamTransport {
+  return {
+    open(req, res, frames) {
+      const result = handshake(ctx, frames);
+      if ("refused" in result) return refuse(res, refusal(result.refused.code, result.refused.reason));
+      // The stream is quiet between pings; no socket timeout may cut it.
+      req.socket.setTimeout(0);
+      req.socket.setNoDelay(true);
+      res.writeHead(200, STREAM_HEADERS);
+      res.flushHeaders();
+      const link = createStreamLink(res);
+      const { session } = result.accepted;
+      res.on("close", () => {
+        if (!link.ended) session.detach(link, { code: CloseCode.ABNORMAL, reason: "stream closed by the client" });
+      });
+      startLink(ctx, result.accepted, link);
+    },
+  };
+}

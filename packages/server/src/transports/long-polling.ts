@@ -1,0 +1,124 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { CloseCode, encodeFrame } from "@lifeline/protocol";
+import type { Frame } from "@lifeline/protocol";
+import type { TimerId } from "../clock.js";
+import type { ServerContext } from "../context.js";
+import { handshake, startLink } from "../handshake.js";
+import { answer, refusal, refuse } from "../http.js";
+import type { Link } from "../link.js";
+
+/** Long-polling endpoints: `POST P/poll` opens, `GET P/poll?sid=S` waits for frames. */
+export interface PollingTransport {
+  /** Opens a polling link for the hello batch in the body; answers at once with welcome. */
+  open(req: IncomingMessage, res: ServerResponse, frames: readonly Frame[]): void;
+  /** A held poll for session `sid`. */
+  poll(req: IncomingMessage, res: ServerResponse, sid: string): void;
+  /** Forgets undelivered final frames and their timers. */
+  close(): void;
+}
+
+interface PollLink extends Link {
+  /** Holds `res` until frames arrive; answers it at once when some are waiting. */
+  hold(res: ServerResponse): void;
+}
+
+/**
+ * When a link ends with no poll held, its last frames (messages sent just before a close, the
+ * close frame itself) wait for the session's next poll: for pingInterval + pingTimeout, and
+ * for at most this many sessions at once.
+ */
+const MAX_LEFTOVERS = 10_000;
+
+export function createPollingTransport(ctx: ServerContext): PollingTransport {
+  const { options, registry } = ctx;
+  const { clock } = options;
+  const links = new WeakMap<Link, PollLink>();
+  const leftovers = new Map<string, { readonly lines: string[]; readonly timer: TimerId }>();
+
+  const dropLeftover = (sid: string) => {
+    const entry = leftovers.get(sid);
+    if (!entry) return undefined;
+    clock.clearTimeout(entry.timer);
+    leftovers.delete(sid);
+    return entry.lines;
+  };
+  const keepLeftover = (sid: string, lines: string[]) => {
+    dropLeftover(sid);
+    if (leftovers.size >= MAX_LEFTOVERS) dropLeftover(leftovers.keys().next().value!);
+    const timer = clock.setTimeout(() => leftovers.delete(sid), options.pingIntervalMs + options.pingTimeoutMs);
+    leftovers.set(sid, { lines, timer });
+  };
+
+  function createPollLink(sid: string): PollLink {
+    let held: ServerResponse | undefined;
+    let queue: string[] = [];
+    let ended = false;
+    const take = () => {
+      const lines = queue;
+      queue = [];
+      return lines;
+    };
+    const release = () => {
+      const res = held;
+      held = undefined;
+      return res;
+    };
+    return {
+      transport: "polling",
+      write(lines) {
+        if (ended) return;
+        for (const line of lines) queue.push(line);
+        const res = release();
+        if (res) answer(res, take());
+      },
+      end(close) {
+        if (ended) return;
+        ended = true;
+        if (close) queue.push(encodeFrame({ type: "close", code: close.code, reason: close.reason }));
+        const lines = take();
+        const res = release();
+        if (res) answer(res, lines);
+        else if (lines.length) keepLeftover(sid, lines);
+      },
+      hold(res) {
+        // One poll per session: a newer one takes over and the older gets an empty answer.
+        const previous = release();
+        if (previous) answer(previous, []);
+        if (ended || queue.length) return answer(res, take());
+        held = res;
+        res.on("close", () => {
+          if (held === res) held = undefined;
+        });
+      },
+    };
+  }
+
+  return {
+    open(req, res, frames) {
+      const result = handshake(ctx, frames);
+      if ("refused" in result) return refuse(res, refusal(result.refused.code, result.refused.reason));
+      const { session } = result.accepted;
+      const link = createPollLink(session.id);
+      links.set(link, link);
+      // The open request is the first poll: welcome (and any replay) answers it at once.
+      link.hold(res);
+      startLink(ctx, result.accepted, link);
+    },
+    poll(req, res, sid) {
+      const session = registry.get(sid);
+      const link = session?.link && links.get(session.link);
+      if (session && link) {
+        req.socket.setTimeout(0);
+        session.touch();
+        return link.hold(res);
+      }
+      const lines = dropLeftover(sid);
+      if (lines) return answer(res, lines);
+      if (session) return refuse(res, refusal(CloseCode.TRANSPORT_REPLACED, "this session has no polling link; resume it with hello", 409));
+      refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, "unknown session"));
+    },
+    close() {
+      for (const sid of [...leftovers.keys()]) dropLeftover(sid);
+    },
+  };
+}

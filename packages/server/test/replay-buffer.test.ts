@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { createReplayBuffer } from "../src/replay-buffer.js";
+
+describe("replay buffer", () => {
+  it("numbers entries from 1 and returns those after a position", () => {
+    const buffer = createReplayBuffer(10, 1000);
+    expect(buffer.push("a", 1)).toBe(1);
+    expect(buffer.push("b", 1)).toBe(2);
+    expect(buffer.push("c", 1)).toBe(3);
+    expect(buffer.after(0)).toEqual(["a", "b", "c"]);
+    expect(buffer.after(2)).toEqual(["c"]);
+    expect(buffer.after(3)).toEqual([]);
+    expect(buffer.after(4)).toBeUndefined();
+  });
+
+  it("trims acknowledged entries and can no longer replay them", () => {
+    const buffer = createReplayBuffer(10, 1000);
+    for (const line of ["a", "b", "c", "d"]) buffer.push(line, 10);
+    buffer.ack(2);
+    expect(buffer.size).toBe(2);
+    expect(buffer.bytes).toBe(20);
+    expect(buffer.after(2)).toEqual(["c", "d"]);
+    expect(buffer.after(1)).toBeUndefined();
+    buffer.ack(1); // an older ack changes nothing
+    expect(buffer.size).toBe(2);
+    buffer.ack(99); // acks are capped at what was sent
+    expect(buffer.size).toBe(0);
+    expect(buffer.bytes).toBe(0);
+    expect(buffer.after(4)).toEqual([]);
+    expect(buffer.push("e", 1)).toBe(5);
+    expect(buffer.after(4)).toEqual(["e"]);
+  });
+
+  it("evicts the oldest entries over maxMessages", () => {
+    const buffer = createReplayBuffer(2, 1000);
+    for (const line of ["a", "b", "c"]) buffer.push(line, 1);
+    expect(buffer.size).toBe(2);
+    expect(buffer.after(1)).toEqual(["b", "c"]);
+    expect(buffer.after(0)).toBeUndefined();
+  });
+
+  it("evicts the oldest entries over maxBytes but always keeps the newest", () => {
+    const buffer = createReplayBuffer(100, 25);
+    buffer.push("a", 10);
+    buffer.push("b", 10);
+    buffer.push("c", 10);
+    expect(buffer.after(1)).toEqual(["b", "c"]);
+    expect(buffer.bytes).toBe(20);
+    buffer.push("huge", 100);
+    expect(buffer.size).toBe(1);
+    expect(buffer.after(3)).toEqual(["huge"]);
+  });
+
+  it("stays consistent across many pushes and acks (compaction)", () => {
+    const buffer = createReplayBuffer(1_000_000, 1e12);
+    for (let i = 1; i <= 5000; i++) {
+      buffer.push(`m${i}`, 1);
+      if (i % 7 === 0) buffer.ack(i - 3);
+    }
+    expect(buffer.lastSeq).toBe(5000);
+    const rest = buffer.after(4995);
+    expect(rest).toEqual(["m4996", "m4997", "m4998", "m4999", "m5000"]);
+    expect(buffer.size).toBe(5000 - (4998 - 3));
+  });
+});
