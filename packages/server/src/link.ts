@@ -17,8 +17,9 @@ export interface Link {
   /** Sends encoded frames as one batch. Ignored once the link ended. */
   write(lines: readonly string[]): void;
   /**
-   * Ends the link; with `close`, first sends a close frame when it still can. Idempotent, and
-   * it never reports the loss to the session (the session asked for it).
+   * Ends the link. While it still can, it first sends `lines` (frames still queued) and, with
+   * `close`, a close frame, together as one batch. Idempotent, and it never reports the loss
+   * to the session (the session asked for it).
    */
-  end(close?: CloseInfo): void;
+  end(close?: CloseInfo, lines?: readonly string[]): void;
 }

@@ -127,8 +127,8 @@ export function createSession({ id, options, schedule, onClosed }: SessionDeps):
     if (previous) {
       // What was queued before close() still goes out, ahead of the close frame.
       if (notify && ackOwed) pending.push(ackLine(lastDelivered));
-      if (notify && pending.length) previous.write(pending);
-      previous.end(notify ? info : undefined);
+      if (notify) previous.end(info, pending);
+      else previous.end();
     }
     pending = [];
     onClosed(core);

@@ -27,7 +27,10 @@ function fakeLink(transport: TransportName = "websocket"): FakeLink {
       return writes.flat();
     },
     write: (lines) => void writes.push(decodeBatch(lines.join("\n"))),
-    end: (close) => void ends.push(close),
+    end: (close, lines = []) => {
+      if (lines.length) writes.push(decodeBatch(lines.join("\n")));
+      ends.push(close);
+    },
   };
 }
 

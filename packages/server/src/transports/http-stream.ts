@@ -30,11 +30,12 @@ function createStreamLink(res: ServerResponse): Link & { readonly ended: boolean
       // One write per batch, every line "\n"-terminated, so the client can split at once.
       res.write((lines.length === 1 ? lines[0]! : lines.join("\n")) + "\n");
     },
-    end(close) {
+    end(close, lines = []) {
       if (ended) return;
       ended = true;
       if (res.writableEnded || res.destroyed) return;
-      res.end(close ? encodeFrame({ type: "close", code: close.code, reason: close.reason }) + "\n" : undefined);
+      const last = close ? [...lines, encodeFrame({ type: "close", code: close.code, reason: close.reason })] : lines;
+      res.end(last.length ? last.join("\n") + "\n" : undefined);
     },
   };
 }

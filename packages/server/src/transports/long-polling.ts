@@ -71,9 +71,10 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
         const res = release();
         if (res) answer(res, take());
       },
-      end(close) {
+      end(close, last = []) {
         if (ended) return;
         ended = true;
+        for (const line of last) queue.push(line);
         if (close) queue.push(encodeFrame({ type: "close", code: close.code, reason: close.reason }));
         const lines = take();
         const res = release();

@@ -34,11 +34,12 @@ function wsCloseReason(reason: string): string {
   return cut;
 }
 
-function closeSocket(ws: WebSocket, close: CloseInfo | undefined): void {
+function closeSocket(ws: WebSocket, close: CloseInfo | undefined, lines: readonly string[] = []): void {
   if (ws.readyState !== WebSocket.OPEN) return;
-  // The close frame goes first, in its own message: it is what HTTP-minded clients read, and
-  // the WebSocket close code repeats it for the rest.
-  if (close) ws.send(encodeFrame({ type: "close", code: close.code, reason: close.reason }));
+  // The close frame travels as a frame too, after anything still queued: the WebSocket close
+  // code repeats it, but only the frame survives proxies that rewrite close codes.
+  const batch = close ? [...lines, encodeFrame({ type: "close", code: close.code, reason: close.reason })] : lines;
+  if (batch.length) ws.send(batch.join("\n"));
   ws.close(wsCloseCode(close?.code ?? CloseCode.NORMAL), wsCloseReason(close?.reason ?? ""));
 }
 
@@ -50,10 +51,10 @@ function createWebSocketLink(ws: WebSocket): Link {
       if (ended || ws.readyState !== WebSocket.OPEN) return;
       ws.send(lines.length === 1 ? lines[0]! : lines.join("\n"));
     },
-    end(close) {
+    end(close, lines) {
       if (ended) return;
       ended = true;
-      closeSocket(ws, close);
+      closeSocket(ws, close, lines);
     },
   };
 }

@@ -157,12 +157,13 @@ export async function openStream(endpoint: string, frames: readonly Frame[]): Pr
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done) return;
-        for (const line of splitter.push(decoder.decode(value, { stream: true }))) {
+        // At the end, a newline completes a last line that had none (an error body).
+        for (const line of splitter.push(done ? "\n" : decoder.decode(value, { stream: true }))) {
           lines.push(line);
           const frame = decodeFrame(line);
           if (frame) inbox.push([frame]);
         }
+        if (done) return;
       }
     } catch {
       // Aborted by the test.

@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import { createManualClock } from "./helpers/manual-clock.js";
+import { closeOf, echo, startServer } from "./helpers/server.js";
+import { bytes, hello, openStream, postFrames, text } from "./helpers/wire.js";
+
+describe("http streaming transport", () => {
+  it("opens with welcome as the first line, with the documented headers", async () => {
+    const { url, nextSession } = await startServer({ allowedOrigins: ["https://app.example"] });
+    const stream = await openStream(url, [hello()]);
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(stream.headers.get("cache-control")).toBe("no-cache, no-store, no-transform");
+    expect(stream.headers.get("x-accel-buffering")).toBe("no");
+    expect(stream.headers.get("content-length")).toBeNull();
+    expect(stream.headers.get("transfer-encoding")).toBe("chunked");
+    const welcome = await stream.inbox.next("welcome");
+    expect(stream.lines[0]).toMatch(/^\["w",/);
+    expect(welcome).toMatchObject({ resumed: false, ack: 0 });
+    const session = await nextSession();
+    expect(session.id).toBe(welcome.sessionId);
+    expect(session.transport).toBe("streaming");
+  });
+
+  it("echoes text and binary sent by POST /send, answering 204", async () => {
+    const { server, url } = await startServer();
+    echo(server);
+    const stream = await openStream(url, [hello()]);
+    const { sessionId } = await stream.inbox.next("welcome");
+    const payload = new Uint8Array([0, 1, 2, 253, 254, 255]);
+    const sent = await postFrames(`${url}/send?sid=${sessionId}`, [text(1, "naïve ✓"), bytes(2, payload)]);
+    expect(sent.status).toBe(204);
+    expect(sent.headers.get("access-control-allow-origin")).toBe("*");
+    expect(await stream.inbox.next("message")).toEqual(text(1, "naïve ✓"));
+    expect(await stream.inbox.next("message")).toEqual(bytes(2, payload));
+    expect(await stream.inbox.next("ack")).toEqual({ type: "ack", seq: 2 });
+  });
+
+  it("processes frames that come with the hello, after announcing the session", async () => {
+    const { server, url } = await startServer();
+    echo(server);
+    const stream = await openStream(url, [hello(), text(1, "early")]);
+    expect(await stream.inbox.next("message")).toEqual(text(1, "early"));
+  });
+
+  it("writes one frame per line, in order", async () => {
+    const { url, nextSession } = await startServer();
+    const stream = await openStream(url, [hello()]);
+    await stream.inbox.next("welcome");
+    const session = await nextSession();
+    for (let i = 0; i < 20; i++) session.send(`m${i}`);
+    for (let i = 0; i < 20; i++) expect(await stream.inbox.next("message")).toEqual(text(i + 1, `m${i}`));
+  });
+
+  it("resumes on a new stream and replays unacked messages; the old stream ends with 4001", async () => {
+    const { url, nextSession } = await startServer();
+    const first = await openStream(url, [hello()]);
+    const { sessionId } = await first.inbox.next("welcome");
+    const session = await nextSession();
+    session.send("a");
+    session.send("b");
+    await first.inbox.next("message");
+    const second = await openStream(url, [hello(sessionId, 1)]);
+    expect(await second.inbox.next("welcome")).toMatchObject({ resumed: true, sessionId });
+    expect(await second.inbox.next("message")).toEqual(text(2, "b"));
+    expect(await first.inbox.next("close")).toMatchObject({ code: 4001 });
+    await first.ended;
+  });
+
+  it("detaches when the client aborts the stream, and resumes later", async () => {
+    const { url, nextSession } = await startServer();
+    const first = await openStream(url, [hello()]);
+    const { sessionId } = await first.inbox.next("welcome");
+    const session = await nextSession();
+    first.abort();
+    await expect.poll(() => session.transport).toBeNull();
+    session.send("while away");
+    const second = await openStream(url, [hello(sessionId, 0)]);
+    expect(await second.inbox.next("welcome")).toMatchObject({ resumed: true });
+    expect(await second.inbox.next("message")).toEqual(text(1, "while away"));
+  });
+
+  it("answers a client ping with pong on the stream", async () => {
+    const { url } = await startServer();
+    const stream = await openStream(url, [hello()]);
+    const { sessionId } = await stream.inbox.next("welcome");
+    await postFrames(`${url}/send?sid=${sessionId}`, [{ type: "ping", id: 9 }]);
+    expect(await stream.inbox.next("pong")).toEqual({ type: "pong", id: 9 });
+  });
+
+  it("session.close() writes the close frame and ends the response", async () => {
+    const { url, nextSession } = await startServer();
+    const stream = await openStream(url, [hello()]);
+    await stream.inbox.next("welcome");
+    const session = await nextSession();
+    session.close(1000, "done");
+    expect(await stream.inbox.next("close")).toEqual({ type: "close", code: 1000, reason: "done" });
+    await stream.ended;
+  });
+
+  it("ends the stream with 4000 when the client stops sending anything", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 1000 } });
+    const stream = await openStream(url, [hello()]);
+    await stream.inbox.next("welcome");
+    const session = await nextSession();
+    clock.advance(1000);
+    expect(await stream.inbox.next("ping")).toEqual({ type: "ping", id: 1 });
+    clock.advance(1000);
+    expect(await stream.inbox.next("close")).toMatchObject({ code: 4000 });
+    await stream.ended;
+    expect(session.transport).toBeNull();
+  });
+
+  it("a client close frame by /send ends the session and the stream", async () => {
+    const { url, nextSession } = await startServer();
+    const stream = await openStream(url, [hello()]);
+    const { sessionId } = await stream.inbox.next("welcome");
+    const closed = closeOf(await nextSession());
+    expect((await postFrames(`${url}/send?sid=${sessionId}`, [{ type: "close", code: 1000, reason: "bye" }])).status).toBe(204);
+    expect(await closed).toEqual({ code: 1000, reason: "bye" });
+    await stream.ended;
+    expect(stream.inbox.frames.some((f) => f.type === "close")).toBe(false);
+  });
+
+  it("refuses a body that is not a hello batch with 400 and 4100", async () => {
+    const { url, sessions } = await startServer();
+    const stream = await openStream(url, [text(1, "no hello")]);
+    expect(stream.status).toBe(400);
+    expect(await stream.inbox.next("close")).toMatchObject({ code: 4100 });
+    expect(sessions).toEqual([]);
+  });
+
+  it("refuses an unsupported version with 400 and 4101", async () => {
+    const { url } = await startServer();
+    const stream = await openStream(url, [hello(undefined, 0, 99)]);
+    expect(stream.status).toBe(400);
+    expect(await stream.inbox.next("close")).toMatchObject({ code: 4101 });
+  });
+});

@@ -1,0 +1,167 @@
+import { describe, expect, it } from "vitest";
+import { createManualClock } from "./helpers/manual-clock.js";
+import { closeOf, echo, startServer } from "./helpers/server.js";
+import { bytes, hello, nextTurn, postFrames, request, startPoll, text } from "./helpers/wire.js";
+
+async function openPolling(url: string, frames = [hello()]) {
+  const opened = await postFrames(`${url}/poll`, frames);
+  expect(opened.status).toBe(200);
+  const welcome = opened.frames[0];
+  if (welcome?.type !== "welcome") throw new Error(`expected welcome, got ${opened.text}`);
+  return { opened, welcome, sid: welcome.sessionId };
+}
+
+describe("long-polling transport", () => {
+  it("answers the opening POST at once with welcome", async () => {
+    const { url, nextSession } = await startServer();
+    const { opened, welcome } = await openPolling(url);
+    expect(opened.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(opened.headers.get("cache-control")).toBe("no-cache, no-store, no-transform");
+    expect(welcome).toMatchObject({ resumed: false, ack: 0 });
+    const session = await nextSession();
+    expect(session.id).toBe(welcome.sessionId);
+    expect(session.transport).toBe("polling");
+  });
+
+  it("holds a poll until a message is pushed, then answers with the burst in one response", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    const poll = startPoll(url, sid);
+    let answered = false;
+    void poll.answer.then(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    session.send("one");
+    session.send("two");
+    const answer = await poll.answer;
+    expect(answer.status).toBe(200);
+    expect(answer.frames).toEqual([text(1, "one"), text(2, "two")]);
+  });
+
+  it("answers a poll at once when frames are already waiting", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    session.send("waiting");
+    await nextTurn();
+    expect((await startPoll(url, sid).answer).frames).toEqual([text(1, "waiting")]);
+  });
+
+  it("echoes text and binary: POST /send up, held poll down", async () => {
+    const { server, url } = await startServer();
+    echo(server);
+    const { sid } = await openPolling(url);
+    const poll = startPoll(url, sid);
+    const payload = new Uint8Array([255, 0, 128]);
+    expect((await postFrames(`${url}/send?sid=${sid}`, [text(1, "ping?"), bytes(2, payload)])).status).toBe(204);
+    const { frames } = await poll.answer;
+    expect(frames).toEqual(expect.arrayContaining([text(1, "ping?"), bytes(2, payload), { type: "ack", seq: 2 }]));
+  });
+
+  it("a second poll answers the first with an empty 200 and is held itself", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    const first = startPoll(url, sid);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = startPoll(url, sid);
+    const firstAnswer = await first.answer;
+    expect(firstAnswer).toMatchObject({ status: 200, text: "" });
+    session.send("for the second");
+    expect((await second.answer).frames).toEqual([text(1, "for the second")]);
+  });
+
+  it("answers a held poll with the ping at pingInterval", async () => {
+    const clock = createManualClock();
+    const { url } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 1000 } });
+    const { sid } = await openPolling(url);
+    const poll = startPoll(url, sid);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    clock.advance(1000);
+    expect((await poll.answer).frames).toEqual([{ type: "ping", id: 1 }]);
+  });
+
+  it("a poll counts as activity; without polls the link dies and the next poll hears 4000", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 500 }, resumeWindow: 10_000 });
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    clock.advance(1000);
+    expect((await startPoll(url, sid).answer).frames).toEqual([{ type: "ping", id: 1 }]); // activity at 1000
+    clock.advance(1400);
+    expect(session.transport).toBe("polling");
+    clock.advance(100); // 1500 ms after the last poll
+    expect(session.transport).toBeNull();
+    const late = await startPoll(url, sid).answer;
+    expect(late.status).toBe(200);
+    expect(late.frames).toEqual([expect.objectContaining({ type: "close", code: 4000 })]);
+    // Without leftovers, a poll for a detached session is told to resume.
+    expect(await startPoll(url, sid).answer).toMatchObject({ status: 409, frames: [expect.objectContaining({ code: 4001 })] });
+  });
+
+  it("resumes with POST /poll and replays unacked messages", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    session.send("1");
+    session.send("2");
+    await nextTurn();
+    const again = await postFrames(`${url}/poll`, [hello(sid, 1)]);
+    expect(again.frames).toEqual([expect.objectContaining({ type: "welcome", resumed: true, sessionId: sid }), text(2, "2")]);
+  });
+
+  it("session.close() answers the held poll with the close frame after queued messages", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    const poll = startPoll(url, sid);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    session.send("bye");
+    session.close(1000, "done");
+    expect((await poll.answer).frames).toEqual([text(1, "bye"), { type: "close", code: 1000, reason: "done" }]);
+  });
+
+  it("keeps a close that found no poll held for the next poll", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    session.send("bye");
+    session.close(4444, "kicked");
+    expect((await startPoll(url, sid).answer).frames).toEqual([text(1, "bye"), { type: "close", code: 4444, reason: "kicked" }]);
+    expect(await startPoll(url, sid).answer).toMatchObject({ status: 404, frames: [expect.objectContaining({ code: 4004 })] });
+  });
+
+  it("answers 409 and 4001 to a poll for a session that moved to another transport", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    await nextSession();
+    const held = startPoll(url, sid);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const stream = await fetch(`${url}/stream`, { method: "POST", body: JSON.stringify(["h", { v: 1, sid, ack: 0 }]) });
+    expect(stream.status).toBe(200);
+    expect((await held.answer).frames).toEqual([expect.objectContaining({ type: "close", code: 4001 })]);
+    const stale = await startPoll(url, sid).answer;
+    expect(stale.status).toBe(409);
+    expect(stale.frames).toEqual([expect.objectContaining({ type: "close", code: 4001 })]);
+    await stream.body?.cancel();
+  });
+
+  it("refuses a poll for an unknown session with 404 and 4004, and one without sid with 400", async () => {
+    const { url } = await startServer();
+    expect(await startPoll(url, "ZZZZZZZZZZZZZZZZZZZZZZZZ").answer).toMatchObject({ status: 404, frames: [{ type: "close", code: 4004, reason: expect.any(String) }] });
+    expect(await request(`${url}/poll`)).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100 })] });
+    expect(await request(`${url}/poll?sid=${encodeURIComponent("bad sid!")}`)).toMatchObject({ status: 400 });
+  });
+
+  it("ends the session on a client close frame", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const closed = closeOf(await nextSession());
+    const held = startPoll(url, sid);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await postFrames(`${url}/send?sid=${sid}`, [{ type: "close", code: 1000, reason: "" }]);
+    expect(await closed).toEqual({ code: 1000, reason: "" });
+    expect(await held.answer).toMatchObject({ status: 200, frames: [] });
+  });
+});

@@ -1,0 +1,272 @@
+import { describe, expect, it } from "vitest";
+import { createManualClock } from "./helpers/manual-clock.js";
+import { closeOf, echo, startServer } from "./helpers/server.js";
+import { bytes, hello, nextTurn, openWs, text, wsSession } from "./helpers/wire.js";
+
+describe("websocket transport", () => {
+  it("answers hello with a welcome for a new session and announces it", async () => {
+    const { url, nextSession } = await startServer({ heartbeat: { interval: 20_000, timeout: 5_000 }, resumeWindow: 30_000, maxMessageSize: 1234 });
+    const peer = await wsSession(url);
+    expect(peer.welcome).toEqual({
+      type: "welcome",
+      version: 1,
+      sessionId: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/),
+      resumed: false,
+      ack: 0,
+      pingIntervalMs: 20_000,
+      pingTimeoutMs: 5_000,
+      maxMessageBytes: 1234,
+      resumeWindowMs: 30_000,
+    });
+    const session = await nextSession();
+    expect(session.id).toBe(peer.welcome.sessionId);
+    expect(session.transport).toBe("websocket");
+  });
+
+  it("echoes text and binary byte for byte, acking what it received", async () => {
+    const { server, url } = await startServer();
+    echo(server);
+    const peer = await wsSession(url);
+    const payload = new Uint8Array(256).map((_, i) => i);
+    peer.send(text(1, "héllo 👋"), bytes(2, payload), text(3, ""));
+    expect(await peer.inbox.next("message")).toEqual(text(1, "héllo 👋"));
+    expect(await peer.inbox.next("message")).toEqual(bytes(2, payload));
+    expect(await peer.inbox.next("message")).toEqual(text(3, ""));
+    expect(await peer.inbox.next("ack")).toEqual({ type: "ack", seq: 3 });
+  });
+
+  it("sends a burst queued in one tick as one WebSocket message", async () => {
+    const { url, nextSession } = await startServer();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const before = peer.messages.length;
+    for (let i = 0; i < 50; i++) session.send(`m${i}`);
+    for (let i = 0; i < 50; i++) await peer.inbox.next("message");
+    expect(peer.messages.length - before).toBe(1);
+  });
+
+  it("drops resent duplicates and delivers each message once", async () => {
+    const { url, nextSession } = await startServer();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const got: unknown[] = [];
+    session.on("message", (data) => got.push(data));
+    peer.send(text(1, "a"), text(2, "b"));
+    expect(await peer.inbox.next("ack")).toEqual({ type: "ack", seq: 2 });
+    peer.send(text(1, "a"), text(2, "b"), text(4, "gap"), text(3, "c"));
+    expect(await peer.inbox.next("ack")).toEqual({ type: "ack", seq: 3 });
+    expect(got).toEqual(["a", "b", "c"]);
+  });
+
+  it("resumes a session on a new socket and replays only what the client lacks", async () => {
+    const { url, nextSession, sessions } = await startServer();
+    const first = await wsSession(url);
+    const session = await nextSession();
+    session.send("1");
+    session.send("2");
+    await first.inbox.next("message");
+    await first.inbox.next("message");
+    first.send(text(1, "from client"));
+    await first.inbox.next("ack");
+    first.ws.terminate();
+    await first.closed;
+    await expect.poll(() => session.transport).toBeNull();
+    session.send("3"); // while detached
+
+    const second = await wsSession(url, session.id, 1);
+    expect(second.welcome).toMatchObject({ sessionId: session.id, resumed: true, ack: 1 });
+    expect(await second.inbox.next("message")).toEqual(text(2, "2"));
+    expect(await second.inbox.next("message")).toEqual(text(3, "3"));
+    expect(session.transport).toBe("websocket");
+    expect(sessions).toHaveLength(1); // a resume is not a new connection
+  });
+
+  it("moves a session to a newer socket and ends the old one with 4001", async () => {
+    const { url, nextSession } = await startServer();
+    const first = await wsSession(url);
+    const session = await nextSession();
+    const second = await wsSession(url, session.id, 0);
+    expect(second.welcome.resumed).toBe(true);
+    expect(await first.inbox.next("close")).toMatchObject({ code: 4001 });
+    expect(await first.closed).toMatchObject({ code: 4001 });
+    session.send("to the new one");
+    expect(await second.inbox.next("message")).toEqual(text(1, "to the new one"));
+  });
+
+  it("starts a new session for an unknown sid", async () => {
+    const { url, sessions } = await startServer();
+    const peer = await wsSession(url, "AAAAAAAAAAAAAAAAAAAAAAAA", 5);
+    expect(peer.welcome.resumed).toBe(false);
+    expect(peer.welcome.sessionId).not.toBe("AAAAAAAAAAAAAAAAAAAAAAAA");
+    expect(peer.welcome.ack).toBe(0);
+    await expect.poll(() => sessions.length).toBe(1);
+  });
+
+  it("starts a new session when the replay buffer lost what the client needs", async () => {
+    const { url, nextSession } = await startServer({ replayBuffer: { maxMessages: 2 } });
+    const first = await wsSession(url);
+    const old = await nextSession();
+    const oldClosed = closeOf(old);
+    for (const m of ["1", "2", "3"]) old.send(m);
+    await nextTurn();
+    first.ws.terminate();
+    const second = await wsSession(url, old.id, 0);
+    expect(second.welcome.resumed).toBe(false);
+    expect(second.welcome.sessionId).not.toBe(old.id);
+    expect((await oldClosed).code).toBe(4001);
+  });
+
+  it("answers ping with pong", async () => {
+    const { url } = await startServer();
+    const peer = await wsSession(url);
+    peer.send({ type: "ping", id: 42 });
+    expect(await peer.inbox.next("pong")).toEqual({ type: "pong", id: 42 });
+  });
+
+  it("session.close() reaches the client as a close frame and WebSocket close 1000", async () => {
+    const { url, nextSession } = await startServer();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const closed = closeOf(session);
+    session.send("bye");
+    session.close();
+    expect(await peer.inbox.next("message")).toEqual(text(1, "bye"));
+    expect(await peer.inbox.next("close")).toEqual({ type: "close", code: 1000, reason: "" });
+    expect(await peer.closed).toEqual({ code: 1000, reason: "" });
+    expect(await closed).toEqual({ code: 1000, reason: "" });
+  });
+
+  it("ends the session on the client's close frame with the client's code", async () => {
+    const { url, nextSession, server } = await startServer();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const closed = closeOf(session);
+    peer.send({ type: "close", code: 1000, reason: "user left" });
+    expect(await closed).toEqual({ code: 1000, reason: "user left" });
+    await peer.closed;
+    expect([...server.sessions]).toEqual([]);
+  });
+
+  it("pings on schedule and drops a silent link with 4000, then closes after the resume window", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 500 }, resumeWindow: 3000 });
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const closed = closeOf(session);
+    clock.advance(1000);
+    expect(await peer.inbox.next("ping")).toEqual({ type: "ping", id: 1 });
+    clock.advance(500); // silent for 1500 ms: dead
+    expect(await peer.inbox.next("close")).toMatchObject({ code: 4000 });
+    expect((await peer.closed).code).toBe(4000);
+    expect(session.transport).toBeNull();
+    clock.advance(3000);
+    expect(await closed).toMatchObject({ code: 4000, reason: expect.stringContaining("resume window expired") });
+  });
+
+  it("keeps a link alive while the client answers pings", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 500 } });
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    for (let i = 1; i <= 4; i++) {
+      clock.advance(1000);
+      const ping = await peer.inbox.next("ping");
+      // The pong answering our own ping proves the server has read our pong before time moves on.
+      peer.send({ type: "pong", id: ping.id }, { type: "ping", id: 100 + i });
+      expect(await peer.inbox.next("pong")).toEqual({ type: "pong", id: 100 + i });
+    }
+    expect(session.transport).toBe("websocket");
+  });
+
+  it("closes a detached session after the resume window on real time too (50 ms heartbeat)", async () => {
+    const { url, nextSession } = await startServer({ heartbeat: { interval: 50, timeout: 50 }, resumeWindow: 50 });
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const closed = closeOf(session);
+    peer.ws.pause(); // reads nothing, answers nothing
+    expect(await closed).toMatchObject({ code: 4000 });
+  });
+});
+
+describe("websocket transport: bad input", () => {
+  it("refuses a first frame that is not hello with 4100", async () => {
+    const { url, sessions } = await startServer();
+    const peer = await openWs(url);
+    peer.send(text(1, "hi"));
+    expect(await peer.inbox.next("close")).toMatchObject({ code: 4100 });
+    expect((await peer.closed).code).toBe(4100);
+    expect(sessions).toEqual([]);
+  });
+
+  it("refuses an unsupported protocol version with 4101", async () => {
+    const { url } = await startServer();
+    const peer = await openWs(url);
+    peer.send(hello(undefined, 0, 2));
+    expect(await peer.inbox.next("close")).toMatchObject({ code: 4101 });
+    expect((await peer.closed).code).toBe(4101);
+  });
+
+  it("closes the session with 4100 on a malformed frame, and keeps serving others", async () => {
+    const { server, url, nextSession } = await startServer();
+    echo(server);
+    const bystander = await wsSession(url);
+    await nextSession();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const closed = closeOf(session);
+    peer.ws.send('["m","not a seq","x"]');
+    expect(await peer.inbox.next("close")).toMatchObject({ code: 4100 });
+    expect((await closed).code).toBe(4100);
+    peer.ws.send("not json at all");
+    bystander.send(text(1, "still here"));
+    expect(await bystander.inbox.next("message")).toEqual(text(1, "still here"));
+  });
+
+  it("refuses binary WebSocket messages with 4100", async () => {
+    const { url } = await startServer();
+    const peer = await openWs(url);
+    peer.ws.send(Buffer.from("[\"h\",{\"v\":1,\"ack\":0}]"));
+    expect((await peer.closed).code).toBe(4100);
+  });
+
+  it("closes with 4102 on a message over maxMessageSize", async () => {
+    const { url, nextSession } = await startServer({ maxMessageSize: 10 });
+    const peer = await wsSession(url);
+    const closed = closeOf(await nextSession());
+    peer.send(text(1, "x".repeat(11)));
+    expect(await peer.inbox.next("close")).toMatchObject({ code: 4102 });
+    expect((await peer.closed).code).toBe(4102);
+    expect((await closed).code).toBe(4102);
+  });
+
+  it("closes with 4100 on a hello.ack ahead of what the server sent", async () => {
+    const { url, nextSession } = await startServer();
+    await wsSession(url);
+    const session = await nextSession();
+    const peer = await openWs(url);
+    peer.send(hello(session.id, 5));
+    expect(await peer.inbox.next("close")).toMatchObject({ code: 4100 });
+    expect(session.transport).toBe("websocket"); // the real session is untouched
+  });
+
+  it("refuses a disallowed Origin with HTTP 403 before the upgrade", async () => {
+    const { url } = await startServer({ allowedOrigins: ["https://good.example"] });
+    await expect(openWs(url, { Origin: "https://evil.example" })).rejects.toThrow(/403/);
+    const ok = await openWs(url, { Origin: "https://good.example" });
+    ok.send(hello());
+    expect((await ok.inbox.next("welcome")).resumed).toBe(false);
+  });
+
+  it("refuses upgrades on other paths under the base path with 404", async () => {
+    const { url } = await startServer();
+    await expect(openWs(url + "/nope")).rejects.toThrow(/404/);
+  });
+
+  it("closes a socket that never says hello", async () => {
+    const clock = createManualClock();
+    const { url } = await startServer({ clock, heartbeat: { interval: 100, timeout: 100 } });
+    const peer = await openWs(url);
+    clock.advance(200);
+    expect((await peer.closed).code).toBe(4000);
+  });
+});
