@@ -1,0 +1,119 @@
+import { describe, expect, it } from "vitest";
+import { echo, startServer } from "./helpers/server.js";
+import { hello, openWs, postFrames, request, text, wsSession } from "./helpers/wire.js";
+
+describe("HTTP refusals (docs/protocol.md §2)", () => {
+  it("404 + 4004 for an unknown path under the base path", async () => {
+    const { url } = await startServer();
+    for (const path of ["", "/", "/nope", "/ws/extra"]) {
+      const answer = await request(url + path);
+      expect(answer.status, path).toBe(404);
+      expect(answer.frames, path).toEqual([{ type: "close", code: 4004, reason: expect.any(String) }]);
+    }
+  });
+
+  it("405 + 4100 with Allow for a wrong method", async () => {
+    const { url } = await startServer();
+    const cases: [string, string, string][] = [
+      ["GET", "/stream", "POST"],
+      ["GET", "/send?sid=abc", "POST"],
+      ["PUT", "/poll", "GET, POST"],
+      ["DELETE", "/ws", "GET"],
+    ];
+    for (const [method, path, allow] of cases) {
+      const answer = await request(url + path, { method });
+      expect(answer.status, `${method} ${path}`).toBe(405);
+      expect(answer.headers.get("allow")).toBe(allow);
+      expect(answer.frames).toEqual([expect.objectContaining({ type: "close", code: 4100 })]);
+    }
+  });
+
+  it("400 + 4100 for a GET on the WebSocket endpoint without upgrade", async () => {
+    const { url } = await startServer();
+    expect(await request(url + "/ws")).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100 })] });
+  });
+
+  it("400 + 4100 for a malformed body, a missing sid, or a body that is not UTF-8", async () => {
+    const { url } = await startServer();
+    expect(await request(url + "/stream", { method: "POST", body: "{not json" })).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100 })] });
+    expect(await request(url + "/poll", { method: "POST", body: '["m",1,"x"]' })).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100 })] });
+    expect(await request(url + "/poll", { method: "POST", body: "" })).toMatchObject({ status: 400 });
+    expect(await postFrames(url + "/send", [text(1, "x")])).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100 })] });
+    const invalidUtf8 = await fetch(url + "/stream", { method: "POST", body: new Uint8Array([0x5b, 0xff, 0xfe, 0x5d]) });
+    expect(invalidUtf8.status).toBe(400);
+    expect(await invalidUtf8.text()).toContain("UTF-8");
+  });
+
+  it("400 + 4101 for an unsupported version over HTTP", async () => {
+    const { url } = await startServer();
+    expect(await postFrames(url + "/poll", [hello(undefined, 0, 7)])).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4101 })] });
+  });
+
+  it("404 + 4004 for /send to a session that does not exist", async () => {
+    const { url } = await startServer();
+    expect(await postFrames(url + "/send?sid=AAAAAAAAAAAAAAAAAAAAAAAA", [text(1, "x")])).toMatchObject({
+      status: 404,
+      frames: [{ type: "close", code: 4004, reason: expect.any(String) }],
+    });
+  });
+
+  it("413 + 4102 for a body over the limit, and for one message over maxMessageSize", async () => {
+    const { url, sessions } = await startServer({ maxMessageSize: 1000 }); // body limit 1500 + 64 KiB
+    const huge = "x".repeat(1500 + 64 * 1024 + 1);
+    const tooBig = await request(url + "/stream", { method: "POST", body: huge });
+    expect(tooBig).toMatchObject({ status: 413, frames: [expect.objectContaining({ code: 4102 })] });
+
+    const opened = await postFrames(url + "/poll", [hello()]);
+    const sid = (opened.frames[0] as { sessionId: string }).sessionId;
+    const overMessage = await postFrames(`${url}/send?sid=${sid}`, [text(1, "y".repeat(1001))]);
+    expect(overMessage).toMatchObject({ status: 413, frames: [expect.objectContaining({ code: 4102 })] });
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]!.transport).toBeNull(); // closed with 4102
+    expect(await postFrames(`${url}/send?sid=${sid}`, [])).toMatchObject({ status: 404 });
+  });
+
+  it("403 + 4103 for a disallowed Origin; allowed origins are echoed, requests without Origin pass", async () => {
+    const { url } = await startServer({ allowedOrigins: ["https://app.example"] });
+    const refused = await postFrames(url + "/poll", [hello()], { Origin: "https://evil.example" });
+    expect(refused).toMatchObject({ status: 403, frames: [expect.objectContaining({ code: 4103 })] });
+    expect(refused.headers.get("vary")).toBe("Origin");
+
+    const allowed = await postFrames(url + "/poll", [hello()], { Origin: "https://APP.example" });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://APP.example");
+    expect(allowed.headers.get("vary")).toBe("Origin");
+
+    const noOrigin = await postFrames(url + "/poll", [hello()]);
+    expect(noOrigin.status).toBe(200);
+    expect(noOrigin.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  it("answers OPTIONS preflights under the base path with 204", async () => {
+    const { url } = await startServer();
+    const answer = await request(url + "/send?sid=x", {
+      method: "OPTIONS",
+      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type, x-trace" },
+    });
+    expect(answer.status).toBe(204);
+    expect(answer.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(answer.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(answer.headers.get("access-control-allow-headers")).toBe("content-type, x-trace");
+  });
+
+  it("keeps serving a healthy session while others send garbage", async () => {
+    const { server, url } = await startServer({ maxMessageSize: 100 });
+    echo(server);
+    const healthy = await wsSession(url);
+    const attacks = [
+      request(url + "/stream", { method: "POST", body: "\u0000\u0001garbage" }),
+      request(url + "/send?sid=forged", { method: "POST", body: '["m",1,"x"]' }),
+      request(url + "/poll?sid=forged"),
+      request(url + "/send", { method: "POST", body: "x".repeat(200_000) }).catch(() => undefined),
+      openWs(url).then((peer) => peer.ws.send("][")),
+      openWs(url).then((peer) => peer.send(hello("forged-but-well-formed", 99))),
+    ];
+    await Promise.all(attacks);
+    healthy.send(text(1, "still fine"));
+    expect(await healthy.inbox.next("message")).toEqual(text(1, "still fine"));
+  });
+});

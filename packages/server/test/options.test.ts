@@ -1,0 +1,51 @@
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PING_INTERVAL_MS, DEFAULT_PING_TIMEOUT_MS, DEFAULT_RESUME_WINDOW_MS, maxBodyBytes } from "@lifeline/protocol";
+import { describe, expect, it } from "vitest";
+import { LifelineServerError, createServer } from "@lifeline/server";
+import type { ServerOptions } from "@lifeline/server";
+import { resolveOptions } from "../src/options.js";
+
+describe("options", () => {
+  it("fills in the protocol defaults", () => {
+    const options = resolveOptions(undefined);
+    expect(options).toMatchObject({
+      path: "/lifeline",
+      pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
+      pingTimeoutMs: DEFAULT_PING_TIMEOUT_MS,
+      resumeWindowMs: DEFAULT_RESUME_WINDOW_MS,
+      maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      maxBodyBytes: maxBodyBytes(DEFAULT_MAX_MESSAGE_BYTES),
+      allowedOrigins: undefined,
+    });
+  });
+
+  it("normalises the path and the origins", () => {
+    expect(resolveOptions({ path: "/rt/" }).path).toBe("/rt");
+    expect(resolveOptions({ allowedOrigins: ["https://A.example/"] }).allowedOrigins).toEqual(new Set(["https://a.example"]));
+    expect(resolveOptions({ allowedOrigins: ["*"] }).allowedOrigins).toBeUndefined();
+  });
+
+  const bad: [string, unknown][] = [
+    ["path", { path: "lifeline" }],
+    ["path", { path: "/a?b" }],
+    ["heartbeat.interval", { heartbeat: { interval: 0 } }],
+    ["heartbeat.timeout", { heartbeat: { timeout: 1.5 } }],
+    ["heartbeat.interval", { heartbeat: { interval: "15s" } }],
+    ["resumeWindow", { resumeWindow: -1 }],
+    ["maxMessageSize", { maxMessageSize: Number.NaN }],
+    ["allowedOrigins", { allowedOrigins: "https://a.example" }],
+    ["replayBuffer.maxMessages", { replayBuffer: { maxMessages: 0 } }],
+    ['unknown option "pingInterval"', { pingInterval: 1000 }],
+    ['unknown option "heartbeat.intervalMs"', { heartbeat: { intervalMs: 1000 } }],
+    ["options must be an object", 42],
+  ];
+  it.each(bad)("refuses bad input with INVALID_OPTION naming %s", (name, input) => {
+    let error: unknown;
+    try {
+      createServer(input as ServerOptions);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(LifelineServerError);
+    expect(error).toMatchObject({ code: "INVALID_OPTION", message: expect.stringContaining(name) });
+  });
+});

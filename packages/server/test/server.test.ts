@@ -1,0 +1,193 @@
+import { createServer as createHttpServer } from "node:http";
+import type { Server as HttpServer } from "node:http";
+import { connect } from "node:net";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { LifelineServerError, createServer } from "@lifeline/server";
+import type { LifelineServer } from "@lifeline/server";
+import { createManualClock } from "./helpers/manual-clock.js";
+import { closeOf, echo, startServer } from "./helpers/server.js";
+import { hello, openStream, openWs, postFrames, request, startPoll, text, wsSession } from "./helpers/wire.js";
+
+const extraServers: HttpServer[] = [];
+const extraLifelines: LifelineServer[] = [];
+afterEach(async () => {
+  await Promise.all(extraLifelines.splice(0).map((s) => s.close()));
+  await Promise.all(extraServers.splice(0).map((s) => new Promise((resolve) => { s.closeAllConnections(); s.close(resolve); })));
+});
+
+/** Resolves true when nothing accepts TCP connections on the port any more. */
+const portIsFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), resolve(false)));
+    socket.once("error", () => resolve(true));
+  });
+
+async function appServer() {
+  const app = createHttpServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end(`app:${req.url}`);
+  });
+  app.on("upgrade", (req, socket) => socket.end(`HTTP/1.1 418 I'm a teapot\r\nX-App-Upgrade: ${req.url}\r\nContent-Length: 0\r\n\r\n`));
+  extraServers.push(app);
+  await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+  return { app, base: `http://127.0.0.1:${(app.address() as AddressInfo).port}` };
+}
+
+describe("createServer / listen", () => {
+  it("listen() resolves with the endpoint URL, default path /lifeline", async () => {
+    const { url } = await startServer();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/lifeline$/);
+  });
+
+  it("honours a custom path and answers 404 outside it", async () => {
+    const { url } = await startServer({ path: "/rt/" });
+    expect(url).toMatch(/\/rt$/);
+    expect((await postFrames(url + "/poll", [hello()])).status).toBe(200);
+    expect((await request(url.replace(/\/rt$/, "/other"))).status).toBe(404);
+  });
+
+  it("emits 'connection' for new sessions only; on() returns an unsubscribe and off() works", async () => {
+    const server = createServer();
+    extraLifelines.push(server);
+    const seen: string[] = [];
+    const unsubscribe = server.on("connection", (s) => seen.push(`a:${s.id}`));
+    const b = (s: { id: string }) => seen.push(`b:${s.id}`);
+    server.on("connection", b);
+    const { url } = await server.listen();
+    const first = await wsSession(url);
+    first.ws.terminate();
+    await wsSession(url, first.welcome.sessionId, 0); // a resume: no event
+    unsubscribe();
+    server.off("connection", b);
+    await wsSession(url);
+    expect(seen).toEqual([`a:${first.welcome.sessionId}`, `b:${first.welcome.sessionId}`]);
+    expect([...server.sessions]).toHaveLength(2);
+    expect(() => server.on("nope" as never, () => {})).toThrow(LifelineServerError);
+  });
+
+  it("lists live sessions, including detached ones, and forgets closed ones", async () => {
+    const { server, url, nextSession } = await startServer();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    expect([...server.sessions]).toEqual([session]);
+    peer.ws.terminate();
+    await expect.poll(() => session.transport).toBeNull();
+    expect([...server.sessions]).toEqual([session]);
+    session.close();
+    expect([...server.sessions]).toEqual([]);
+  });
+
+  it("rejects a port in use with LISTEN_FAILED and a second listen() with ALREADY_LISTENING", async () => {
+    const { app } = await appServer();
+    const port = (app.address() as AddressInfo).port;
+    const server = createServer();
+    extraLifelines.push(server);
+    await expect(server.listen(port)).rejects.toMatchObject({ code: "LISTEN_FAILED" });
+    await server.listen(0);
+    await expect(server.listen(0)).rejects.toMatchObject({ code: "ALREADY_LISTENING" });
+    await expect(server.listen(-1 as number)).rejects.toMatchObject({ code: "ALREADY_LISTENING" });
+    const other = createServer();
+    extraLifelines.push(other);
+    await expect(other.listen(70000)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+});
+
+describe("close()", () => {
+  it("closes every session with 1001 on every transport, ends held polls and streams, and releases the port", async () => {
+    const { server, url, sessions } = await startServer();
+    const port = Number(new URL(url).port);
+    const ws = await wsSession(url);
+    const stream = await openStream(url, [hello()]);
+    await stream.inbox.next("welcome");
+    const opened = await postFrames(url + "/poll", [hello()]);
+    const sid = (opened.frames[0] as { sessionId: string }).sessionId;
+    const held = startPoll(url, sid);
+    await expect.poll(() => sessions.length).toBe(3);
+    const closes = sessions.map(closeOf);
+    // A keep-alive connection with nothing in flight must not hold the port either.
+    await request(url + "/nope");
+
+    await server.close();
+    expect(await ws.inbox.next("close")).toMatchObject({ code: 1001 });
+    expect((await ws.closed).code).toBe(1001);
+    expect(await stream.inbox.next("close")).toMatchObject({ code: 1001 });
+    await stream.ended;
+    expect((await held.answer).frames).toEqual([expect.objectContaining({ type: "close", code: 1001 })]);
+    expect((await Promise.all(closes)).map((c) => c.code)).toEqual([1001, 1001, 1001]);
+    expect([...server.sessions]).toEqual([]);
+    expect(await portIsFree(port)).toBe(true);
+    await server.close(); // idempotent
+    await expect(server.listen()).rejects.toMatchObject({ code: "SERVER_CLOSED" });
+  });
+
+  it("closes sockets that have not said hello yet", async () => {
+    const { server, url } = await startServer();
+    const peer = await openWs(url);
+    await server.close();
+    expect((await peer.closed).code).toBe(1001);
+  });
+});
+
+describe("attach()", () => {
+  it("serves the endpoints on an existing server; the app keeps its other routes and upgrades", async () => {
+    const { app, base } = await appServer();
+    const lifeline = createServer();
+    extraLifelines.push(lifeline);
+    echo(lifeline);
+    lifeline.attach(app);
+
+    expect(await request(base + "/api/users")).toMatchObject({ status: 200, text: "app:/api/users" });
+    const peer = await wsSession(base + "/lifeline");
+    peer.send(text(1, "shared port"));
+    expect(await peer.inbox.next("message")).toEqual(text(1, "shared port"));
+    expect((await postFrames(base + "/lifeline/poll", [hello()])).status).toBe(200);
+
+    const other = new WebSocket(base.replace("http", "ws") + "/chat");
+    const status = await new Promise<{ code: number; header: string | undefined }>((resolve) =>
+      other.on("unexpected-response", (_req, res) => resolve({ code: res.statusCode ?? 0, header: res.headers["x-app-upgrade"] as string })),
+    );
+    expect(status).toEqual({ code: 418, header: "/chat" });
+    other.on("error", () => {});
+    other.terminate();
+
+    await lifeline.close();
+    // Detached: the app owns every path again and its port stays open.
+    expect(await request(base + "/lifeline/poll")).toMatchObject({ status: 200, text: "app:/lifeline/poll" });
+    expect(app.listening).toBe(true);
+  });
+
+  it("answers 404 for other paths when the server had no listeners of its own", async () => {
+    const bare = createHttpServer();
+    extraServers.push(bare);
+    await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+    const lifeline = createServer();
+    extraLifelines.push(lifeline);
+    lifeline.attach(bare);
+    expect((await request(base + "/elsewhere")).status).toBe(404);
+    expect((await postFrames(base + "/lifeline/poll", [hello()])).status).toBe(200);
+    await expect(openWs(base + "/elsewhere")).rejects.toThrow(/404/);
+  });
+
+  it("refuses new links with 503 + 1001 while shutting down, and cuts sockets that ignore the close", async () => {
+    const clock = createManualClock();
+    const { app, base } = await appServer();
+    const lifeline = createServer({ clock });
+    extraLifelines.push(lifeline);
+    lifeline.attach(app);
+    const stubborn = await wsSession(base + "/lifeline");
+    stubborn.ws.pause(); // never answers the closing handshake
+    let closed = false;
+    const closing = lifeline.close().then(() => (closed = true));
+    expect(await postFrames(base + "/lifeline/poll", [hello()])).toMatchObject({ status: 503, frames: [expect.objectContaining({ code: 1001 })] });
+    await expect(openWs(base + "/lifeline")).rejects.toThrow(/503/);
+    expect(closed).toBe(false);
+    clock.advance(1000); // the grace period: the socket is terminated
+    await closing;
+    expect(closed).toBe(true);
+    expect(() => lifeline.attach(app)).toThrow(expect.objectContaining({ code: "SERVER_CLOSED" }));
+  });
+});
