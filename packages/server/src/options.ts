@@ -60,6 +60,11 @@ export interface ResolvedOptions {
   readonly maxMessageBytes: number;
   /** Largest HTTP body or WebSocket message read, derived from maxMessageBytes. */
   readonly maxBodyBytes: number;
+  /**
+   * Bytes a link may hold unsent (socket buffers, a poll queue) before the client counts as
+   * not reading: its link is dropped, as on a heartbeat timeout, instead of growing memory.
+   */
+  readonly maxUnsentBytes: number;
   /** Lowercased allowed origins, or undefined when every origin is allowed. */
   readonly allowedOrigins: ReadonlySet<string> | undefined;
   readonly replayMaxMessages: number;
@@ -145,6 +150,7 @@ export function resolveOptions(input: ServerOptions | undefined): ResolvedOption
     resumeWindowMs: integer(options["resumeWindow"], "resumeWindow", DEFAULT_RESUME_WINDOW_MS, 0),
     maxMessageBytes,
     maxBodyBytes: maxBodyBytes(maxMessageBytes),
+    maxUnsentBytes: 2 * Math.max(maxBodyBytes(maxMessageBytes), integer(replay["maxBytes"], "replayBuffer.maxBytes", DEFAULT_REPLAY_MAX_BYTES, 1, Number.MAX_SAFE_INTEGER)),
     allowedOrigins: resolveOrigins(options["allowedOrigins"]),
     replayMaxMessages: integer(replay["maxMessages"], "replayBuffer.maxMessages", DEFAULT_REPLAY_MAX_MESSAGES, 1, Number.MAX_SAFE_INTEGER),
     replayMaxBytes: integer(replay["maxBytes"], "replayBuffer.maxBytes", DEFAULT_REPLAY_MAX_BYTES, 1, Number.MAX_SAFE_INTEGER),

@@ -38,6 +38,9 @@ export interface Session {
   off<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): void;
 }
 
+/** How a link is dropped when its client stops reading (see ResolvedOptions.maxUnsentBytes). */
+export const NOT_READING: CloseInfo = { code: CloseCode.HEARTBEAT_TIMEOUT, reason: "client is not reading; too much data waiting" };
+
 /** Why a frame or request was refused; the session has already closed with this code. */
 export type Refusal = CloseInfo;
 

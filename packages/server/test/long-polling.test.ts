@@ -164,4 +164,23 @@ describe("long-polling transport", () => {
     expect(await closed).toEqual({ code: 1000, reason: "" });
     expect(await held.answer).toMatchObject({ status: 200, frames: [] });
   });
+
+  it("drops the link of a client that stops polling while data piles up, keeping the messages for a resume", async () => {
+    const { url, nextSession } = await startServer({ maxMessageSize: 1000, replayBuffer: { maxBytes: 1_000_000 } });
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    const chunk = "z".repeat(1000);
+    // Limit: 2 × max(body limit, replay bytes) = 2 MB of queued frames.
+    for (let i = 0; i < 2100 && session.transport; i++) {
+      session.send(chunk);
+      if (i % 100 === 99) await nextTurn();
+    }
+    await nextTurn();
+    expect(session.transport).toBeNull();
+    const late = await startPoll(url, sid).answer;
+    expect(late.frames).toEqual([{ type: "close", code: 4000, reason: expect.stringContaining("not reading") }]);
+    const resumed = await postFrames(`${url}/poll`, [hello(sid, 1000)]);
+    expect(resumed.frames[0]).toMatchObject({ type: "welcome", resumed: true });
+    expect(resumed.frames[1]).toEqual(text(1001, chunk));
+  });
 });

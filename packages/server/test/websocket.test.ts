@@ -188,6 +188,25 @@ describe("websocket transport", () => {
   });
 });
 
+describe("websocket transport: slow readers", () => {
+  it("drops the link of a client that reads nothing while data piles up", async () => {
+    const { server, url, nextSession } = await startServer({ maxMessageSize: 64 * 1024, replayBuffer: { maxBytes: 64 * 1024 } });
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    peer.ws.pause();
+    const chunk = "q".repeat(64 * 1024);
+    // Kernel buffers absorb a few MB first; then the server's own buffer passes its limit.
+    for (let i = 0; i < 2000 && session.transport; i++) {
+      session.send(chunk);
+      await nextTurn();
+    }
+    expect(session.transport).toBeNull();
+    expect([...server.sessions]).toEqual([session]); // kept for a resume
+    peer.ws.resume();
+    expect((await peer.closed).code).toBe(1006); // cut, not closed politely
+  });
+});
+
 describe("websocket transport: bad input", () => {
   it("refuses a first frame that is not hello with 4100", async () => {
     const { url, sessions } = await startServer();

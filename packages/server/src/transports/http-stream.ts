@@ -5,6 +5,7 @@ import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
 import { FRAME_HEADERS, refusal, refuse } from "../http.js";
 import type { Link } from "../link.js";
+import { NOT_READING } from "../session.js";
 
 /** HTTP streaming endpoint `POST P/stream`: one long response, one frame per line. */
 export interface StreamTransport {
@@ -18,7 +19,7 @@ const STREAM_HEADERS = {
   "X-Accel-Buffering": "no",
 } as const;
 
-function createStreamLink(res: ServerResponse): Link & { readonly ended: boolean } {
+function createStreamLink(res: ServerResponse, maxUnsentBytes: number, onStalled: () => void): Link & { readonly ended: boolean } {
   let ended = false;
   return {
     transport: "streaming",
@@ -29,6 +30,7 @@ function createStreamLink(res: ServerResponse): Link & { readonly ended: boolean
       if (ended || res.writableEnded || res.destroyed) return;
       // One write per batch, every line "\n"-terminated, so the client can split at once.
       res.write((lines.length === 1 ? lines[0]! : lines.join("\n")) + "\n");
+      if (res.writableLength > maxUnsentBytes) onStalled();
     },
     end(close, lines = []) {
       if (ended) return;
@@ -50,8 +52,13 @@ export function createStreamTransport(ctx: ServerContext): StreamTransport {
       req.socket.setNoDelay(true);
       res.writeHead(200, STREAM_HEADERS);
       res.flushHeaders();
-      const link = createStreamLink(res);
       const { session } = result.accepted;
+      const link = createStreamLink(res, ctx.options.maxUnsentBytes, () => {
+        ctx.log.warn(`[http-stream] session ${session.id}: ${NOT_READING.reason}`);
+        session.detach(link, NOT_READING);
+        link.end();
+        res.destroy();
+      });
       res.on("close", () => {
         if (!link.ended) session.detach(link, { code: CloseCode.ABNORMAL, reason: "stream closed by the client" });
       });

@@ -6,6 +6,8 @@ import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
 import { answer, refusal, refuse } from "../http.js";
 import type { Link } from "../link.js";
+import { NOT_READING } from "../session.js";
+import type { SessionCore } from "../session.js";
 
 /** Long-polling endpoints: `POST P/poll` opens, `GET P/poll?sid=S` waits for frames. */
 export interface PollingTransport {
@@ -49,13 +51,16 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
     leftovers.set(sid, { lines, timer });
   };
 
-  function createPollLink(sid: string): PollLink {
+  function createPollLink(session: SessionCore): PollLink {
+    const sid = session.id;
     let held: ServerResponse | undefined;
     let queue: string[] = [];
+    let queuedChars = 0;
     let ended = false;
     const take = () => {
       const lines = queue;
       queue = [];
+      queuedChars = 0;
       return lines;
     };
     const release = () => {
@@ -63,13 +68,24 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
       held = undefined;
       return res;
     };
-    return {
+    const link: PollLink = {
       transport: "polling",
       write(lines) {
         if (ended) return;
-        for (const line of lines) queue.push(line);
+        for (const line of lines) {
+          queue.push(line);
+          queuedChars += line.length;
+        }
         const res = release();
-        if (res) answer(res, take());
+        if (res) return answer(res, take());
+        if (queuedChars > options.maxUnsentBytes) {
+          // Nobody is collecting these frames; the messages among them stay in the replay buffer.
+          ctx.log.warn(`[long-polling] session ${sid}: ${NOT_READING.reason}`);
+          ended = true;
+          take();
+          session.detach(link, NOT_READING);
+          keepLeftover(sid, [encodeFrame({ type: "close", ...NOT_READING })]);
+        }
       },
       end(close, last = []) {
         if (ended) return;
@@ -92,6 +108,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
         });
       },
     };
+    return link;
   }
 
   return {
@@ -99,7 +116,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
       const result = handshake(ctx, frames);
       if ("refused" in result) return refuse(res, refusal(result.refused.code, result.refused.reason));
       const { session } = result.accepted;
-      const link = createPollLink(session.id);
+      const link = createPollLink(session);
       links.set(link, link);
       // The open request is the first poll: welcome (and any replay) answers it at once.
       link.hold(res);

@@ -7,6 +7,7 @@ import type { TimerId } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
 import type { CloseInfo, Link } from "../link.js";
+import { NOT_READING } from "../session.js";
 import type { SessionCore } from "../session.js";
 
 /** WebSocket endpoint `P/ws`: every text message is a batch; ws runs in noServer mode. */
@@ -43,13 +44,14 @@ function closeSocket(ws: WebSocket, close: CloseInfo | undefined, lines: readonl
   ws.close(wsCloseCode(close?.code ?? CloseCode.NORMAL), wsCloseReason(close?.reason ?? ""));
 }
 
-function createWebSocketLink(ws: WebSocket): Link {
+function createWebSocketLink(ws: WebSocket, maxUnsentBytes: number, onStalled: () => void): Link {
   let ended = false;
   return {
     transport: "websocket",
     write(lines) {
       if (ended || ws.readyState !== WebSocket.OPEN) return;
       ws.send(lines.length === 1 ? lines[0]! : lines.join("\n"));
+      if (ws.bufferedAmount > maxUnsentBytes) onStalled();
     },
     end(close, lines) {
       if (ended) return;
@@ -105,9 +107,17 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
       stopHelloTimer();
       const result = handshake(ctx, frames);
       if ("refused" in result) return refuse(result.refused);
-      session = result.accepted.session;
-      link = createWebSocketLink(ws);
-      startLink(ctx, result.accepted, link);
+      const accepted = result.accepted;
+      session = accepted.session;
+      const current = (link = createWebSocketLink(ws, options.maxUnsentBytes, () => {
+        // Called from inside a write: the session forgets the link first, then the socket
+        // goes at once, since a client that reads nothing would not finish a closing handshake.
+        log.warn(`[websocket] session ${accepted.session.id}: ${NOT_READING.reason}`);
+        accepted.session.detach(current, NOT_READING);
+        current.end();
+        ws.terminate();
+      }));
+      startLink(ctx, accepted, current);
     });
     ws.on("error", (error: Error & { code?: string }) => {
       log.debug(`[websocket] socket error: ${error.message}`);
