@@ -1,0 +1,274 @@
+import { describe, expect, it } from "vitest";
+import type { Frame } from "@lifeline/protocol";
+import { connectWith } from "../../src/client.js";
+import type { CoreOptions } from "../../src/options.js";
+import type { RetryPolicy } from "../../src/reconnect.js";
+import type { ConnectionEvents } from "../../src/types.js";
+import { createManualClock } from "../helpers/manual-clock.js";
+import { createFakeFactory, settle } from "../helpers/fake-transport.js";
+import type { FakeFactory } from "../helpers/fake-transport.js";
+
+const fixedDelays = (...delays: number[]): RetryPolicy => ({
+  nextDelayMs: ({ attempt }) => delays[attempt - 1] ?? null,
+});
+
+function setup(options: Partial<CoreOptions> & { factories?: FakeFactory[] } = {}) {
+  const clock = createManualClock();
+  const factories = options.factories ?? [createFakeFactory("websocket")];
+  const conn = connectWith("http://127.0.0.1:1/lifeline", {
+    retryPolicy: fixedDelays(100, 200, 400),
+    ...options,
+    transportFactories: factories,
+    clock,
+  });
+  const log: string[] = [];
+  const received: unknown[] = [];
+  const opens: ConnectionEvents["open"][] = [];
+  const errors: ConnectionEvents["error"][] = [];
+  const closes: ConnectionEvents["close"][] = [];
+  conn.on("statechange", ({ from, to }) => log.push(`${from}->${to}`));
+  conn.on("message", (data) => received.push(data));
+  conn.on("open", (event) => opens.push(event));
+  conn.on("error", (error) => errors.push(error));
+  conn.on("close", (event) => closes.push(event));
+  return { clock, conn, factory: factories[0]!, factories, log, received, opens, errors, closes };
+}
+
+const messages = (frames: Frame[]) => frames.filter((f) => f.type === "message").map((f) => (f as { seq: number; data: unknown }).data);
+
+describe("driver", () => {
+  it("queues sends until the welcome, then flushes them in one batch", async () => {
+    const { conn, factory, opens } = setup();
+    conn.send("a");
+    conn.send(new Uint8Array([1, 2]));
+    await settle();
+    const link = factory.links[0]!;
+    expect(link.options.hello).toEqual({ type: "hello", version: 1, ack: 0 });
+    expect(link.sent).toEqual([]);
+    link.welcome();
+    await settle();
+    expect(conn.state).toBe("open");
+    expect(conn.id).toBe("s1");
+    expect(conn.transport).toBe("websocket");
+    expect(opens).toEqual([{ transport: "websocket", resumed: false, sessionLost: false, resent: [] }]);
+    expect(link.sent.filter((f) => f.type === "message")).toEqual([
+      { type: "message", seq: 1, data: "a" },
+      { type: "message", seq: 2, data: new Uint8Array([1, 2]) },
+    ]);
+  });
+
+  it("delivers messages once and in order, acks them, and answers pings", async () => {
+    const { conn, factory, received } = setup();
+    await settle();
+    const link = factory.links[0]!;
+    link.welcome();
+    link.deliver(
+      { type: "message", seq: 1, data: "x" },
+      { type: "message", seq: 1, data: "x" },
+      { type: "message", seq: 2, data: "y" },
+      { type: "ping", id: 7 },
+    );
+    await settle();
+    expect(received).toEqual(["x", "y"]);
+    expect(link.sent).toContainEqual({ type: "ack", seq: 2 });
+    expect(link.sent).toContainEqual({ type: "pong", id: 7 });
+    expect(conn.state).toBe("open");
+  });
+
+  it("measures round-trip time from its ping to the matching pong", async () => {
+    const { conn, factory, clock } = setup();
+    await settle();
+    const link = factory.links[0]!;
+    link.welcome();
+    await settle();
+    const ping = link.sent.find((f) => f.type === "ping") as { id: number } | undefined;
+    expect(ping).toBeDefined();
+    clock.advance(42);
+    link.deliver({ type: "pong", id: ping!.id });
+    expect(conn.rtt).toBe(42);
+  });
+
+  it("resumes after a drop: reconnects after the policy's delay and resends only what the server lacks", async () => {
+    const { conn, factory, clock, log, opens } = setup();
+    await settle();
+    const first = factory.links[0]!;
+    first.welcome();
+    conn.send("m1");
+    conn.send("m2");
+    conn.send("m3");
+    await settle();
+    first.deliver({ type: "message", seq: 1, data: "s1" }, { type: "ack", seq: 1 });
+    first.drop();
+    expect(conn.state).toBe("reconnecting");
+    conn.send("m4");
+    clock.advance(99);
+    expect(factory.links).toHaveLength(1);
+    clock.advance(1);
+    await settle();
+    const second = factory.links[1]!;
+    expect(second.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 1 });
+    second.welcome({ resumed: true, ack: 2 });
+    await settle();
+    expect(messages(second.sent)).toEqual(["m3", "m4"]);
+    expect(second.sent.filter((f) => f.type === "message").map((f) => (f as { seq: number }).seq)).toEqual([3, 4]);
+    expect(opens.at(-1)).toEqual({ transport: "websocket", resumed: true, sessionLost: false, resent: [] });
+    expect(log).toEqual(["connecting->open", "open->reconnecting", "reconnecting->connecting", "connecting->open"]);
+  });
+
+  it("tells the app when the session was lost and which messages it resent", async () => {
+    const { conn, factory, clock, opens } = setup();
+    await settle();
+    factory.links[0]!.welcome();
+    conn.send("a");
+    conn.send("b");
+    await settle();
+    factory.links[0]!.deliver({ type: "ack", seq: 1 }, { type: "message", seq: 1, data: "old" });
+    factory.links[0]!.drop();
+    clock.advance(100);
+    await settle();
+    const second = factory.links[1]!;
+    second.welcome({ sessionId: "s2", resumed: false });
+    await settle();
+    expect(conn.id).toBe("s2");
+    expect(opens.at(-1)).toEqual({ transport: "websocket", resumed: false, sessionLost: true, resent: ["b"] });
+    expect(second.sent.filter((f) => f.type === "message")).toEqual([{ type: "message", seq: 1, data: "b" }]);
+    // Inbound numbering restarts with the new session.
+    const received: unknown[] = [];
+    conn.on("message", (d) => received.push(d));
+    second.deliver({ type: "message", seq: 1, data: "new" });
+    expect(received).toEqual(["new"]);
+  });
+
+  it("drops a silent link after interval + timeout and reconnects", async () => {
+    const { conn, factory, clock } = setup();
+    await settle();
+    factory.links[0]!.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500 });
+    clock.advance(1499);
+    expect(conn.state).toBe("open");
+    clock.advance(1);
+    expect(conn.state).toBe("reconnecting");
+    expect(factory.links[0]!.closed).toBe(true);
+  });
+
+  it("falls back to the next transport when one fails before the handshake", async () => {
+    const ws = createFakeFactory("websocket");
+    const streaming = createFakeFactory("streaming");
+    const { conn } = setup({ factories: [ws, streaming] });
+    await settle();
+    ws.links[0]!.drop({ reason: "upgrade refused" });
+    expect(streaming.links).toHaveLength(1);
+    streaming.links[0]!.welcome();
+    expect(conn.transport).toBe("streaming");
+  });
+
+  it("gives each transport connectTimeout before trying the next", async () => {
+    const ws = createFakeFactory("websocket");
+    const polling = createFakeFactory("polling");
+    const { clock } = setup({ factories: [ws, polling], connectTimeout: 3000 });
+    await settle();
+    clock.advance(2999);
+    expect(polling.links).toHaveLength(0);
+    clock.advance(1);
+    expect(ws.links[0]!.closed).toBe(true);
+    expect(polling.links).toHaveLength(1);
+  });
+
+  it("closes with RECONNECT_FAILED once the policy gives up", async () => {
+    const { conn, factory, clock, errors, closes } = setup({ retryPolicy: fixedDelays(100) });
+    await settle();
+    factory.links[0]!.welcome();
+    factory.links[0]!.drop();
+    clock.advance(100);
+    await settle();
+    factory.links[1]!.drop();
+    expect(conn.state).toBe("closed");
+    expect(errors.map((e) => e.code)).toEqual(["RECONNECT_FAILED"]);
+    expect(closes).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("closes at once on a close code that forbids retrying", async () => {
+    const { conn, factory, errors, closes } = setup();
+    await settle();
+    factory.links[0]!.welcome();
+    factory.links[0]!.deliver({ type: "close", code: 4102, reason: "too big" });
+    expect(conn.state).toBe("closed");
+    expect(errors[0]?.code).toBe("MESSAGE_TOO_LARGE");
+    expect(closes).toEqual([{ code: 4102, reason: "too big" }]);
+  });
+
+  it("reports a server close with code 1000 as a clean close, without an error", async () => {
+    const { conn, factory, errors, closes } = setup();
+    await settle();
+    factory.links[0]!.welcome();
+    factory.links[0]!.deliver({ type: "close", code: 1000, reason: "bye" });
+    expect(conn.state).toBe("closed");
+    expect(errors).toEqual([]);
+    expect(closes).toEqual([{ code: 1000, reason: "bye" }]);
+  });
+
+  it("close() sends what is queued plus a close frame, and leaves no timer behind", async () => {
+    const { conn, factory, clock, closes } = setup();
+    await settle();
+    const link = factory.links[0]!;
+    link.welcome();
+    conn.send("last words");
+    conn.close();
+    expect(messages(link.sent)).toEqual(["last words"]);
+    expect(link.sent.at(-1)).toEqual({ type: "close", code: 1000, reason: "closed by client" });
+    expect(link.closed).toBe(true);
+    expect(conn.state).toBe("closed");
+    expect(closes).toEqual([{ code: 1000, reason: "closed by client" }]);
+    expect(clock.pendingTimers).toBe(0);
+    expect(() => conn.send("more")).toThrow(expect.objectContaining({ code: "CLOSED" }));
+  });
+
+  it("close() while reconnecting cancels the retry timer", async () => {
+    const { conn, factory, clock } = setup();
+    await settle();
+    factory.links[0]!.welcome();
+    factory.links[0]!.drop();
+    expect(clock.pendingTimers).toBe(1);
+    conn.close();
+    expect(clock.pendingTimers).toBe(0);
+    clock.advance(10_000);
+    expect(factory.links).toHaveLength(1);
+  });
+
+  it("rejects bad input with typed errors and loses nothing already queued", async () => {
+    const { conn, factory } = setup();
+    expect(() => conn.send(42 as never)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    conn.send("ok");
+    await settle();
+    factory.links[0]!.welcome({ maxMessageBytes: 4 });
+    expect(() => conn.send("12345")).toThrow(expect.objectContaining({ code: "MESSAGE_TOO_LARGE" }));
+    await settle();
+    expect(messages(factory.links[0]!.sent)).toEqual(["ok"]);
+  });
+
+  it("closes with TRANSPORT_UNAVAILABLE when no transport can run here", async () => {
+    const factory = createFakeFactory("websocket");
+    factory.supported = false;
+    const { conn, errors } = setup({ factories: [factory] });
+    await settle();
+    expect(conn.state).toBe("closed");
+    expect(errors[0]?.code).toBe("TRANSPORT_UNAVAILABLE");
+  });
+
+  it("ignores events from a link it has already left", async () => {
+    const { conn, factory, clock, received } = setup();
+    await settle();
+    const first = factory.links[0]!;
+    const handlers = first.options.handlers;
+    first.welcome();
+    first.drop();
+    clock.advance(100);
+    await settle();
+    factory.links[1]!.welcome({ resumed: true });
+    handlers.onFrames([{ type: "message", seq: 1, data: "stale" }]);
+    handlers.onClose({ code: 1006, reason: "late" });
+    expect(received).toEqual([]);
+    expect(conn.state).toBe("open");
+  });
+});
+
