@@ -20,6 +20,7 @@ const ts = (pkg) =>
     include: [`packages/${pkg}/src/**/*.ts`, "packages/protocol/src/**/*.ts"],
     compilerOptions: { declaration: false, sourceMap: true, noEmit: false, rootDir: root("./packages") },
     noEmitOnError: true,
+    filterRoot: root("./"),
   });
 
 const typesConfig = (pkg, entry, { inline }) => ({
