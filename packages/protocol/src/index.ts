@@ -5,3 +5,4 @@ export { CloseCode, isRetryable, closeCodeName, HttpStatusForClose, type CloseCo
 export * from "./limits.js";
 export { bytesToBase64, base64ToBytes } from "./base64.js";
 export { payloadBytes } from "./size.js";
+export { systemClock, type Clock, type TimerId } from "./clock.js";
