@@ -21,7 +21,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["packages/*/test/**/*.test.ts", "test-utils/**/*.test.ts"],
+          include: ["packages/*/test/**/*.test.ts", "playground/test/**/*.test.ts"],
           exclude: ["**/*.dom.test.ts", "**/*.browser.test.ts", "**/node_modules/**"],
           testTimeout: 30_000,
           hookTimeout: 30_000,

@@ -3,8 +3,11 @@ export interface Capabilities {
   readonly WebSocket?: WebSocketConstructor;
   readonly fetch?: typeof fetch;
   readonly XMLHttpRequest?: XMLHttpRequestConstructor;
-  /** Present when fetch responses can be read as a stream (not in React Native). */
-  readonly ReadableStream?: unknown;
+  /**
+   * True when fetch responses expose a readable `body` stream. React Native's fetch has none,
+   * so streaming runs over XHR progress events there.
+   */
+  readonly fetchStreams?: boolean;
   readonly TextDecoder?: typeof TextDecoder;
 }
 
@@ -20,7 +23,7 @@ export interface CapabilityOptions {
 
 /**
  * What this environment offers. Nothing is sniffed: a browser, React Native and Node differ only
- * in which of these exist (React Native has fetch but no ReadableStream, so streaming uses XHR
+ * in which of these exist (React Native's fetch responses have no body stream, so streaming uses XHR
  * progress events there; Node 20 has fetch but no global WebSocket unless one is passed).
  */
 export function resolveCapabilities(options: CapabilityOptions = {}): Capabilities {
@@ -32,7 +35,9 @@ export function resolveCapabilities(options: CapabilityOptions = {}): Capabiliti
   if (ws) caps.WebSocket = ws;
   if (fetchFn) caps.fetch = fetchFn;
   if (xhr) caps.XMLHttpRequest = xhr;
-  if (g.ReadableStream) caps.ReadableStream = g.ReadableStream;
+  // A polyfilled ReadableStream is not enough: the Response must have a body to read from.
+  const response = (g as { Response?: { prototype: object } }).Response;
+  if (g.ReadableStream && response && "body" in response.prototype) caps.fetchStreams = true;
   if (g.TextDecoder) caps.TextDecoder = g.TextDecoder;
   return caps;
 }

@@ -5,7 +5,7 @@ import { closeForNetworkError, closeForResponse, createHttpLink } from "./http.j
 import type { HttpLink } from "./http.js";
 import type { Transport, TransportFactory } from "./transport.js";
 
-const canStreamFetch = (caps: Capabilities) => !!(caps.fetch && caps.ReadableStream && caps.TextDecoder);
+const canStreamFetch = (caps: Capabilities) => !!(caps.fetch && caps.fetchStreams && caps.TextDecoder);
 
 const streamEnded = () => {
   const reason = "stream ended";
@@ -25,7 +25,12 @@ function streamWithFetch(link: HttpLink, caps: Capabilities): void {
       signal: controller.signal,
     })
     .then(async (response) => {
-      if (response.status !== 200 || !response.body) return link.end(closeForResponse(response.status, await response.text()));
+      if (response.status !== 200) return link.end(closeForResponse(response.status, await response.text()));
+      if (!response.body) {
+        // Reading text() would wait for the end of a stream that never ends.
+        const reason = "this fetch cannot read responses as streams";
+        return link.end({ code: CloseCode.ABNORMAL, reason, error: new LifelineError("TRANSPORT_UNAVAILABLE", reason) });
+      }
       const reader = response.body.getReader();
       const decoder = new caps.TextDecoder!();
       for (;;) {

@@ -89,7 +89,10 @@ export interface HttpLink {
   end(info: LinkClose): void;
   /** Queues frames for the upstream POST; at most one request is in flight. */
   send(frames: readonly Frame[]): void;
-  /** Ends the link from our side: aborts requests, calls no handler. */
+  /**
+   * Ends the link from our side and calls no handler: the downstream request is aborted, frames
+   * already passed to send() are still posted (so a close frame reaches the server).
+   */
   close(): void;
   /** Sets how to abort the current downstream request; run when the link ends either way. */
   setDownstream(abort: () => void): void;
@@ -106,6 +109,7 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
   const endpoint = (suffix: string) => endpointUrl(url, suffix, query, sessionId && "sid=" + encodeURIComponent(sessionId));
   const stop = () => {
     ended = true;
+    queue = [];
     posting?.abort();
     abortDownstream?.();
   };
@@ -121,12 +125,15 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
     const pending = (posting = request(caps, "POST", endpoint(Endpoint.send), body));
     pending.response.then(
       ({ status, text }) => {
-        if (ended) return;
         posting = undefined;
         if (status >= 300) end(closeForResponse(status, text));
+        // Also after close(): the last frames (the close frame) still go, in order.
         else if (queue.length) post();
       },
-      (error) => end(closeForNetworkError(error)),
+      (error) => {
+        posting = undefined;
+        end(closeForNetworkError(error));
+      },
     );
   };
 
@@ -154,11 +161,15 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
       if (frames.length) handlers.onFrames(frames);
     },
     send(frames) {
+      if (ended) return;
       queue.push(...frames);
       if (!posting) post();
     },
     close: () => {
-      if (!ended) stop();
+      if (ended) return;
+      // Downstream stops now; upstream drains what was sent before close() and then stops.
+      ended = true;
+      abortDownstream?.();
     },
   };
 }
