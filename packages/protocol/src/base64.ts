@@ -1,61 +1,55 @@
 /**
- * Base64 for binary payloads on text transports. Written here rather than using btoa/atob or
- * Buffer so the same bytes come out in browsers, React Native and Node alike.
+ * Base64 for binary payloads on text transports. The native btoa/atob (browsers, Node 16+,
+ * React Native 0.74+) do the heavy work; a small fallback covers runtimes without them. Both
+ * paths go through a "binary string" (one char per byte), so they produce the same output.
  */
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-let decodeTable: Uint8Array | undefined;
+// Stricter than atob, which also accepts whitespace and missing padding: the wire format is
+// canonical, so anything else is a malformed frame.
+const CANONICAL = /^[A-Za-z0-9+/]*={0,2}$/;
+// fromCharCode.apply takes its arguments on the stack: keep each call well under engine limits.
+const CHUNK = 0x2000;
 
 export function bytesToBase64(bytes: Uint8Array): string {
-  let out = "";
-  const length = bytes.length;
-  let i = 0;
-  // Build the string in slices: one string per 3 bytes would be slow for megabyte payloads.
-  let chunk: string[] = [];
-  for (; i + 2 < length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    chunk.push(ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + ALPHABET[n & 63]!);
-    if (chunk.length === 4096) {
-      out += chunk.join("");
-      chunk = [];
-    }
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + CHUNK) as unknown as number[]);
   }
-  out += chunk.join("");
-  const rest = length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + "==";
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + "=";
-  }
-  return out;
+  return typeof btoa === "function" ? btoa(binary) : encodeFallback(binary);
 }
 
 /** Decodes standard base64 (with padding). Returns undefined when the text is not valid base64. */
 export function base64ToBytes(text: string): Uint8Array | undefined {
-  if (!decodeTable) {
-    decodeTable = new Uint8Array(128).fill(255);
-    for (let i = 0; i < 64; i++) decodeTable[ALPHABET.charCodeAt(i)] = i;
-  }
-  const table = decodeTable;
-  if (text.length % 4 !== 0) return undefined;
-  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
-  const bytes = new Uint8Array((text.length / 4) * 3 - padding);
-  let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    const a = table[text.charCodeAt(i)] ?? 255;
-    const b = table[text.charCodeAt(i + 1)] ?? 255;
-    const last = i + 4 === text.length;
-    const cc = text.charCodeAt(i + 2);
-    const dc = text.charCodeAt(i + 3);
-    const c = last && cc === 61 && padding === 2 ? 0 : (table[cc] ?? 255);
-    const d = last && dc === 61 && padding >= 1 ? 0 : (table[dc] ?? 255);
-    if ((a | b | c | d) > 63) return undefined;
-    const n = (a << 18) | (b << 12) | (c << 6) | d;
-    bytes[o++] = n >> 16;
-    if (o < bytes.length) bytes[o++] = (n >> 8) & 255;
-    if (o < bytes.length) bytes[o++] = n & 255;
-  }
+  if (text.length % 4 || !CANONICAL.test(text)) return undefined;
+  const binary = typeof atob === "function" ? atob(text) : decodeFallback(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
+}
+
+function encodeFallback(binary: string): string {
+  let out = "";
+  for (let i = 0; i < binary.length; i += 3) {
+    // Past the end charCodeAt gives NaN, and NaN & 255 is 0: the missing bytes read as zeros.
+    const n = (binary.charCodeAt(i) << 16) | ((binary.charCodeAt(i + 1) & 255) << 8) | (binary.charCodeAt(i + 2) & 255);
+    out +=
+      ALPHABET[n >> 18]! +
+      ALPHABET[(n >> 12) & 63]! +
+      (i + 1 < binary.length ? ALPHABET[(n >> 6) & 63]! : "=") +
+      (i + 2 < binary.length ? ALPHABET[n & 63]! : "=");
+  }
+  return out;
+}
+
+/** Expects canonical input (checked by the caller). */
+function decodeFallback(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i += 4) {
+    let n = 0;
+    // "=" is not in the alphabet (-1 & 63): its bits only reach bytes the padding drops below.
+    for (let j = 0; j < 4; j++) n = (n << 6) | (ALPHABET.indexOf(text[i + j]!) & 63);
+    out += String.fromCharCode(n >> 16, (n >> 8) & 255, n & 255);
+  }
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  return out.slice(0, out.length - padding);
 }

@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { base64ToBytes, bytesToBase64 } from "@lifeline/protocol";
+
+const sample = (length: number) => {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 97 + length) & 255;
+  return bytes;
+};
+
+// The same checks once with the native btoa/atob and once with the fallback for runtimes
+// without them (older React Native).
+describe.each([
+  ["native btoa/atob", false],
+  ["fallback", true],
+])("base64 (%s)", (_, withoutNative) => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+  const setUp = () => {
+    if (withoutNative) {
+      vi.stubGlobal("btoa", undefined);
+      vi.stubGlobal("atob", undefined);
+    }
+  };
+
+  it("matches Buffer's base64 for every length remainder and all byte values", () => {
+    setUp();
+    for (let length = 0; length < 260; length++) {
+      const bytes = sample(length);
+      const encoded = bytesToBase64(bytes);
+      expect(encoded).toBe(Buffer.from(bytes).toString("base64"));
+      expect(base64ToBytes(encoded)).toEqual(bytes);
+    }
+  });
+
+  it("round-trips payloads larger than one conversion chunk", () => {
+    setUp();
+    const bytes = sample(100_003);
+    const encoded = bytesToBase64(bytes);
+    expect(encoded).toBe(Buffer.from(bytes).toString("base64"));
+    expect(Buffer.from(base64ToBytes(encoded)!).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it("rejects anything but canonical padded base64", () => {
+    setUp();
+    for (const bad of ["abc", "a", "ab=c", "a===", "====", "ab c", "YWJj\n", "YW Jj", "YWJ-", "YWJ_", "@@@@", "YQ", "YQ=", "Y===", "YWJjZA=a"]) {
+      expect(base64ToBytes(bad), JSON.stringify(bad)).toBeUndefined();
+    }
+    expect(base64ToBytes("")).toEqual(new Uint8Array(0));
+    expect(base64ToBytes("YQ==")).toEqual(new Uint8Array([97]));
+    expect(base64ToBytes("YWI=")).toEqual(new Uint8Array([97, 98]));
+  });
+});
