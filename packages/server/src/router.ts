@@ -13,6 +13,8 @@ export interface RouteHandlers {
   poll(req: IncomingMessage, res: ServerResponse, sid: string): void;
   send(res: ServerResponse, sid: string, frames: readonly Frame[]): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Accepts a WebSocket upgrade only to close it at once with this code and reason. */
+  refuseUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, close: { code: number; reason: string }): void;
 }
 
 /** Maps requests under the base path to their handlers; says false for anything else. */
@@ -126,6 +128,12 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
       const endpoint = endpointOf(url);
       if (endpoint === undefined) return false;
       socket.on("error", noop);
+      const originRefused = endpoint === Endpoint.websocket && req.method === "GET" ? originRefusal(req) : null;
+      if (originRefused) {
+        ctx.log.debug(`[websocket] refused after the upgrade: ${originRefused.reason}`);
+        handlers.refuseUpgrade(req, socket, head, { code: originRefused.code, reason: originRefused.reason });
+        return true;
+      }
       const refused =
         originRefusal(req) ??
         (ctx.closing() ? refusal(CloseCode.GOING_AWAY, "server shutting down") : null) ??

@@ -93,6 +93,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
     poll: polling.poll,
     send: createSendHandler(ctx),
     upgrade: websocket.upgrade,
+    refuseUpgrade: websocket.refuse,
   });
 
   let own: HttpServer | undefined;

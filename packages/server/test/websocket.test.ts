@@ -268,9 +268,13 @@ describe("websocket transport: bad input", () => {
     expect(session.transport).toBe("websocket"); // the real session is untouched
   });
 
-  it("refuses a disallowed Origin with HTTP 403 before the upgrade", async () => {
-    const { url } = await startServer({ allowedOrigins: ["https://good.example"] });
-    await expect(openWs(url, { Origin: "https://evil.example" })).rejects.toThrow(/403/);
+  it("refuses a disallowed Origin with a 4103 close a browser can read, and makes no session", async () => {
+    const { url, server } = await startServer({ allowedOrigins: ["https://good.example"] });
+    const evil = await openWs(url, { Origin: "https://evil.example" });
+    evil.send(hello());
+    expect(await evil.inbox.next("close")).toMatchObject({ code: 4103 });
+    expect((await evil.closed).code).toBe(4103);
+    expect([...server.sessions]).toHaveLength(0);
     const ok = await openWs(url, { Origin: "https://good.example" });
     ok.send(hello());
     expect((await ok.inbox.next("welcome")).resumed).toBe(false);

@@ -2,7 +2,7 @@ import { CloseCode, PROTOCOL_VERSION } from "@lifeline/protocol";
 import type { Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { Clock } from "../clock.js";
 import type { Capabilities } from "../env.js";
-import { LifelineError } from "../errors.js";
+import { LifelineError, errorForClose } from "../errors.js";
 import type { LinkClose, Transport, TransportFactory } from "../transports/transport.js";
 import type { Endpoint } from "../url.js";
 
@@ -64,6 +64,11 @@ export function openFirstTransport(options: SelectOptions): () => void {
         onFrames(frames) {
           if (opened) return options.onFrames(frames);
           const [welcome, ...rest] = frames;
+          if (welcome?.type === "close") {
+            // Refused before the handshake (a disallowed Origin, say): the frame says why.
+            transport.close();
+            return fail({ code: welcome.code, reason: welcome.reason, error: errorForClose(welcome.code, welcome.reason) });
+          }
           if (welcome?.type !== "welcome" || welcome.version !== PROTOCOL_VERSION) {
             transport.close();
             const reason = "the server's first frame was not a welcome";

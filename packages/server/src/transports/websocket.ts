@@ -15,11 +15,19 @@ export interface WebSocketTransport {
   /** Completes an upgrade the router already accepted (path, method, Origin checked). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /**
+   * Completes the upgrade only to close at once with a close frame and code: a browser cannot
+   * read why an upgrade was refused with an HTTP status, but it can read a WebSocket close code.
+   * Nothing from the socket is read, and no session is made.
+   */
+  refuse(req: IncomingMessage, socket: Duplex, head: Buffer, close: CloseInfo): void;
+  /**
    * Closes sockets still waiting for hello with 1001 and resolves once every socket closed;
    * sockets that do not finish the closing handshake within `graceMs` are terminated.
    */
   close(graceMs: number): Promise<void>;
 }
+
+const noop = () => {};
 
 /** Codes `ws` lets a server send in a close frame (RFC 6455 §7.4, minus the reserved ones). */
 function wsCloseCode(code: number): number {
@@ -136,6 +144,12 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
   return {
     upgrade(req, socket, head) {
       wss.handleUpgrade(req, socket, head, accept);
+    },
+    refuse(req, socket, head, close) {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on("error", noop);
+        closeSocket(ws, close);
+      });
     },
     close(graceMs) {
       const waiting = [...sockets].map(
