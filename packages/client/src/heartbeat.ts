@@ -15,8 +15,10 @@ export interface HeartbeatSettings {
 export interface Heartbeat {
   /** Something arrived: the link is alive now. */
   activity(): void;
-  /** Judge the link now, e.g. when the page becomes visible again. */
+  /** Judge the link now. */
   check(): void;
+  /** The link may have died unseen (the app was in the background): it has `timeout` to show life. */
+  suspect(): void;
   stop(): void;
 }
 
@@ -68,6 +70,11 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
     },
     check() {
       if (!stopped) judge(0);
+    },
+    suspect() {
+      if (stopped) return;
+      deadline = Math.min(deadline, clock.now() + timeoutMs);
+      arm(deadline);
     },
     stop() {
       stopped = true;

@@ -31,4 +31,5 @@ export { LifelineError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type { ClientOptions, ReconnectOptions, BufferOptions } from "./options.js";
 export type { WebSocketConstructor, XMLHttpRequestConstructor } from "./env.js";
+export type { AppStateLike } from "./network.js";
 export type * from "./types.js";

@@ -2,6 +2,8 @@ import { DEFAULT_BUFFER_MAX_BYTES, DEFAULT_BUFFER_MAX_MESSAGES } from "@lifeline
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import type { CapabilityOptions } from "./env.js";
+import { platformSources } from "./network.js";
+import type { AppStateLike, NetworkSources } from "./network.js";
 import { LifelineError } from "./errors.js";
 import type { RetryPolicy } from "./reconnect.js";
 import { exponentialBackoff } from "./reconnect.js";
@@ -38,6 +40,12 @@ export interface ClientOptions extends CapabilityOptions {
   buffer?: BufferOptions;
   /** How long one transport may take to complete the handshake, in ms. Default 10000. */
   connectTimeout?: number;
+  /**
+   * React Native's `AppState`: when the app becomes active again, a waiting reconnect runs at
+   * once and an open link is checked. (Browsers need nothing: online/offline and page
+   * visibility are watched on their own.)
+   */
+  appState?: AppStateLike;
 }
 
 /** Options for the core entry, which bundles no transports of its own. */
@@ -48,6 +56,8 @@ export interface CoreOptions extends ClientOptions {
   clock?: Clock;
   /** @internal Replaces the policy built from `reconnect`. */
   retryPolicy?: RetryPolicy;
+  /** @internal Replaces the platform's window, document and AppState. */
+  networkSources?: NetworkSources;
 }
 
 export interface ResolvedOptions {
@@ -58,6 +68,7 @@ export interface ResolvedOptions {
   readonly maxBytes: number;
   readonly connectTimeoutMs: number;
   readonly clock: Clock;
+  readonly network: NetworkSources;
 }
 
 const TRANSPORTS: readonly TransportName[] = ["websocket", "streaming", "polling"];
@@ -76,6 +87,13 @@ function positive(value: number | undefined, name: string, fallback: number, all
 
 function constructorOption(value: unknown, name: string): void {
   if (value !== undefined && typeof value !== "function") invalid(`${name} must be a function or constructor`);
+}
+
+function appStateOption(value: unknown): AppStateLike | undefined {
+  if (value !== undefined && typeof (value as AppStateLike | null)?.addEventListener !== "function") {
+    invalid("appState must be React Native's AppState (an object with addEventListener)");
+  }
+  return value as AppStateLike | undefined;
 }
 
 /** Validates options and fills in defaults. Throws LifelineError("INVALID_ARGUMENT"). */
@@ -119,5 +137,6 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
     maxBytes: positive(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES),
     connectTimeoutMs: positive(options.connectTimeout, "connectTimeout", 10_000),
     clock: options.clock ?? systemClock,
+    network: options.networkSources ?? platformSources(appStateOption(options.appState)),
   };
 }

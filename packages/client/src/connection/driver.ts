@@ -7,6 +7,7 @@ import { LifelineError, errorForClose } from "../errors.js";
 import { createHeartbeat } from "../heartbeat.js";
 import type { Heartbeat } from "../heartbeat.js";
 import { createInbox } from "../inbox.js";
+import { watchNetwork } from "../network.js";
 import type { ResolvedOptions } from "../options.js";
 import { createOutbox } from "../outbox.js";
 import type { Payload } from "../outbox.js";
@@ -87,6 +88,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
         events.emit("open", openInfo!);
         return scheduleFlush();
       case "finish":
+        unwatchNetwork();
         if (lastError && closeInfo.code !== CloseCode.NORMAL) events.emit("error", lastError);
         events.emit("close", closeInfo);
         return;
@@ -250,6 +252,25 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
     throw new LifelineError("INVALID_ARGUMENT", `send() takes a string, Uint8Array or ArrayBuffer, got ${data === null ? "null" : typeof data}`);
   }
+
+  const unwatchNetwork = watchNetwork(options.network, {
+    online() {
+      if (state === "reconnecting") dispatch({ type: "wake" }, "the device is back online");
+    },
+    offline() {
+      if (state !== "open") return;
+      const reason = "the device went offline";
+      linkLost({ code: CloseCode.ABNORMAL, reason, error: new LifelineError("TRANSPORT_ERROR", reason, { closeCode: CloseCode.ABNORMAL }) });
+    },
+    foreground() {
+      if (state === "reconnecting") dispatch({ type: "wake" }, "the app is back in the foreground");
+      else if (state === "open") {
+        // Timers may have been frozen: the link must show life soon or be replaced.
+        heartbeat?.suspect();
+        ping();
+      }
+    },
+  });
 
   // Start on the next microtask, so listeners added right after connect() see every event.
   Promise.resolve().then(() => {

@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import { connectWith } from "../../src/client.js";
+import type { CoreOptions } from "../../src/options.js";
+import type { RetryPolicy } from "../../src/reconnect.js";
+import { createManualClock } from "../helpers/manual-clock.js";
+import type { ManualClock } from "../helpers/manual-clock.js";
+import { createFakeFactory, settle } from "../helpers/fake-transport.js";
+import { createFakeAppState, createFakeDocument, createFakeWindow } from "../helpers/fake-platform.js";
+
+const fixedDelay = (ms: number): RetryPolicy => ({ nextDelayMs: () => ms });
+
+function setup(options: Partial<CoreOptions> = {}, clock: ManualClock = createManualClock()) {
+  const win = createFakeWindow();
+  const doc = createFakeDocument();
+  const appState = createFakeAppState();
+  const factory = createFakeFactory("websocket");
+  const conn = connectWith("http://127.0.0.1:1/lifeline", {
+    retryPolicy: fixedDelay(10_000),
+    networkSources: { window: win, document: doc, appState },
+    ...options,
+    transportFactories: [factory],
+    clock,
+  });
+  const reasons: string[] = [];
+  conn.on("statechange", ({ to, reason }) => reasons.push(`${to}: ${reason}`));
+  return { clock, conn, factory, win, doc, appState, reasons };
+}
+
+async function opened(s: ReturnType<typeof setup>) {
+  await settle();
+  s.factory.links.at(-1)!.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500 });
+  await settle();
+}
+
+describe("driver and the platform's network signals", () => {
+  it("going offline moves to reconnecting at once; coming online retries without waiting", async () => {
+    const s = setup();
+    await opened(s);
+    s.win.fire("offline");
+    expect(s.conn.state).toBe("reconnecting");
+    expect(s.factory.links[0]!.closed).toBe(true);
+    expect(s.reasons.at(-1)).toBe("reconnecting: the device went offline");
+    s.win.fire("online");
+    expect(s.conn.state).toBe("connecting");
+    expect(s.reasons.at(-1)).toBe("connecting: the device is back online");
+    await settle();
+    expect(s.factory.links).toHaveLength(2);
+    // The 10 s retry timer was cancelled: only the new link's connect timeout is pending.
+    s.factory.links[1]!.welcome({ resumed: true });
+    await settle();
+    expect(s.conn.state).toBe("open");
+  });
+
+  it("a page made visible again retries at once while reconnecting", async () => {
+    const s = setup();
+    await opened(s);
+    s.factory.links[0]!.drop();
+    expect(s.conn.state).toBe("reconnecting");
+    s.doc.setVisibility("hidden");
+    s.doc.setVisibility("visible");
+    expect(s.conn.state).toBe("connecting");
+    expect(s.reasons.at(-1)).toBe("connecting: the app is back in the foreground");
+  });
+
+  it("React Native's AppState 'active' retries at once while reconnecting", async () => {
+    const s = setup();
+    await opened(s);
+    s.factory.links[0]!.drop();
+    s.appState.set("background");
+    expect(s.conn.state).toBe("reconnecting");
+    s.appState.set("active");
+    expect(s.conn.state).toBe("connecting");
+  });
+
+  it("back in the foreground while open, the link is pinged and has only the timeout to answer", async () => {
+    const s = setup();
+    await opened(s);
+    const link = s.factory.links[0]!;
+    const pingsBefore = link.sent.filter((f) => f.type === "ping").length;
+    s.clock.advance(200);
+    s.doc.setVisibility("visible");
+    await settle();
+    expect(link.sent.filter((f) => f.type === "ping").length).toBe(pingsBefore + 1);
+    // interval + timeout would be 1500 ms; a suspect link gets 500 ms from now.
+    s.clock.advance(499);
+    expect(s.conn.state).toBe("open");
+    s.clock.advance(1);
+    expect(s.conn.state).toBe("reconnecting");
+  });
+
+  it("a link that answers the foreground ping stays open", async () => {
+    const s = setup();
+    await opened(s);
+    const link = s.factory.links[0]!;
+    s.doc.setVisibility("visible");
+    await settle();
+    const ping = link.sent.filter((f) => f.type === "ping").at(-1) as { id: number };
+    s.clock.advance(100);
+    link.deliver({ type: "pong", id: ping.id });
+    s.clock.advance(1000);
+    expect(s.conn.state).toBe("open");
+    expect(s.conn.rtt).toBe(100);
+  });
+
+  it("close() leaves no timer and no listener behind, from any state", async () => {
+    for (const when of ["connecting", "open", "reconnecting"] as const) {
+      const s = setup();
+      if (when !== "connecting") await opened(s);
+      if (when === "reconnecting") s.factory.links[0]!.drop();
+      else await settle();
+      expect(s.conn.state).toBe(when);
+      expect(s.clock.pendingTimers).toBeGreaterThan(0);
+      s.conn.close();
+      await settle();
+      expect(s.conn.state).toBe("closed");
+      expect(s.clock.pendingTimers).toBe(0);
+      expect(s.win.listenerCount() + s.doc.listenerCount() + s.appState.listenerCount()).toBe(0);
+      expect(s.factory.links.every((link) => link.closed)).toBe(true);
+    }
+  });
+});
+
+describe("reconnecting after a server restart", () => {
+  it("spreads many clients over the backoff window instead of bringing them back in lockstep", async () => {
+    const clock = createManualClock();
+    const clients = Array.from({ length: 200 }, () =>
+      setup({ retryPolicy: undefined, reconnect: { initialDelay: 1000, jitter: 0.5 } }, clock),
+    );
+    await settle();
+    for (const c of clients) c.factory.links[0]!.welcome({ pingIntervalMs: 60_000, pingTimeoutMs: 60_000 });
+    await settle();
+    // The server goes away: every link drops in the same instant.
+    const lostAt = clock.now();
+    for (const c of clients) c.factory.links[0]!.drop({ code: 1001, reason: "server restart" });
+    const retriedAt = new Map<number, number>();
+    for (let t = 0; t <= 1000; t += 10) {
+      clock.advance(10);
+      await settle();
+      clients.forEach((c, i) => {
+        if (c.factory.links.length > 1 && !retriedAt.has(i)) retriedAt.set(i, clock.now() - lostAt);
+      });
+    }
+    const delays = [...retriedAt.values()];
+    expect(delays).toHaveLength(200);
+    // With jitter 0.5 the first retry falls in [500, 1000] ms; no 50 ms slice takes more than a fifth.
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(500);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(1000);
+    const slices = new Map<number, number>();
+    for (const d of delays) slices.set(Math.floor(d / 50), (slices.get(Math.floor(d / 50)) ?? 0) + 1);
+    expect(slices.size).toBeGreaterThanOrEqual(8);
+    expect(Math.max(...slices.values())).toBeLessThan(40);
+    for (const c of clients) c.conn.close();
+  });
+});

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { watchNetwork } from "../src/network.js";
+import type { AppStateLike } from "../src/network.js";
+import { createFakeAppState, createFakeDocument, createFakeWindow } from "./helpers/fake-platform.js";
+
+function record() {
+  const calls: string[] = [];
+  return { calls, handlers: { online: () => calls.push("online"), offline: () => calls.push("offline"), foreground: () => calls.push("foreground") } };
+}
+
+describe("watchNetwork", () => {
+  it("turns online, offline, bfcache restores and visibility into handler calls", () => {
+    const win = createFakeWindow();
+    const doc = createFakeDocument();
+    const { calls, handlers } = record();
+    const stop = watchNetwork({ window: win, document: doc }, handlers);
+    win.fire("offline");
+    win.fire("online");
+    win.fire("pageshow", { persisted: false });
+    win.fire("pageshow", { persisted: true });
+    doc.setVisibility("hidden");
+    doc.setVisibility("visible");
+    expect(calls).toEqual(["offline", "online", "foreground", "foreground"]);
+    stop();
+    expect(win.listenerCount()).toBe(0);
+    expect(doc.listenerCount()).toBe(0);
+    win.fire("online");
+    expect(calls).toHaveLength(4);
+  });
+
+  it("follows React Native's AppState, with subscriptions or with removeEventListener", () => {
+    for (const style of ["subscription", "legacy"] as const) {
+      const appState = createFakeAppState(style);
+      const { calls, handlers } = record();
+      const stop = watchNetwork({ appState }, handlers);
+      appState.set("background");
+      appState.set("inactive");
+      appState.set("active");
+      expect(calls).toEqual(["foreground"]);
+      stop();
+      expect(appState.listenerCount()).toBe(0);
+    }
+  });
+
+  it("does nothing where the platform has none of these (Node)", () => {
+    const { calls, handlers } = record();
+    const stop = watchNetwork({}, handlers);
+    stop();
+    expect(calls).toEqual([]);
+  });
+
+  it("removes listeners only once, however often it is stopped", () => {
+    const appState: AppStateLike & { removed: number } = {
+      removed: 0,
+      addEventListener: () => ({ remove: () => void appState.removed++ }),
+    };
+    const stop = watchNetwork({ appState }, record().handlers);
+    stop();
+    stop();
+    expect(appState.removed).toBe(1);
+  });
+});
