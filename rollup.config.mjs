@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import terser from "@rollup/plugin-terser";
 import typescript from "@rollup/plugin-typescript";
 import { dts } from "rollup-plugin-dts";
+import { terserOptions } from "./scripts/terser-options.mjs";
 
 const root = (path) => fileURLToPath(new URL(path, import.meta.url));
 const protocolSource = root("./packages/protocol/src/index.ts");
@@ -18,7 +19,8 @@ const ts = (pkg) =>
   typescript({
     tsconfig: root("./tsconfig.base.json"),
     include: [`packages/${pkg}/src/**/*.ts`, "packages/protocol/src/**/*.ts"],
-    compilerOptions: { declaration: false, sourceMap: true, noEmit: false, rootDir: root("./packages") },
+    // inlineSources: the maps carry the TypeScript, which the published packages do not ship.
+    compilerOptions: { declaration: false, sourceMap: true, inlineSources: true, noEmit: false, rootDir: root("./packages") },
     noEmitOnError: true,
     filterRoot: root("./"),
   });
@@ -54,15 +56,15 @@ function library(pkg, entries, { inline = false, external = [] } = {}) {
   ];
 }
 
-const minify = () =>
-  terser({ ecma: 2020, module: true, compress: { passes: 2 }, format: { comments: false } });
+// The IIFE's one top-level name is the global `Lifeline`: it must not be treated as unused.
+const minify = (format) => terser(format === "iife" ? { ...terserOptions, module: false, toplevel: false } : terserOptions);
 
 const cdn = {
   input: "packages/client/src/index.ts",
   plugins: [inlineProtocol(), ts("client")],
   output: [
-    { file: "packages/client/dist/lifeline.min.js", format: "iife", name: "Lifeline", sourcemap: true, plugins: [minify()] },
-    { file: "packages/client/dist/lifeline.esm.min.js", format: "es", sourcemap: true, plugins: [minify()] },
+    { file: "packages/client/dist/lifeline.min.js", format: "iife", name: "Lifeline", sourcemap: true, plugins: [minify("iife")] },
+    { file: "packages/client/dist/lifeline.esm.min.js", format: "es", sourcemap: true, plugins: [minify("es")] },
   ],
 };
 

@@ -1,0 +1,155 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+/**
+ * The published shape of the built packages: every `exports` condition points at a file the
+ * build made, ESM and CJS agree, and importing any entry runs nothing at module scope.
+ * Needs `npm run build` first; skipped (saying so) when the dist folders are missing.
+ */
+
+const packagesDir = fileURLToPath(new URL("../../../", import.meta.url));
+const published = ["client", "protocol", "server"] as const;
+type Manifest = { exports: Record<string, unknown>; main?: string; module?: string; types?: string; sideEffects?: boolean };
+const manifest = (pkg: string): Manifest => JSON.parse(readFileSync(join(packagesDir, pkg, "package.json"), "utf8")) as Manifest;
+const built = published.every((pkg) => existsSync(join(packagesDir, pkg, "dist")));
+const suite = built ? describe : describe.skip;
+const title = built ? "built packages" : "built packages (skipped: no dist folders; run `npm run build` first)";
+
+/** Every [condition path, file] pair under one export, nested conditions flattened. */
+function targets(value: unknown, path: string[] = []): Array<[string, string]> {
+  if (typeof value === "string") return [[path.join(" > ") || "(default)", value]];
+  if (value && typeof value === "object") return Object.entries(value).flatMap(([key, inner]) => targets(inner, [...path, key]));
+  throw new Error(`unexpected export target ${JSON.stringify(value)}`);
+}
+
+/** Runs a script in a fresh Node process (nothing imported before it) and parses its JSON output. */
+function runFresh(script: string): unknown {
+  return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: packagesDir }));
+}
+
+suite(title, () => {
+  describe.each(published)("@lifeline/%s", (pkg) => {
+    const json = manifest(pkg);
+    const root = join(packagesDir, pkg);
+
+    it("resolves every export condition to a file that exists", () => {
+      const missing: string[] = [];
+      for (const [subpath, target] of Object.entries(json.exports)) {
+        for (const [condition, file] of targets(target)) {
+          if (!existsSync(join(root, file))) missing.push(`${subpath} [${condition}] → ${file}`);
+        }
+      }
+      for (const field of ["main", "module", "types"] as const) {
+        const file = json[field];
+        if (file && !existsSync(join(root, file))) missing.push(`${field} → ${file}`);
+      }
+      expect(missing).toEqual([]);
+    });
+
+    it("lists types first and has ESM, CJS and both kinds of declarations for each code entry", () => {
+      for (const [subpath, target] of Object.entries(json.exports)) {
+        if (subpath === "./package.json") continue;
+        const conditions = target as Record<string, unknown>;
+        expect(Object.keys(conditions)[0], subpath).toBe("types");
+        expect(conditions["types"], subpath).toEqual({ import: expect.stringMatching(/\.d\.ts$/), require: expect.stringMatching(/\.d\.cts$/) });
+        expect(conditions["import"], subpath).toMatch(/\.js$/);
+        expect(conditions["require"], subpath).toMatch(/\.cjs$/);
+      }
+    });
+
+    it("exports the same names from its ESM and CJS builds", () => {
+      const entries = Object.entries(json.exports).filter(([subpath]) => subpath !== "./package.json");
+      const pairs = entries.map(([subpath, target]) => {
+        const conditions = target as Record<string, string>;
+        return [subpath, join(root, conditions["import"]!), join(root, conditions["require"]!)];
+      });
+      const names = runFresh(`
+        import { createRequire } from "node:module";
+        const require = createRequire(import.meta.url);
+        const out = {};
+        for (const [subpath, esm, cjs] of ${JSON.stringify(pairs)}) {
+          out[subpath] = { esm: Object.keys(await import(esm)).sort(), cjs: Object.keys(require(cjs)).sort() };
+        }
+        console.log(JSON.stringify(out));
+      `) as Record<string, { esm: string[]; cjs: string[] }>;
+      for (const [subpath, { esm, cjs }] of Object.entries(names)) {
+        expect(esm.length, subpath).toBeGreaterThan(0);
+        expect(cjs, subpath).toEqual(esm);
+      }
+    });
+  });
+
+  describe("@lifeline/client", () => {
+    const json = manifest("client");
+    const root = join(packagesDir, "client");
+    const codeEntries = Object.entries(json.exports).filter(([subpath]) => subpath !== "./package.json") as Array<[string, Record<string, string>]>;
+
+    it("is side-effect free and serves one ESM build to browsers, React Native and Node's import", () => {
+      expect(json.sideEffects).toBe(false);
+      for (const [subpath, conditions] of codeEntries) {
+        // One file for every ESM consumer: no second copy of the client (and of LifelineError,
+        // which users check with instanceof) when an app mixes conditions.
+        expect(conditions["browser"], subpath).toBe(conditions["import"]);
+        expect(conditions["react-native"], subpath).toBe(conditions["import"]);
+      }
+    });
+
+    it("ships code that imports nothing outside itself: no Node built-ins, no packages", () => {
+      const seen = new Set<string>();
+      const visit = (file: string) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        const code = readFileSync(file, "utf8");
+        const specifiers = [...code.matchAll(/(?:^|[;\n])\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|\brequire\(['"]([^'"]+)['"]\)|\bimport\(['"]([^'"]+)['"]\)/g)].map(
+          (match) => match[1] ?? match[2] ?? match[3]!,
+        );
+        for (const specifier of specifiers) {
+          expect(specifier, `${file} imports ${specifier}`).toMatch(/^\.\.?\//);
+          visit(join(dirname(file), specifier));
+        }
+      };
+      for (const [, conditions] of codeEntries) {
+        visit(join(root, conditions["import"]!));
+        visit(join(root, conditions["require"]!));
+      }
+      expect(seen.size).toBeGreaterThanOrEqual(codeEntries.length * 2);
+    });
+
+    it("touches no global when any entry is imported or required", () => {
+      const files = codeEntries.flatMap(([, conditions]) => [join(root, conditions["import"]!), join(root, conditions["require"]!)]);
+      files.push(join(root, "dist/lifeline.esm.min.js"));
+      // Every global a browser, React Native or Node client could reach for, plus the timers and
+      // randomness a careless module scope would use. Reads are logged through getters, counted
+      // only when the built code is on the stack (Node's own loader reads some of them).
+      const watched = [
+        "window", "self", "document", "navigator", "location", "addEventListener", "WebSocket", "fetch",
+        "XMLHttpRequest", "ReadableStream", "TextDecoder", "TextEncoder", "AbortController", "Response",
+        "setTimeout", "setInterval", "setImmediate", "queueMicrotask", "requestAnimationFrame", "process",
+        "Buffer", "btoa", "atob", "console", "Date", "performance", "crypto",
+      ];
+      const result = runFresh(`
+        import { createRequire } from "node:module";
+        const require = createRequire(import.meta.url);
+        const touched = new Set();
+        const fromDist = () => /[\\/]dist[\\/]/.test(new Error().stack.split("\\n").slice(3).join("\\n"));
+        const note = (name) => { if (fromDist()) touched.add(name); };
+        for (const name of ${JSON.stringify(watched)}) {
+          const original = globalThis[name];
+          Object.defineProperty(globalThis, name, { configurable: true, get() { note(name); return original; }, set() { note(name + " (set)"); } });
+        }
+        const random = Math.random;
+        Math.random = () => { note("Math.random"); return random(); };
+        const before = new Set(Object.getOwnPropertyNames(globalThis));
+        for (const file of ${JSON.stringify(files)}) {
+          if (file.endsWith(".cjs")) require(file); else await import(file);
+        }
+        const added = Object.getOwnPropertyNames(globalThis).filter((name) => !before.has(name));
+        process.stdout.write(JSON.stringify({ touched: [...touched], added }));
+      `);
+      expect(result).toEqual({ touched: [], added: [] });
+    });
+  });
+});
