@@ -160,6 +160,32 @@ describe.each(transports)("client ↔ server over %s", (transport) => {
     expect(errors).toEqual([]);
   });
 
+  it("leaves no timer, socket or request behind after close()", async () => {
+    const resources = () => {
+      const counts: Record<string, number> = {};
+      for (const r of process.getActiveResourcesInfo()) counts[r] = (counts[r] ?? 0) + 1;
+      return counts;
+    };
+    const over = (baseline: Record<string, number>, kinds?: string[]) => () =>
+      Object.entries(resources()).filter(([kind, count]) => (!kinds || kinds.includes(kind)) && count > (baseline[kind] ?? 0));
+    const beforeServer = resources();
+    const url = await startServer();
+    const beforeConnect = resources();
+    conn = connect(url, only());
+    await once(conn, "open");
+    const echoed = collect(conn, 1);
+    conn.send("ping me");
+    await echoed;
+    conn.close();
+    // No timer of the connection survives close().
+    await expect.poll(over(beforeConnect, ["Timeout", "Immediate"]), { timeout: 1000, interval: 20 }).toEqual([]);
+    // Sockets: Node's fetch keeps idle keep-alive sockets in its own pool, which only the
+    // server's close ends; after that, nothing at all is left.
+    await server!.close();
+    server = undefined;
+    await expect.poll(over(beforeServer), { timeout: 2000, interval: 20 }).toEqual([]);
+  });
+
   it("surfaces a disallowed Origin as ORIGIN_NOT_ALLOWED and keeps serving others", async () => {
     const url = await startServer({ allowedOrigins: ["https://good.example"] });
     // Node's ws and fetch send no Origin of their own: add one, as a browser would.
