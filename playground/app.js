@@ -1,0 +1,130 @@
+// The playground page: one Lifeline connection, its status, a message box and the server controls.
+// Plain script on purpose: it runs as served, with the CDN build's global `Lifeline`.
+(() => {
+  "use strict";
+
+  const $ = (id) => document.getElementById(id);
+  const logList = $("log");
+  const select = $("transports");
+  const toggle = $("toggle");
+  const endpoint = new URL("/lifeline", location.href).href;
+  const MAX_LOG_LINES = 500;
+
+  function log(kind, text) {
+    const item = document.createElement("li");
+    item.className = kind;
+    const time = document.createElement("time");
+    time.textContent = new Date().toTimeString().slice(0, 8);
+    item.append(time, text);
+    const atBottom = logList.scrollTop + logList.clientHeight >= logList.scrollHeight - 4;
+    logList.append(item);
+    while (logList.childElementCount > MAX_LOG_LINES) logList.firstElementChild.remove();
+    if (atBottom) logList.scrollTop = logList.scrollHeight;
+  }
+
+  if (typeof Lifeline === "undefined") {
+    $("missing").style.display = "block";
+    log("error", "client build not loaded (/lifeline.min.js)");
+    return;
+  }
+
+  const show = (data) => (typeof data === "string" ? JSON.stringify(data) : `<${data.byteLength} bytes>`);
+
+  // The forced transport lives in the URL (?transport=polling), so a reload or a shared link keeps it.
+  const initial = new URLSearchParams(location.search).get("transport");
+  if (initial && [...select.options].some((option) => option.value === initial)) select.value = initial;
+
+  let conn = null;
+
+  function render() {
+    const state = conn ? conn.state : "closed";
+    $("state").textContent = state;
+    $("state").dataset.state = state;
+    $("transport").textContent = (conn && conn.transport) || "–";
+    $("session").textContent = (conn && conn.id) || "–";
+    $("rtt").textContent = conn && conn.rtt !== null ? `${Math.round(conn.rtt)} ms` : "–";
+    $("buffered").textContent = conn ? String(conn.bufferedMessages) : "–";
+    toggle.textContent = conn && state !== "closed" ? "Disconnect" : "Connect";
+  }
+
+  function open() {
+    const choice = select.value;
+    const options = choice === "auto" ? {} : { transports: [choice] };
+    const c = Lifeline.connect(endpoint, options);
+    conn = c;
+    log("info", `connecting to ${endpoint} (${choice === "auto" ? "any transport" : `${choice} only`})`);
+    // Events of a connection that was replaced still get logged, tagged, but never drive the view.
+    const tag = (text) => (c === conn ? text : `[previous connection] ${text}`);
+    c.on("statechange", ({ from, to, reason }) => {
+      log("info", tag(`${from} → ${to}: ${reason}`));
+      render();
+    });
+    c.on("open", ({ transport, resumed, sessionLost, resent }) => {
+      let text = `open over ${transport}, session ${c.id}`;
+      if (resumed) text += " (resumed: nothing lost)";
+      else if (sessionLost) text += ` (previous session lost; ${resent.length} unacknowledged message(s) resent)`;
+      log("info", tag(text));
+      render();
+    });
+    c.on("message", (data) => log("in", tag(`← ${show(data)}`)));
+    c.on("error", (error) => log("error", tag(`${error.code}: ${error.message}`)));
+    c.on("close", ({ code, reason }) => {
+      log("info", tag(`closed: ${code}${reason ? ` ${reason}` : ""}`));
+      render();
+    });
+    render();
+  }
+
+  function close() {
+    if (conn) conn.close();
+    render();
+  }
+
+  select.addEventListener("change", () => {
+    const url = new URL(location.href);
+    if (select.value === "auto") url.searchParams.delete("transport");
+    else url.searchParams.set("transport", select.value);
+    history.replaceState(null, "", url);
+    close();
+    open();
+  });
+
+  toggle.addEventListener("click", () => {
+    if (conn && conn.state !== "closed") close();
+    else open();
+  });
+
+  $("send").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("text");
+    const text = input.value;
+    if (!conn || conn.state === "closed") return log("error", "not connected: press Connect first");
+    try {
+      conn.send(text);
+      log("out", `→ ${show(text)}${conn.state === "open" ? "" : ` (queued while ${conn.state})`}`);
+      input.value = "";
+    } catch (error) {
+      log("error", `${error.code || "ERROR"}: ${error.message}`);
+    }
+    render();
+  });
+
+  async function control(action) {
+    try {
+      const response = await fetch(`/control/${action}`, { method: "POST" });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const result = await response.json();
+      if (action === "push") log("info", `server pushed ${JSON.stringify(result.sent)} to ${result.sessions} session(s)`);
+      else log("info", `server dropped ${result.links} link(s) and refuses connections for ${result.outageMs} ms; clients reconnect and resume`);
+    } catch (error) {
+      log("error", `${action} failed: ${error.message}`);
+    }
+  }
+  $("push").addEventListener("click", () => control("push"));
+  $("drop").addEventListener("click", () => control("drop"));
+  $("clear").addEventListener("click", () => logList.replaceChildren());
+
+  // rtt and the unacknowledged count change without an event of their own.
+  setInterval(render, 500);
+  open();
+})();

@@ -1,0 +1,40 @@
+// Entry point of `npm run playground` (which installs and builds first). PORT and HOST pick
+// where it listens; the default is http://127.0.0.1:8080/.
+let playground;
+try {
+  playground = await import("./server.mjs");
+} catch (error) {
+  if (error?.code !== "ERR_MODULE_NOT_FOUND") throw error;
+  console.error(`playground: ${error.message}\nBuild the packages first: npm run setup (or start with npm run playground).`);
+  process.exit(1);
+}
+const { startPlayground, clientBuilt, clientBuildPath } = playground;
+
+const portText = process.env.PORT ?? "8080";
+const port = Number(portText);
+if (!/^\d+$/.test(portText) || port > 65535) {
+  console.error(`playground: PORT must be an integer from 0 to 65535, got "${portText}"`);
+  process.exit(2);
+}
+const host = process.env.HOST || "127.0.0.1";
+
+const time = () => new Date().toISOString().slice(11, 19);
+let running;
+try {
+  running = await startPlayground({ port, host, log: (line) => console.log(`${time()} ${line}`) });
+} catch (error) {
+  console.error(`playground: could not listen on ${host}:${port}: ${error.message}${error.code === "EADDRINUSE" ? " (set PORT to use another port)" : ""}`);
+  process.exit(1);
+}
+
+console.log(`Lifeline playground: ${running.url}`);
+console.log(`Endpoint for connect(): ${running.endpoint}`);
+if (!clientBuilt()) console.warn(`Warning: ${clientBuildPath} is missing; run "npm run build" so the page can load the client.`);
+
+const stop = () => {
+  process.off("SIGINT", stop);
+  process.off("SIGTERM", stop);
+  void running.close().then(() => process.exit(0));
+};
+process.once("SIGINT", stop);
+process.once("SIGTERM", stop);
