@@ -1,0 +1,156 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { createFaultProxy, createHostileProxy, type FaultProxy, type HostileProxy } from "@lifeline/testkit";
+import { launchChromium, openPage, PAGES, startEchoServer, startStaticServer, unavailable, type EchoServer, type PageName, type StaticServer } from "./harness.js";
+
+/**
+ * The built client in real Chromium against the reference server: the CDN IIFE loaded with a
+ * plain <script src> (window.Lifeline) and the ESM build imported by a module script, each
+ * with every forced transport and the automatic choice.
+ */
+
+interface Recorded {
+  opens: Array<{ transport: string; resumed: boolean }>;
+  messages: Array<{ text?: string; bytes?: number[]; isUint8Array?: boolean }>;
+  closes: Array<{ code: number; reason: string }>;
+  errors: Array<{ code: string; message: string }>;
+}
+type PageWindow = Window & {
+  start(url: string, options?: object): void;
+  conn: { id: string | null; state: string; transport: string | null; send(data: unknown): void; close(): void };
+  record: Recorded;
+};
+
+const reason = unavailable();
+// In CI the browser suite must run: a missing Chromium or build fails it instead of skipping.
+if (reason && process.env["CI"]) {
+  describe("real browser", () => {
+    it("can run", () => {
+      throw new Error(`the browser tests cannot run: ${reason}`);
+    });
+  });
+}
+const suite = reason ? describe.skip : describe;
+if (reason && !process.env["CI"]) console.warn(`[browser tests] skipped: ${reason}`);
+
+const choices = [
+  { name: "websocket", options: { transports: ["websocket"] }, expected: "websocket" },
+  { name: "streaming", options: { transports: ["streaming"] }, expected: "streaming" },
+  { name: "polling", options: { transports: ["polling"] }, expected: "polling" },
+  { name: "automatic choice", options: {}, expected: "websocket" },
+] as const;
+
+suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
+  let browser: Browser;
+  let statics: StaticServer;
+  let echo: EchoServer;
+  let faults: FaultProxy;
+  let hostile: HostileProxy;
+  let page: Page | undefined;
+
+  beforeAll(async () => {
+    [browser, statics, echo] = await Promise.all([launchChromium(), startStaticServer(), startEchoServer()]);
+    const target = { host: "127.0.0.1", port: echo.port };
+    [faults, hostile] = await Promise.all([createFaultProxy({ target }), createHostileProxy({ target })]);
+  });
+
+  afterEach(async () => {
+    // Close the client first, so the server does not keep a session waiting for a resume.
+    await page?.evaluate(() => (window as unknown as PageWindow).conn?.close()).catch(() => undefined);
+    await page?.close();
+    page = undefined;
+    hostile.refuseUpgrades(null);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([statics?.close(), echo?.server.close(), faults?.close(), hostile?.close()]);
+  });
+
+  const start = async (name: PageName, url: string, options: object) => {
+    page = await openPage(browser, `${statics.url}/${name}.html`);
+    await page.evaluate(([u, o]) => (window as unknown as PageWindow).start(u as string, o as object), [url, options] as const);
+    return page;
+  };
+  const recorded = (p: Page) => p.evaluate(() => (window as unknown as PageWindow).record);
+  const waitFor = async (p: Page, opens: number, messages: number) => {
+    try {
+      await p.waitForFunction(
+        ([o, m]) => {
+          const { record } = window as unknown as PageWindow;
+          if (record.closes.length) throw new Error(`connection closed: ${JSON.stringify(record)}`);
+          return record.opens.length >= o! && record.messages.length >= m!;
+        },
+        [opens, messages] as const,
+        { timeout: 20_000 },
+      );
+    } catch (error) {
+      const state = await p.evaluate(() => ({ state: (window as unknown as PageWindow).conn.state, ...(window as unknown as PageWindow).record }));
+      throw new Error(`waiting for ${opens} opens and ${messages} messages: ${(error as Error).message}; page saw ${JSON.stringify(state)}`);
+    }
+  };
+  const send = (p: Page, data: { text: string } | { bytes: number[] }) =>
+    p.evaluate((d) => (window as unknown as PageWindow).conn.send("text" in d ? d.text : new Uint8Array(d.bytes)), data);
+  const connectionId = (p: Page) => p.evaluate(() => (window as unknown as PageWindow).conn.id);
+
+  describe.each(Object.keys(PAGES) as PageName[])("%s page", (name) => {
+    describe.each(choices)("$name", ({ options, expected }) => {
+      it("echoes text and binary and receives server push", async () => {
+        const p = await start(name, echo.url, options);
+        await waitFor(p, 1, 0);
+        expect((await recorded(p)).opens).toEqual([{ transport: expected, resumed: false }]);
+
+        const every = Array.from({ length: 256 }, (_, i) => i);
+        await send(p, { text: "hello ✓ 𝄞" });
+        await send(p, { bytes: every });
+        await waitFor(p, 1, 2);
+        const session = echo.session(await connectionId(p));
+        expect(session.transport).toBe(expected);
+        session.send("pushed");
+        session.send(new Uint8Array([0, 255, 7]));
+        await waitFor(p, 1, 4);
+
+        const { messages, errors } = await recorded(p);
+        expect(messages).toEqual([{ text: "hello ✓ 𝄞" }, { bytes: every, isUint8Array: true }, { text: "pushed" }, { bytes: [0, 255, 7], isUint8Array: true }]);
+        expect(errors).toEqual([]);
+      });
+
+      it("reconnects and resumes the session after the server's link is cut", async () => {
+        const p = await start(name, faults.url + "/lifeline", options);
+        await waitFor(p, 1, 0);
+        const id = await connectionId(p);
+
+        faults.cut();
+        // Long polling holds no connection open between polls, so a cut costs it one poll, which
+        // the browser (or the client) simply sends again: the link need not reopen. The pause
+        // keeps the next message clear of the poll that was just reset: the server still answers
+        // a held poll whose socket died a moment ago, and what it wrote there is lost.
+        if (expected === "polling") await new Promise((resolve) => setTimeout(resolve, 300));
+        // Sent while the link is down: the resumed session delivers it.
+        echo.session(id).send("while away");
+        const reopens = expected === "polling" ? 1 : 2;
+        await waitFor(p, reopens, 1);
+        await send(p, { text: "after" });
+        await waitFor(p, reopens, 2);
+
+        const { opens, messages } = await recorded(p);
+        expect(opens[0]).toEqual({ transport: expected, resumed: false });
+        expect(opens.slice(1)).toEqual(expected === "polling" ? opens.slice(1).map(() => ({ transport: expected, resumed: true })) : [{ transport: expected, resumed: true }]);
+        expect(await connectionId(p)).toBe(id);
+        expect(messages).toEqual([{ text: "while away" }, { text: "after" }]);
+      });
+    });
+
+    it("lands on streaming on its own when a proxy refuses the WebSocket upgrade", async () => {
+      hostile.refuseUpgrades(403);
+      const p = await start(name, hostile.url + "/lifeline", {});
+      await waitFor(p, 1, 0);
+      await send(p, { text: "through the proxy" });
+      await waitFor(p, 1, 1);
+      const { opens, messages } = await recorded(p);
+      expect(opens).toEqual([{ transport: "streaming", resumed: false }]);
+      expect(messages).toEqual([{ text: "through the proxy" }]);
+      expect(hostile.stats.upgradesRefused).toBeGreaterThan(0);
+    });
+  });
+});
