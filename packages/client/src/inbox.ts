@@ -1,8 +1,8 @@
 /**
  * Receive side: delivers each server message once and in order, and tracks what to acknowledge.
  * The server numbers messages 1, 2, 3…; anything at or below the last delivered seq is a
- * duplicate (a resend after resume), anything beyond the next is out of order and is dropped
- * (the server resends it, since it was never acknowledged).
+ * duplicate (a resend after resume), anything beyond the next means one was lost on the way:
+ * it is not delivered, and the driver resumes so the server replays from the last ack.
  */
 export interface Inbox {
   /** True when the message with this seq should be delivered now. */

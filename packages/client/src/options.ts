@@ -6,6 +6,7 @@ import { platformSources } from "./network.js";
 import type { AppStateLike, NetworkSources } from "./network.js";
 import { LifelineError } from "./errors.js";
 import type { RetryPolicy } from "./reconnect.js";
+import type { StorageLike } from "./transport-memory.js";
 import { exponentialBackoff } from "./reconnect.js";
 import type { TransportFactory, TransportName } from "./transports/transport.js";
 
@@ -46,6 +47,25 @@ export interface ClientOptions extends CapabilityOptions {
    * visibility are watched on their own.)
    */
   appState?: AppStateLike;
+  /**
+   * How long, in ms, a transport may try alone before the next one starts alongside it (the
+   * first to complete the handshake wins). Default 500.
+   */
+  fallbackDelay?: number;
+  /**
+   * While connected over streaming or polling, keep trying WebSocket in the background and switch
+   * to it, without losing or reordering a message, once it works. Default true.
+   */
+  upgrade?: boolean;
+  /**
+   * Remember the transport that worked for this endpoint (in localStorage where there is one,
+   * else in memory) for 24 h, so the next connection starts with it. Default true.
+   */
+  rememberTransport?: boolean;
+  /** Where to remember it instead of localStorage: any object with getItem/setItem/removeItem. */
+  storage?: StorageLike;
+  /** Log every decision (transport tried, failed, chosen, demoted, upgraded; retries): true for console.debug, or a function. */
+  debug?: boolean | ((message: string) => void);
 }
 
 /** Options for the core entry, which bundles no transports of its own. */
@@ -69,6 +89,11 @@ export interface ResolvedOptions {
   readonly connectTimeoutMs: number;
   readonly clock: Clock;
   readonly network: NetworkSources;
+  readonly fallbackDelayMs: number;
+  readonly upgrade: boolean;
+  readonly rememberTransport: boolean;
+  readonly storage: StorageLike | undefined;
+  readonly log: ((message: string) => void) | undefined;
 }
 
 const TRANSPORTS: readonly TransportName[] = ["websocket", "streaming", "polling"];
@@ -87,6 +112,26 @@ function positive(value: number | undefined, name: string, fallback: number, all
 
 function constructorOption(value: unknown, name: string): void {
   if (value !== undefined && typeof value !== "function") invalid(`${name} must be a function or constructor`);
+}
+
+function flag(value: unknown, name: string): boolean {
+  if (value !== undefined && typeof value !== "boolean") invalid(`${name} must be true or false`);
+  return value !== false;
+}
+
+function storageOption(value: unknown): StorageLike | undefined {
+  const storage = value as StorageLike | undefined;
+  if (storage !== undefined && (typeof storage?.getItem !== "function" || typeof storage.setItem !== "function" || typeof storage.removeItem !== "function")) {
+    invalid("storage must have getItem, setItem and removeItem");
+  }
+  return storage;
+}
+
+function logOption(value: unknown): ((message: string) => void) | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return (message) => console.debug("[lifeline] " + message);
+  if (typeof value !== "function") invalid("debug must be true, false or a function");
+  return value as (message: string) => void;
 }
 
 function appStateOption(value: unknown): AppStateLike | undefined {
@@ -138,5 +183,10 @@ export function resolveOptions(options: CoreOptions): ResolvedOptions {
     connectTimeoutMs: positive(options.connectTimeout, "connectTimeout", 10_000),
     clock: options.clock ?? systemClock,
     network: options.networkSources ?? platformSources(appStateOption(options.appState)),
+    fallbackDelayMs: positive(options.fallbackDelay, "fallbackDelay", 500, true),
+    upgrade: flag(options.upgrade, "upgrade"),
+    rememberTransport: flag(options.rememberTransport, "rememberTransport"),
+    storage: storageOption(options.storage),
+    log: logOption(options.debug),
   };
 }

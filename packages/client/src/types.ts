@@ -38,12 +38,22 @@ export interface CloseEvent {
   readonly reason: string;
 }
 
+/** The transport in use changed: the first open, a fallback, or an upgrade to WebSocket. */
+export interface TransportEvent {
+  /** The transport used before, null for the first open. */
+  readonly from: TransportName | null;
+  readonly to: TransportName;
+  /** Why, in words (e.g. "websocket: upgrade refused (HTTP 403)", "upgraded"). */
+  readonly reason: string;
+}
+
 export interface ConnectionEvents {
   open: OpenEvent;
   message: MessageData;
   statechange: StateChangeEvent;
   close: CloseEvent;
   error: LifelineError;
+  transport: TransportEvent;
 }
 
 /** One logical connection to a Lifeline server, kept up across transports and reconnects. */

@@ -14,12 +14,19 @@ import type { Payload } from "../outbox.js";
 import type { LinkClose, Transport, TransportName } from "../transports/transport.js";
 import type { ConnectionEvents } from "../types.js";
 import type { Endpoint } from "../url.js";
+import { createTransportMemory, platformStorage } from "../transport-memory.js";
+import { createTransportHealth } from "./health.js";
 import { transition } from "./state.js";
 import type { ConnectionEvent, ConnectionState, Effect } from "./state.js";
 import { openFirstTransport } from "./select.js";
 
 /** A link must stay open this long before the retry count starts again from 1. */
 const MIN_UPTIME_MS = 5_000;
+/** How long the transport that worked is remembered for the endpoint. */
+const MEMORY_TTL_MS = 24 * 3600_000;
+/** First WebSocket probe this long after opening on a fallback; failures back off to the cap. */
+const UPGRADE_DELAY_MS = 1_000;
+const MAX_UPGRADE_DELAY_MS = 5 * 60_000;
 
 export interface Driver {
   readonly state: ConnectionState;
@@ -61,6 +68,18 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   let lastError: LifelineError | undefined;
   let closeInfo = { code: CloseCode.NORMAL as number, reason: "closed by client" };
   let openInfo: ConnectionEvents["open"] | undefined;
+  // The transport of the last link that opened: health is judged and events named by it.
+  let lastTransport: TransportName | null = null;
+  let candidateFailures: string[] = [];
+  let upgradeTimer: TimerId | undefined;
+  let cancelProbe: (() => void) | undefined;
+  let probeFailures = 0;
+  // The link died because the probe replaced it on the server; the probe's outcome decides.
+  let lossDuringProbe: LinkClose | undefined;
+  const log = options.log;
+  const health = createTransportHealth(clock);
+  const memory = options.rememberTransport ? createTransportMemory(endpoint.url, options.storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
+  const webSocketFactory = options.factories.find((f) => f.name === "websocket" && f.isSupported(caps));
 
   function dispatch(event: ConnectionEvent, reason: string, error?: LifelineError): void {
     const next = transition(state, event);
@@ -78,6 +97,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       case "closeLink":
         return closeLink();
       case "scheduleRetry":
+        log?.(`retry in ${Math.round(effect.delayMs)} ms`);
         retryTimer = clock.setTimeout(() => dispatch({ type: "retryDue" }, "retry due"), effect.delayMs);
         return;
       case "cancelRetry":
@@ -114,46 +134,167 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     const error = info.error ?? new LifelineError("TRANSPORT_ERROR", info.reason || "link lost", { closeCode: info.code });
     lastError = error;
     if (state === "open") {
-      if (clock.now() - openedAt >= MIN_UPTIME_MS) attempt = 0;
+      const uptime = clock.now() - openedAt;
+      log?.(`${lastTransport} link lost after ${uptime} ms: ${info.reason}`);
+      if (uptime >= MIN_UPTIME_MS) attempt = 0;
       lostAt = clock.now();
+      if (lastTransport && health.lost(lastTransport, uptime)) {
+        // It keeps dying soon after opening (a proxy that kills it): stop starting with it.
+        log?.(`${lastTransport} demoted for ${health.demotedForMs(lastTransport)} ms: its links keep dying soon after opening`);
+        memory?.forget();
+      }
     }
     closeInfo = { code: info.code, reason: info.reason };
     dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error) }, info.reason || error.message, lastError);
   }
 
-  function openLink(): void {
-    const current = ++generation;
-    const hello: Frame = sessionId
+  function hello(): Frame {
+    return sessionId
       ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq }
       : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq };
+  }
+
+  function announceTransport(to: TransportName, reason: string): void {
+    const from = lastTransport;
+    lastTransport = to;
+    memory?.remember(to);
+    if (from !== to) {
+      log?.(`transport ${from ?? "none"} → ${to}: ${reason}`);
+      events.emit("transport", { from, to, reason });
+    }
+  }
+
+  function openLink(): void {
+    const current = ++generation;
+    const supported = options.factories.filter((f) => f.isSupported(caps));
+    const candidates = health.order(supported, memory ? memory.recall() : (lastTransport ?? undefined));
+    candidateFailures = [];
+    log?.(`trying ${candidates.map((f) => f.name).join(", ") || "nothing (no transport can run here)"}`);
     cancelAttempt = openFirstTransport({
-      factories: options.factories,
+      factories: candidates,
       endpoint,
-      hello,
+      hello: hello(),
       caps,
       clock,
       connectTimeoutMs: options.connectTimeoutMs,
+      fallbackDelayMs: options.fallbackDelayMs,
+      onCandidateFailed(name, reason) {
+        log?.(`${name} failed: ${reason}`);
+        candidateFailures.push(`${name}: ${reason}`);
+      },
       onOpen(transport, welcome, rest) {
         if (current !== generation) return transport.close();
         cancelAttempt = undefined;
         link = transport;
+        const why = candidateFailures.length ? candidateFailures.join("; ") : lastTransport ? "reconnected" : "connected";
+        announceTransport(transport.name, why);
         welcomed(transport.name, welcome);
         receive(rest);
+        scheduleUpgrade();
       },
       onFrames(frames) {
         if (current === generation) receive(frames);
       },
       onClose(info) {
         if (current !== generation) return;
-        link = undefined;
         cancelAttempt = undefined;
+        if (link && cancelProbe && info.code === CloseCode.TRANSPORT_REPLACED) return replacedDuringProbe(info);
+        link = undefined;
         linkLost(info);
       },
     });
   }
 
+  /** Plans the next background WebSocket probe, when on a fallback transport that may upgrade. */
+  function scheduleUpgrade(): void {
+    if (!options.upgrade || !webSocketFactory || !link || link.name === "websocket" || upgradeTimer !== undefined || cancelProbe) return;
+    const backoff = probeFailures ? Math.min(MAX_UPGRADE_DELAY_MS, UPGRADE_DELAY_MS * 15 * 2 ** (probeFailures - 1)) : UPGRADE_DELAY_MS;
+    const delay = Math.max(backoff, health.demotedForMs("websocket"));
+    upgradeTimer = clock.setTimeout(probeWebSocket, delay);
+  }
+
+  function stopUpgrade(): void {
+    clock.clearTimeout(upgradeTimer);
+    upgradeTimer = undefined;
+    cancelProbe?.();
+    cancelProbe = undefined;
+    lossDuringProbe = undefined;
+  }
+
+  /**
+   * Opens a WebSocket that resumes this session next to the working link. Its hello makes the
+   * server move the session over; its welcome (with the server's ack) lets the client switch
+   * without loss: what the old link did not deliver is replayed, duplicates are dropped by seq.
+   */
+  function probeWebSocket(): void {
+    upgradeTimer = undefined;
+    if (state !== "open" || !link || !webSocketFactory) return;
+    log?.("probing websocket");
+    let adopted = -1;
+    cancelProbe = openFirstTransport({
+      factories: [webSocketFactory],
+      endpoint,
+      hello: hello(),
+      caps,
+      clock,
+      connectTimeoutMs: options.connectTimeoutMs,
+      fallbackDelayMs: options.fallbackDelayMs,
+      onOpen(transport, welcome, rest) {
+        cancelProbe = undefined;
+        if (state !== "open" || !welcome.resumed) {
+          transport.close();
+          return probeFailed("the probe did not resume the session");
+        }
+        adopted = switchTo(transport, welcome, rest);
+      },
+      onFrames(frames) {
+        if (adopted === generation) receive(frames);
+      },
+      onClose(info) {
+        if (adopted === -1) return probeFailed(info.reason);
+        if (adopted !== generation) return;
+        link = undefined;
+        linkLost(info);
+      },
+    });
+  }
+
+  function probeFailed(reason: string): void {
+    cancelProbe = undefined;
+    probeFailures++;
+    log?.(`websocket probe failed: ${reason}`);
+    const lost = lossDuringProbe;
+    lossDuringProbe = undefined;
+    if (lost) linkLost(lost);
+    else scheduleUpgrade();
+  }
+
+  /** The server moved the session to the probe before its welcome reached us: wait for it. */
+  function replacedDuringProbe(info: LinkClose): void {
+    lossDuringProbe = info;
+    heartbeat?.stop();
+    link?.close();
+    link = undefined;
+  }
+
+  function switchTo(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): number {
+    generation++;
+    heartbeat?.stop();
+    // The old link's downstream stops now; frames it still posts are deduplicated by seq.
+    link?.close();
+    link = transport;
+    lossDuringProbe = undefined;
+    probeFailures = 0;
+    announceTransport(transport.name, "upgraded: the WebSocket probe carried frames both ways");
+    welcomed(transport.name, welcome);
+    receive(rest);
+    scheduleFlush();
+    return generation;
+  }
+
   function closeLink(finalFrames?: Frame[]): void {
     generation++;
+    stopUpgrade();
     heartbeat?.stop();
     heartbeat = undefined;
     cancelAttempt?.();
@@ -204,6 +345,13 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       switch (frame.type) {
         case "message":
           if (inbox.accept(frame.seq)) events.emit("message", frame.data);
+          else if (frame.seq > inbox.lastSeq + 1) {
+            // Something before it was lost on the way (a poll answered into a dying socket):
+            // resume, and the server replays everything after what we acknowledge.
+            const reason = `message ${inbox.lastSeq + 1} is missing (got ${frame.seq})`;
+            linkLost({ code: CloseCode.ABNORMAL, reason, error: new LifelineError("TRANSPORT_ERROR", reason, { closeCode: CloseCode.ABNORMAL }) });
+            return;
+          }
           break;
         case "ack":
           outbox.ack(frame.seq);
@@ -216,7 +364,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
           break;
         case "close": {
           const reason = frame.reason || "closed by server";
-          linkLost({ code: frame.code, reason, error: errorForClose(frame.code, reason) });
+          const info = { code: frame.code, reason, error: errorForClose(frame.code, reason) };
+          if (cancelProbe && frame.code === CloseCode.TRANSPORT_REPLACED) return replacedDuringProbe(info);
+          linkLost(info);
           return;
         }
         default:

@@ -1,82 +1,129 @@
 import { CloseCode, PROTOCOL_VERSION } from "@lifeline/protocol";
 import type { Frame, WelcomeFrame } from "@lifeline/protocol";
-import type { Clock } from "../clock.js";
+import type { Clock, TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
 import { LifelineError, errorForClose } from "../errors.js";
-import type { LinkClose, Transport, TransportFactory } from "../transports/transport.js";
+import type { LinkClose, Transport, TransportFactory, TransportName } from "../transports/transport.js";
 import type { Endpoint } from "../url.js";
 
 export interface SelectOptions {
+  /** Candidates in order of preference, already filtered to what may run here. */
   readonly factories: readonly TransportFactory[];
   readonly endpoint: Endpoint;
   readonly hello: Frame;
   readonly caps: Capabilities;
   readonly clock: Clock;
+  /** How long one candidate may take to complete the handshake. */
   readonly connectTimeoutMs: number;
+  /** How long a candidate runs alone before the next one starts alongside it. */
+  readonly fallbackDelayMs: number;
   /** A transport completed the handshake; it is the caller's from now on. */
   onOpen(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): void;
   /** Frames on the opened transport. */
   onFrames(frames: readonly Frame[]): void;
-  /** The opened transport ended, or no transport could open (error TRANSPORT_UNAVAILABLE). */
+  /** The opened transport ended, or no candidate could open (error TRANSPORT_UNAVAILABLE). */
   onClose(info: LinkClose): void;
+  /** A candidate failed before its handshake; for the log and for transport health. */
+  onCandidateFailed?(name: TransportName, reason: string): void;
 }
 
 /** Close codes that refuse this client whatever the transport: trying the next one is pointless. */
 const REFUSES_EVERY_TRANSPORT: readonly number[] = [CloseCode.UNSUPPORTED_VERSION, CloseCode.ORIGIN_NOT_ALLOWED];
 
+interface Attempt {
+  readonly name: TransportName;
+  readonly transport: Transport;
+  readonly timer: TimerId;
+}
+
 /**
- * Tries the supported transports in order until one completes the handshake (its first frame is
- * the welcome). Each gets connectTimeoutMs. Returns a function that abandons the attempt.
+ * Opens the first candidate that proves it carries frames both ways: its hello reached the
+ * server and the server's welcome came back. Candidates start in order; each one that fails
+ * starts the next at once, and one that is merely slow gets company after fallbackDelayMs
+ * (happy-eyeballs style), so a hung WebSocket upgrade or a buffered stream costs that delay,
+ * not a whole timeout. The first welcome wins and every other attempt is closed.
+ * Returns a function that abandons everything still pending.
  */
 export function openFirstTransport(options: SelectOptions): () => void {
-  const { clock, endpoint } = options;
-  const candidates = options.factories.filter((factory) => factory.isSupported(options.caps));
+  const { clock, factories } = options;
+  const attempts = new Set<Attempt>();
   const failures: string[] = [];
-  let index = 0;
-  let pending: Transport | undefined;
-  let timer: unknown;
+  let started = 0;
+  let staggerTimer: TimerId | undefined;
+  let done = false;
 
-  const giveUp = (last: LinkClose | undefined) => {
-    const message = candidates.length
-      ? `no transport could connect (${failures.join("; ")})`
-      : `no allowed transport can run here (${options.factories.map((f) => f.name).join(", ")}); pass WebSocket, fetch or XMLHttpRequest in the options`;
-    const error = new LifelineError("TRANSPORT_UNAVAILABLE", message, { cause: last?.error, closeCode: last?.code });
-    options.onClose({ code: last?.code ?? CloseCode.ABNORMAL, reason: message, error, final: !candidates.length });
+  const abandonAll = () => {
+    clock.clearTimeout(staggerTimer);
+    for (const attempt of attempts) {
+      clock.clearTimeout(attempt.timer);
+      attempt.transport.close();
+    }
+    attempts.clear();
   };
 
-  const next = (last?: LinkClose) => {
-    const factory = candidates[index++];
-    if (!factory) return giveUp(last);
+  const finish = (info: LinkClose) => {
+    done = true;
+    abandonAll();
+    options.onClose(info);
+  };
+
+  const giveUp = (last: LinkClose | undefined) => {
+    const message = factories.length
+      ? `no transport could connect (${failures.join("; ")})`
+      : "no allowed transport can run here; pass WebSocket, fetch or XMLHttpRequest in the options";
+    const error = new LifelineError("TRANSPORT_UNAVAILABLE", message, { cause: last?.error, closeCode: last?.code });
+    finish({ code: last?.code ?? CloseCode.ABNORMAL, reason: message, error, final: !factories.length });
+  };
+
+  const startNext = () => {
+    clock.clearTimeout(staggerTimer);
+    staggerTimer = undefined;
+    const factory = factories[started++];
+    if (!factory) return;
+    start(factory);
+    if (!done && started < factories.length) staggerTimer = clock.setTimeout(startNext, options.fallbackDelayMs);
+  };
+
+  const failed = (attempt: Attempt, info: LinkClose) => {
+    if (done || !attempts.delete(attempt)) return;
+    clock.clearTimeout(attempt.timer);
+    attempt.transport.close();
+    failures.push(`${attempt.name}: ${info.reason}`);
+    options.onCandidateFailed?.(attempt.name, info.reason);
+    if (REFUSES_EVERY_TRANSPORT.includes(info.code)) return finish(info);
+    if (started < factories.length) startNext();
+    else if (!attempts.size) giveUp(info);
+  };
+
+  function start(factory: TransportFactory): void {
     let opened = false;
-    const fail = (info: LinkClose) => {
-      clock.clearTimeout(timer);
-      pending = undefined;
-      failures.push(`${factory.name}: ${info.reason}`);
-      if (REFUSES_EVERY_TRANSPORT.includes(info.code)) options.onClose(info);
-      else next(info);
-    };
+    let attempt: Attempt | undefined;
+    // A transport may fail inside open(), before `attempt` exists: remember that and fail after.
+    let earlyFailure: LinkClose | undefined;
+    const fail = (info: LinkClose) => (attempt ? failed(attempt, info) : (earlyFailure ??= info));
     const transport = factory.open({
-      url: endpoint.url,
-      query: endpoint.query,
+      url: options.endpoint.url,
+      query: options.endpoint.query,
       hello: options.hello,
       caps: options.caps,
       handlers: {
         onFrames(frames) {
           if (opened) return options.onFrames(frames);
+          if (done || !attempt) return;
           const [welcome, ...rest] = frames;
           if (welcome?.type === "close") {
             // Refused before the handshake (a disallowed Origin, say): the frame says why.
-            transport.close();
             return fail({ code: welcome.code, reason: welcome.reason, error: errorForClose(welcome.code, welcome.reason) });
           }
           if (welcome?.type !== "welcome" || welcome.version !== PROTOCOL_VERSION) {
-            transport.close();
             const reason = "the server's first frame was not a welcome";
             return fail({ code: CloseCode.PROTOCOL_ERROR, reason, error: new LifelineError("PROTOCOL_ERROR", reason, { closeCode: CloseCode.PROTOCOL_ERROR }) });
           }
           opened = true;
-          pending = undefined;
-          clock.clearTimeout(timer);
+          done = true;
+          attempts.delete(attempt);
+          clock.clearTimeout(attempt.timer);
+          abandonAll();
           options.onOpen(transport, welcome, rest);
         },
         onClose(info) {
@@ -85,19 +132,19 @@ export function openFirstTransport(options: SelectOptions): () => void {
         },
       },
     });
-    pending = transport;
-    timer = clock.setTimeout(() => {
-      transport.close();
+    const timer = clock.setTimeout(() => {
       const reason = `no handshake within ${options.connectTimeoutMs} ms`;
-      fail({ code: CloseCode.ABNORMAL, reason, error: new LifelineError("TIMEOUT", reason) });
+      failed(attempt!, { code: CloseCode.ABNORMAL, reason, error: new LifelineError("TIMEOUT", reason) });
     }, options.connectTimeoutMs);
-  };
+    attempt = { name: factory.name, transport, timer };
+    attempts.add(attempt);
+    if (earlyFailure) failed(attempt, earlyFailure);
+  }
 
-  next();
+  if (!factories.length) giveUp(undefined);
+  else startNext();
   return () => {
-    clock.clearTimeout(timer);
-    pending?.close();
-    pending = undefined;
-    index = candidates.length;
+    done = true;
+    abandonAll();
   };
 }

@@ -15,7 +15,7 @@ function setup(options: Partial<CoreOptions> = {}, clock: ManualClock = createMa
   const appState = createFakeAppState();
   const factory = createFakeFactory("websocket");
   const conn = connectWith("http://127.0.0.1:1/lifeline", {
-    retryPolicy: fixedDelay(10_000),
+    ...(options.reconnect ? {} : { retryPolicy: fixedDelay(10_000) }),
     networkSources: { window: win, document: doc, appState },
     ...options,
     transportFactories: [factory],
@@ -124,7 +124,7 @@ describe("reconnecting after a server restart", () => {
   it("spreads many clients over the backoff window instead of bringing them back in lockstep", async () => {
     const clock = createManualClock();
     const clients = Array.from({ length: 200 }, () =>
-      setup({ retryPolicy: undefined, reconnect: { initialDelay: 1000, jitter: 0.5 } }, clock),
+      setup({ reconnect: { initialDelay: 1000, jitter: 0.5 } }, clock),
     );
     await settle();
     for (const c of clients) c.factory.links[0]!.welcome({ pingIntervalMs: 60_000, pingTimeoutMs: 60_000 });

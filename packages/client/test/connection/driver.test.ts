@@ -17,6 +17,7 @@ function setup(options: Partial<CoreOptions> & { factories?: FakeFactory[] } = {
   const factories = options.factories ?? [createFakeFactory("websocket")];
   const conn = connectWith("http://127.0.0.1:1/lifeline", {
     retryPolicy: fixedDelays(100, 200, 400),
+    rememberTransport: false,
     ...options,
     transportFactories: factories,
     clock,
@@ -73,6 +74,24 @@ describe("driver", () => {
     expect(link.sent).toContainEqual({ type: "ack", seq: 2 });
     expect(link.sent).toContainEqual({ type: "pong", id: 7 });
     expect(conn.state).toBe("open");
+  });
+
+  it("a gap in the server's numbering resumes the session instead of dropping what follows", async () => {
+    const { conn, factory, clock, received } = setup();
+    await settle();
+    const first = factory.links[0]!;
+    first.welcome();
+    first.deliver({ type: "message", seq: 1, data: "x" }, { type: "message", seq: 3, data: "z" });
+    expect(received).toEqual(["x"]);
+    expect(conn.state).toBe("reconnecting");
+    expect(first.closed).toBe(true);
+    clock.advance(100);
+    await settle();
+    const second = factory.links[1]!;
+    expect(second.options.hello).toMatchObject({ sessionId: "s1", ack: 1 });
+    second.welcome({ resumed: true });
+    second.deliver({ type: "message", seq: 2, data: "y" }, { type: "message", seq: 3, data: "z" });
+    expect(received).toEqual(["x", "y", "z"]);
   });
 
   it("measures round-trip time from its ping to the matching pong", async () => {
@@ -161,16 +180,19 @@ describe("driver", () => {
     expect(conn.transport).toBe("streaming");
   });
 
-  it("gives each transport connectTimeout before trying the next", async () => {
+  it("gives each transport connectTimeout, and fails over to the next when it runs out", async () => {
     const ws = createFakeFactory("websocket");
     const polling = createFakeFactory("polling");
-    const { clock } = setup({ factories: [ws, polling], connectTimeout: 3000 });
+    const { clock, conn } = setup({ factories: [ws, polling], connectTimeout: 3000, fallbackDelay: 5000 });
     await settle();
     clock.advance(2999);
     expect(polling.links).toHaveLength(0);
     clock.advance(1);
     expect(ws.links[0]!.closed).toBe(true);
     expect(polling.links).toHaveLength(1);
+    clock.advance(3000);
+    expect(polling.links[0]!.closed).toBe(true);
+    expect(conn.state).toBe("reconnecting");
   });
 
   it("closes with RECONNECT_FAILED once the policy gives up", async () => {

@@ -1,6 +1,6 @@
 import type { AppStateLike, DocumentLike, WindowLike } from "../../src/network.js";
 
-type Listener = (event?: never) => void;
+type Listener = (event: never) => void;
 
 function listeners() {
   const map = new Map<string, Set<Listener>>();

@@ -66,7 +66,9 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
     const release = () => {
       const res = held;
       held = undefined;
-      return res;
+      // A poll whose socket was just reset is gone even before its 'close' event: frames
+      // written to it would be lost while the link still looked alive.
+      return res && !res.destroyed && !res.writableEnded && !res.socket?.destroyed ? res : undefined;
     };
     const link: PollLink = {
       transport: "polling",

@@ -1,0 +1,62 @@
+import type { Clock } from "../clock.js";
+import type { TransportFactory, TransportName } from "../transports/transport.js";
+
+/** A link that dies sooner than this after opening counts against its transport. */
+export const SHORT_LIVED_MS = 10_000;
+/** First demotion; each later one of the same transport lasts twice as long, up to the cap. */
+const DEMOTION_MS = 60_000;
+const MAX_DEMOTION_MS = 15 * 60_000;
+
+interface Record {
+  strikes: number;
+  demotions: number;
+  demotedUntil: number;
+}
+
+/**
+ * Tracks which transports keep dying soon after they open (a proxy that kills WebSockets after
+ * a few seconds, say) and keeps them out of the way for a while: two short-lived links in a row
+ * demote a transport; once demoted, one more is enough.
+ */
+export interface TransportHealth {
+  /** Candidates in the order to try: `preferred` first, demoted ones left out unless nothing else is left. */
+  order(factories: readonly TransportFactory[], preferred: TransportName | undefined): TransportFactory[];
+  isDemoted(name: TransportName): boolean;
+  /** How long `name` stays demoted, 0 when it is not. */
+  demotedForMs(name: TransportName): number;
+  /** An open link of `name` ended after `uptimeMs`; true when that demoted the transport. */
+  lost(name: TransportName, uptimeMs: number): boolean;
+}
+
+export function createTransportHealth(clock: Clock): TransportHealth {
+  const records = new Map<TransportName, Record>();
+  const get = (name: TransportName) => {
+    let record = records.get(name);
+    if (!record) records.set(name, (record = { strikes: 0, demotions: 0, demotedUntil: 0 }));
+    return record;
+  };
+  const demotedForMs = (name: TransportName) => Math.max(0, (records.get(name)?.demotedUntil ?? 0) - clock.now());
+  const isDemoted = (name: TransportName) => demotedForMs(name) > 0;
+  return {
+    isDemoted,
+    demotedForMs,
+    order(factories, preferred) {
+      const healthy = factories.filter((f) => !isDemoted(f.name));
+      const usable = healthy.length ? healthy : [...factories];
+      const first = usable.findIndex((f) => f.name === preferred);
+      if (first > 0) usable.unshift(...usable.splice(first, 1));
+      return usable;
+    },
+    lost(name, uptimeMs) {
+      const record = get(name);
+      if (uptimeMs >= SHORT_LIVED_MS) {
+        record.strikes = 0;
+        return false;
+      }
+      if (++record.strikes < (record.demotions ? 1 : 2)) return false;
+      record.strikes = 0;
+      record.demotedUntil = clock.now() + Math.min(MAX_DEMOTION_MS, DEMOTION_MS * 2 ** record.demotions++);
+      return true;
+    },
+  };
+}

@@ -1,0 +1,255 @@
+import { describe, expect, it } from "vitest";
+import { connectWith } from "../../src/client.js";
+import type { CoreOptions } from "../../src/options.js";
+import type { RetryPolicy } from "../../src/reconnect.js";
+import type { StorageLike } from "../../src/transport-memory.js";
+import type { ConnectionEvents } from "../../src/types.js";
+import { createManualClock } from "../helpers/manual-clock.js";
+import { createFakeFactory, settle } from "../helpers/fake-transport.js";
+
+const fixedDelay = (ms: number): RetryPolicy => ({ nextDelayMs: () => ms });
+
+function memoryStorage(): StorageLike & { data: Map<string, string> } {
+  const data = new Map<string, string>();
+  return { data, getItem: (k) => data.get(k) ?? null, setItem: (k, v) => void data.set(k, v), removeItem: (k) => void data.delete(k) };
+}
+
+function setup(options: Partial<CoreOptions> = {}) {
+  const clock = createManualClock();
+  const ws = createFakeFactory("websocket");
+  const streaming = createFakeFactory("streaming");
+  const polling = createFakeFactory("polling");
+  const storage = memoryStorage();
+  const logs: string[] = [];
+  const conn = connectWith("http://127.0.0.1:1/lifeline", {
+    retryPolicy: fixedDelay(100),
+    storage,
+    debug: (message) => logs.push(message),
+    ...options,
+    transportFactories: [ws, streaming, polling],
+    clock,
+  });
+  const transports: ConnectionEvents["transport"][] = [];
+  const states: string[] = [];
+  conn.on("transport", (event) => transports.push(event));
+  conn.on("statechange", ({ to }) => states.push(to));
+  return { clock, conn, ws, streaming, polling, storage, transports, states, logs };
+}
+
+const welcomeOpts = { pingIntervalMs: 60_000, pingTimeoutMs: 60_000 };
+
+describe("transport race", () => {
+  it("starts the next candidate after fallbackDelay while the first keeps trying; the first welcome wins", async () => {
+    const s = setup({ fallbackDelay: 500 });
+    await settle();
+    expect(s.ws.links).toHaveLength(1);
+    s.clock.advance(499);
+    expect(s.streaming.links).toHaveLength(0);
+    s.clock.advance(1);
+    expect(s.streaming.links).toHaveLength(1);
+    expect(s.ws.links[0]!.closed).toBe(false);
+    s.clock.advance(500);
+    expect(s.polling.links).toHaveLength(1);
+    // Streaming answers first: it wins and the others are closed.
+    s.streaming.links[0]!.welcome(welcomeOpts);
+    await settle();
+    expect(s.conn.transport).toBe("streaming");
+    expect(s.ws.links[0]!.closed).toBe(true);
+    expect(s.polling.links[0]!.closed).toBe(true);
+    expect(s.transports).toEqual([{ from: null, to: "streaming", reason: "connected" }]);
+  });
+
+  it("a candidate that fails starts the next at once, and the reason is reported", async () => {
+    const s = setup({ fallbackDelay: 5000 });
+    await settle();
+    s.ws.links[0]!.drop({ reason: "upgrade refused (HTTP 403)" });
+    expect(s.streaming.links).toHaveLength(1);
+    s.streaming.links[0]!.welcome(welcomeOpts);
+    await settle();
+    expect(s.transports).toEqual([{ from: null, to: "streaming", reason: "websocket: upgrade refused (HTTP 403)" }]);
+    expect(s.logs).toContain("websocket failed: upgrade refused (HTTP 403)");
+  });
+
+  it("the slow first candidate can still win the race", async () => {
+    const s = setup({ fallbackDelay: 500 });
+    await settle();
+    s.clock.advance(700);
+    s.ws.links[0]!.welcome(welcomeOpts);
+    await settle();
+    expect(s.conn.transport).toBe("websocket");
+    expect(s.streaming.links[0]!.closed).toBe(true);
+    expect(s.polling.links).toHaveLength(0);
+  });
+});
+
+describe("remembering what worked", () => {
+  it("the next connection to the endpoint starts with the transport that worked", async () => {
+    const first = setup({ fallbackDelay: 5000 });
+    await settle();
+    first.ws.links[0]!.drop({ reason: "refused" });
+    first.streaming.links[0]!.drop({ reason: "buffered" });
+    first.polling.links[0]!.welcome(welcomeOpts);
+    await settle();
+    first.conn.close();
+    expect([...first.storage.data.values()][0]).toMatch(/^polling \d+$/);
+
+    const second = setup({ fallbackDelay: 5000, storage: first.storage });
+    await settle();
+    expect(second.polling.links).toHaveLength(1);
+    expect(second.ws.links).toHaveLength(0);
+    second.conn.close();
+  });
+
+  it("forgets it after 24 hours", async () => {
+    const storage = memoryStorage();
+    storage.setItem("lifeline:transport:http://127.0.0.1:1/lifeline", `polling ${1_000_000 - 24 * 3600_000}`);
+    const s = setup({ storage });
+    await settle();
+    expect(s.ws.links).toHaveLength(1);
+    expect(s.polling.links).toHaveLength(0);
+    expect(storage.data.size).toBe(0);
+    s.conn.close();
+  });
+
+  it("survives storage that throws", async () => {
+    const broken: StorageLike = {
+      getItem: () => {
+        throw new Error("SecurityError");
+      },
+      setItem: () => {
+        throw new Error("QuotaExceededError");
+      },
+      removeItem: () => {
+        throw new Error("SecurityError");
+      },
+    };
+    const s = setup({ storage: broken });
+    await settle();
+    s.ws.links[0]!.welcome(welcomeOpts);
+    await settle();
+    expect(s.conn.state).toBe("open");
+    s.conn.close();
+  });
+});
+
+describe("a transport that keeps dying soon after it opens", () => {
+  it("is demoted after two short-lived links, and the connection stays on one that works", async () => {
+    const s = setup({ fallbackDelay: 5000, upgrade: false });
+    await settle();
+    s.ws.links[0]!.welcome(welcomeOpts);
+    s.clock.advance(2000);
+    s.ws.links[0]!.drop({ reason: "killed by proxy" });
+    s.clock.advance(100);
+    await settle();
+    s.ws.links[1]!.welcome({ ...welcomeOpts, resumed: true });
+    s.clock.advance(2000);
+    s.ws.links[1]!.drop({ reason: "killed by proxy" });
+    expect(s.logs.some((l) => /^websocket demoted for 60000 ms/.test(l))).toBe(true);
+    s.clock.advance(100);
+    await settle();
+    // WebSocket is left out: streaming goes first.
+    expect(s.ws.links).toHaveLength(2);
+    s.streaming.links[0]!.welcome({ ...welcomeOpts, resumed: true });
+    await settle();
+    expect(s.transports.map((t) => t.to)).toEqual(["websocket", "streaming"]);
+    expect(s.transports[1]!.from).toBe("websocket");
+    s.conn.close();
+  });
+
+  it("a link that lived long enough clears the strikes", async () => {
+    const s = setup({ fallbackDelay: 5000, upgrade: false });
+    await settle();
+    s.ws.links[0]!.welcome(welcomeOpts);
+    s.clock.advance(2000);
+    s.ws.links[0]!.drop();
+    s.clock.advance(100);
+    await settle();
+    s.ws.links[1]!.welcome({ ...welcomeOpts, resumed: true });
+    s.clock.advance(20_000);
+    s.ws.links[1]!.drop();
+    s.clock.advance(100);
+    await settle();
+    expect(s.ws.links).toHaveLength(3);
+    s.conn.close();
+  });
+});
+
+describe("upgrade to WebSocket from a fallback", () => {
+  async function openOnStreaming(s: ReturnType<typeof setup>) {
+    await settle();
+    s.ws.links[0]!.drop({ reason: "upgrade hung" });
+    s.streaming.links[0]!.welcome(welcomeOpts);
+    await settle();
+  }
+
+  it("probes WebSocket in the background and switches without losing, repeating or reordering", async () => {
+    const s = setup({ fallbackDelay: 5000 });
+    const received: unknown[] = [];
+    s.conn.on("message", (m) => received.push(m));
+    await openOnStreaming(s);
+    const old = s.streaming.links[0]!;
+    s.conn.send("a");
+    s.conn.send("b");
+    await settle();
+    old.deliver({ type: "message", seq: 1, data: "one" }, { type: "message", seq: 2, data: "two" }, { type: "ack", seq: 1 });
+    s.clock.advance(1000);
+    await settle();
+    const probe = s.ws.links[1]!;
+    expect(probe.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 2 });
+    // The server moved the session: seq 3 went out on the old link and is replayed on the new one.
+    old.deliver({ type: "message", seq: 3, data: "three" });
+    probe.welcome({ ...welcomeOpts, resumed: true, ack: 1 });
+    probe.deliver({ type: "message", seq: 3, data: "three" }, { type: "message", seq: 4, data: "four" });
+    await settle();
+    expect(s.conn.transport).toBe("websocket");
+    expect(s.conn.state).toBe("open");
+    expect(old.closed).toBe(true);
+    expect(received).toEqual(["one", "two", "three", "four"]);
+    // "b" was not acknowledged by the server: it is resent on the new link, with its seq.
+    expect(probe.sent.filter((f) => f.type === "message")).toEqual([{ type: "message", seq: 2, data: "b" }]);
+    expect(s.transports.at(-1)).toEqual({ from: "streaming", to: "websocket", reason: "upgraded: the WebSocket probe carried frames both ways" });
+    expect(s.states).toEqual(["open"]);
+    s.conn.close();
+    expect(s.clock.pendingTimers).toBe(0);
+  });
+
+  it("waits for the probe when the server replaced the old link first", async () => {
+    const s = setup({ fallbackDelay: 5000 });
+    await openOnStreaming(s);
+    s.clock.advance(1000);
+    await settle();
+    const probe = s.ws.links[1]!;
+    s.streaming.links[0]!.deliver({ type: "close", code: 4001, reason: "transport replaced by a newer link" });
+    expect(s.conn.state).toBe("open");
+    probe.welcome({ ...welcomeOpts, resumed: true });
+    await settle();
+    expect(s.conn.transport).toBe("websocket");
+    expect(s.states).toEqual(["open"]);
+    s.conn.close();
+  });
+
+  it("a failed probe backs off and leaves the working link alone", async () => {
+    const s = setup({ fallbackDelay: 5000, connectTimeout: 2000 });
+    await openOnStreaming(s);
+    s.clock.advance(1000);
+    await settle();
+    expect(s.ws.links).toHaveLength(2);
+    s.clock.advance(2000);
+    expect(s.ws.links[1]!.closed).toBe(true);
+    expect(s.conn.transport).toBe("streaming");
+    s.clock.advance(14_999);
+    expect(s.ws.links).toHaveLength(2);
+    s.clock.advance(1);
+    expect(s.ws.links).toHaveLength(3);
+    s.conn.close();
+    expect(s.clock.pendingTimers).toBe(0);
+  });
+
+  it("does not probe when upgrade is false or WebSocket is not allowed", async () => {
+    const s = setup({ fallbackDelay: 5000, upgrade: false });
+    await openOnStreaming(s);
+    s.clock.advance(60_000);
+    expect(s.ws.links).toHaveLength(1);
+    s.conn.close();
+  });
+});
