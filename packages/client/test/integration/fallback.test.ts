@@ -1,0 +1,198 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { connect } from "@lifeline/client";
+import type { ClientOptions, Connection, OpenEvent, TransportEvent } from "@lifeline/client";
+import { createServer } from "@lifeline/server";
+import type { LifelineServer, ServerOptions } from "@lifeline/server";
+import { createFaultProxy, createHostileProxy } from "@lifeline/testkit";
+import type { HostileProxy } from "@lifeline/testkit";
+
+/**
+ * Issue "automatic fallback": each hostile behaviour reproduced through the project's hostile
+ * HTTP proxy, with default client settings unless a case says otherwise. Every case checks
+ * where the connection ends, that messages flow, and how long it took.
+ */
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+async function echoServer(options: ServerOptions = {}) {
+  const server: LifelineServer = createServer(options);
+  server.on("connection", (session) => session.on("message", (data) => session.send(data)));
+  const { url } = await server.listen(0, "127.0.0.1");
+  cleanups.push(() => server.close());
+  const parsed = new URL(url);
+  return { server, url, port: Number(parsed.port), path: parsed.pathname };
+}
+
+async function behindHostileProxy(serverOptions: ServerOptions = {}) {
+  const target = await echoServer(serverOptions);
+  const proxy = await createHostileProxy({ target: { host: "127.0.0.1", port: target.port } });
+  cleanups.push(() => proxy.close());
+  return { ...target, proxy, endpoint: proxy.url + target.path };
+}
+
+function watch(endpoint: string, options: ClientOptions = {}) {
+  const startedAt = Date.now();
+  const conn: Connection = connect(endpoint, { WebSocket: WebSocket as never, rememberTransport: false, ...options });
+  cleanups.push(() => conn.close());
+  const opens: (OpenEvent & { at: number })[] = [];
+  const transports: TransportEvent[] = [];
+  conn.on("open", (event) => opens.push({ ...event, at: Date.now() - startedAt }));
+  conn.on("transport", (event) => transports.push(event));
+  return { conn, opens, transports, startedAt };
+}
+
+async function echoes(conn: Connection, text: string): Promise<void> {
+  const got = new Promise<unknown>((resolve) => {
+    const off = conn.on("message", (data) => {
+      if (data === text) {
+        off();
+        resolve(data);
+      }
+    });
+  });
+  conn.send(text);
+  await Promise.race([got, sleep(5000).then(() => Promise.reject(new Error(`no echo of ${text}`)))]);
+}
+
+describe("automatic fallback behind hostile networks", () => {
+  it.each([400, 403, 404, "close"] as const)("1. WebSocket upgrade refused (%s): streaming at once", async (refusal) => {
+    const { proxy, endpoint } = await behindHostileProxy();
+    proxy.refuseUpgrades(refusal);
+    const { conn, opens, transports } = watch(endpoint);
+    await until(() => conn.state === "open", 5000, "open");
+    expect(conn.transport).toBe("streaming");
+    // A refusal fails fast: no fallback delay, no timeout.
+    expect(opens[0]!.at).toBeLessThan(1000);
+    expect(transports[0]).toMatchObject({ from: null, to: "streaming" });
+    expect(transports[0]!.reason).toMatch(/^websocket: /);
+    await echoes(conn, "through");
+  });
+
+  it("2. WebSocket upgrade hangs: streaming after the fallback delay, not a timeout", async () => {
+    const { proxy, endpoint } = await behindHostileProxy();
+    proxy.hangUpgrades(true);
+    const { conn, opens } = watch(endpoint);
+    await until(() => conn.state === "open", 5000, "open");
+    expect(conn.transport).toBe("streaming");
+    expect(opens[0]!.at).toBeGreaterThanOrEqual(450);
+    expect(opens[0]!.at).toBeLessThan(1500);
+    await echoes(conn, "through");
+  });
+
+  it.each([{ afterMs: 1000 }, { afterFrames: 3 }])("3. WebSocket killed again and again (%o): stops retrying it and stays on streaming", async (rule) => {
+    const { proxy, endpoint } = await behindHostileProxy({ heartbeat: { interval: 300, timeout: 300 } });
+    proxy.killWebSockets(rule);
+    const { conn, transports } = watch(endpoint, { reconnect: { initialDelay: 50, maxDelay: 200 } });
+    const received: unknown[] = [];
+    conn.on("message", (data) => received.push(data));
+    let sent = 0;
+    const sender = setInterval(() => conn.send(String(++sent)), 20);
+    cleanups.push(() => clearInterval(sender));
+    await until(() => conn.transport === "streaming", 10_000, "streaming");
+    const settledAt = Date.now();
+    await sleep(2500);
+    clearInterval(sender);
+    // It stayed: no further WebSocket after the demotion.
+    expect(conn.transport).toBe("streaming");
+    expect(transports.at(-1)!.to).toBe("streaming");
+    expect(proxy.stats.upgradesSeen).toBeLessThanOrEqual(3);
+    await until(() => received.length === sent, 5000, "every echo");
+    expect(received).toEqual(Array.from({ length: sent }, (_, i) => String(i + 1)));
+    expect(Date.now() - settledAt).toBeGreaterThan(2000);
+  });
+
+  it("4. streaming buffered by the proxy: the welcome never comes, so polling wins", async () => {
+    const { proxy, endpoint } = await behindHostileProxy();
+    proxy.refuseUpgrades(403);
+    proxy.bufferResponses(true);
+    const { conn, opens, transports } = watch(endpoint);
+    await until(() => conn.state === "open", 5000, "open");
+    expect(conn.transport).toBe("polling");
+    expect(opens[0]!.at).toBeLessThan(1500);
+    expect(transports[0]!.to).toBe("polling");
+    await echoes(conn, "through");
+    await echoes(conn, "and again");
+  });
+
+  it("5. nothing but short plain HTTP: long polling works", async () => {
+    // Polls are held for the ping interval, which must stay under the proxy's limit.
+    const { proxy, endpoint } = await behindHostileProxy({ heartbeat: { interval: 1000, timeout: 1000 } });
+    proxy.blockLongRequests({ maxMs: 3000 });
+    const { conn, opens } = watch(endpoint);
+    await until(() => conn.state === "open", 5000, "open");
+    expect(conn.transport).toBe("polling");
+    expect(opens[0]!.at).toBeLessThan(1500);
+    await echoes(conn, "short");
+    await sleep(3500);
+    // Held polls outlived nothing: still open on the same session, still echoing.
+    expect(conn.state).toBe("open");
+    expect(opens).toHaveLength(1);
+    await echoes(conn, "still short");
+  });
+
+  it("6. a transport that worked stops working mid-session: falls back and resumes without losing a message", async () => {
+    const target = await behindHostileProxy({ heartbeat: { interval: 500, timeout: 500 } });
+    const hostile: HostileProxy = target.proxy;
+    // A TCP proxy in front lets the test cut the live WebSocket; the hostile one blocks the next.
+    const front = await createFaultProxy({ target: { host: "127.0.0.1", port: hostile.port } });
+    cleanups.push(() => front.close());
+    const { conn, opens, transports } = watch(front.url + target.path, { reconnect: { initialDelay: 50, maxDelay: 200 } });
+    const received: unknown[] = [];
+    conn.on("message", (data) => received.push(data));
+    await until(() => conn.state === "open", 5000, "open");
+    expect(conn.transport).toBe("websocket");
+    let sent = 0;
+    const sender = setInterval(() => conn.send(String(++sent)), 10);
+    cleanups.push(() => clearInterval(sender));
+    await sleep(500);
+    hostile.refuseUpgrades(403);
+    front.cut();
+    const cutAt = Date.now();
+    await until(() => conn.transport === "streaming", 5000, "streaming");
+    const fellBackAfter = Date.now() - cutAt;
+    await sleep(500);
+    clearInterval(sender);
+    await until(() => received.length >= sent, 5000, "every echo");
+    expect(received).toEqual(Array.from({ length: sent }, (_, i) => String(i + 1)));
+    expect(opens.at(-1)).toMatchObject({ transport: "streaming", resumed: true, sessionLost: false });
+    expect(transports.map((t) => t.to)).toEqual(["websocket", "streaming"]);
+    expect(fellBackAfter).toBeLessThan(1500);
+  });
+
+  it("on a good network again, the background probe moves a fallback connection up to WebSocket without loss", async () => {
+    const { proxy, endpoint } = await behindHostileProxy();
+    proxy.refuseUpgrades(403);
+    const { conn, transports } = watch(endpoint);
+    const received: unknown[] = [];
+    conn.on("message", (data) => received.push(data));
+    await until(() => conn.transport === "streaming", 5000, "streaming");
+    proxy.refuseUpgrades(null);
+    let sent = 0;
+    const sender = setInterval(() => conn.send(String(++sent)), 10);
+    cleanups.push(() => clearInterval(sender));
+    // The first probe runs a second after opening.
+    await until(() => conn.transport === "websocket", 5000, "the upgrade");
+    await sleep(300);
+    clearInterval(sender);
+    await until(() => received.length >= sent, 5000, "every echo");
+    expect(received).toEqual(Array.from({ length: sent }, (_, i) => String(i + 1)));
+    expect(transports.map((t) => [t.from, t.to])).toEqual([
+      [null, "streaming"],
+      ["streaming", "websocket"],
+    ]);
+    expect(conn.state).toBe("open");
+  });
+});
