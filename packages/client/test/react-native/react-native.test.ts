@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { WebSocket as WsWebSocket } from "ws";
+import { connect } from "@lifeline/client";
+import type { Connection, ConnectionEvents, MessageData } from "@lifeline/client";
+import { createServer } from "@lifeline/server";
+import type { LifelineServer } from "@lifeline/server";
+import { resolveCapabilities } from "../../src/env.js";
+import { httpStream } from "../../src/transports/http-stream.js";
+import { longPolling } from "../../src/transports/long-polling.js";
+import { webSocket } from "../../src/transports/websocket.js";
+import { RnXMLHttpRequest, fetchCalls, installReactNativeGlobals } from "./rn-environment.js";
+
+let server: LifelineServer | undefined;
+let conn: Connection | undefined;
+
+afterEach(async () => {
+  conn?.close();
+  conn = undefined;
+  vi.unstubAllGlobals();
+  await server?.close();
+  server = undefined;
+});
+
+async function echoServer(): Promise<string> {
+  server = createServer();
+  server.on("connection", (session) => session.on("message", (data) => session.send(data)));
+  return (await server.listen(0, "127.0.0.1")).url;
+}
+
+const opened = (c: Connection) => new Promise<ConnectionEvents["open"]>((resolve) => c.on("open", resolve));
+
+function echo(c: Connection, ...sent: MessageData[]): Promise<MessageData[]> {
+  return new Promise((resolve) => {
+    const got: MessageData[] = [];
+    const off = c.on("message", (m) => {
+      got.push(m);
+      if (got.length === sent.length) {
+        off();
+        resolve(got);
+      }
+    });
+    for (const data of sent) c.send(data);
+  });
+}
+
+describe("React Native imitation", () => {
+  it("offers what React Native has and nothing it lacks", () => {
+    installReactNativeGlobals();
+    expect(navigator.product).toBe("ReactNative");
+    expect(typeof document).toBe("undefined");
+    expect(typeof localStorage).toBe("undefined");
+    const caps = resolveCapabilities();
+    expect(caps.WebSocket).toBe(WsWebSocket);
+    expect(caps.XMLHttpRequest).toBe(RnXMLHttpRequest);
+    expect(caps.fetch).toBeTypeOf("function");
+    expect(caps.fetchStreams).toBeUndefined();
+    expect([webSocket, httpStream, longPolling].filter((f) => f.isSupported(caps)).map((f) => f.name)).toEqual(["websocket", "streaming", "polling"]);
+  });
+
+  it("picks websocket by default and echoes", async () => {
+    const url = await echoServer();
+    installReactNativeGlobals();
+    conn = connect(url);
+    expect((await opened(conn)).transport).toBe("websocket");
+    expect(await echo(conn, "hi", new Uint8Array([7, 8]))).toEqual(["hi", new Uint8Array([7, 8])]);
+    expect(RnXMLHttpRequest.instances).toEqual([]);
+  });
+
+  it("streams over XMLHttpRequest progress events, since fetch has no response streams", async () => {
+    const url = await echoServer();
+    installReactNativeGlobals();
+    conn = connect(url, { transports: ["streaming"] });
+    expect((await opened(conn)).transport).toBe("streaming");
+    const [stream, ...others] = RnXMLHttpRequest.instances;
+    expect(others).toEqual([]);
+    expect(stream!.url).toBe(`${url}/stream`);
+    const progressAtOpen = stream!.progressEvents;
+    expect(progressAtOpen).toBeGreaterThanOrEqual(1);
+    expect(await echo(conn, "one", "two", new Uint8Array([0, 255]))).toEqual(["one", "two", new Uint8Array([0, 255])]);
+    // The replies came in on the same, still open response.
+    expect(stream!.progressEvents).toBeGreaterThan(progressAtOpen);
+    expect(stream!.readyState).toBe(3);
+    expect(fetchCalls.some((call) => call.includes("/stream"))).toBe(false);
+    expect(fetchCalls.some((call) => call.startsWith(`POST ${url}/send?sid=`))).toBe(true);
+    conn.close();
+    expect(stream!.aborted).toBe(true);
+  });
+
+  it("polls with fetch (whole responses are enough)", async () => {
+    const url = await echoServer();
+    installReactNativeGlobals();
+    conn = connect(url, { transports: ["polling"] });
+    expect((await opened(conn)).transport).toBe("polling");
+    expect(await echo(conn, "a", "b", "c")).toEqual(["a", "b", "c"]);
+    expect(fetchCalls[0]).toBe(`POST ${url}/poll`);
+    expect(fetchCalls.some((call) => call.startsWith(`GET ${url}/poll?sid=`))).toBe(true);
+  });
+
+  it("polls and streams over XMLHttpRequest alone when fetch is missing", async () => {
+    const url = await echoServer();
+    installReactNativeGlobals({ fetch: false });
+    conn = connect(url, { transports: ["polling"] });
+    expect((await opened(conn)).transport).toBe("polling");
+    expect(await echo(conn, "x", "y")).toEqual(["x", "y"]);
+    expect(RnXMLHttpRequest.instances.some((x) => x.method === "GET" && x.url.startsWith(`${url}/poll?sid=`))).toBe(true);
+    expect(fetchCalls).toEqual([]);
+    conn.close();
+    conn = connect(url, { transports: ["streaming"] });
+    expect((await opened(conn)).transport).toBe("streaming");
+    expect(await echo(conn, "z")).toEqual(["z"]);
+  });
+
+  it("falls back to streaming over XHR when the WebSocket upgrade fails", async () => {
+    const url = await echoServer();
+    installReactNativeGlobals();
+    // A WebSocket that cannot reach anything, as behind a proxy that refuses upgrades.
+    class RefusedWebSocket extends WsWebSocket {
+      constructor() {
+        super("ws://127.0.0.1:1/");
+      }
+    }
+    vi.stubGlobal("WebSocket", RefusedWebSocket);
+    conn = connect(url);
+    expect((await opened(conn)).transport).toBe("streaming");
+    expect(await echo(conn, "after fallback")).toEqual(["after fallback"]);
+  });
+});

@@ -1,0 +1,178 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { HttpResponse, http } from "msw";
+import { setupServer } from "msw/node";
+import type { Frame } from "@lifeline/protocol";
+import { connect } from "@lifeline/client";
+import type { Connection, ConnectionEvents } from "@lifeline/client";
+import { resolveCapabilities } from "../../src/env.js";
+import { httpStream } from "../../src/transports/http-stream.js";
+import { longPolling } from "../../src/transports/long-polling.js";
+import type { LinkClose, TransportFactory } from "../../src/transports/transport.js";
+import { BASE, closeBody, spyXhr, until, useHttpFakeServer, welcome } from "./http-fake-server.js";
+
+// The close frame a connection posts while a test ends may arrive after resetHandlers().
+const msw = setupServer(http.post(`${BASE}/send`, () => new HttpResponse(null, { status: 204 })));
+beforeAll(() => msw.listen({ onUnhandledRequest: "error" }));
+afterAll(() => msw.close());
+
+let conn: Connection | undefined;
+afterEach(() => {
+  conn?.close();
+  conn = undefined;
+  msw.resetHandlers();
+  vi.unstubAllGlobals();
+});
+
+const msg = (seq: number, data: string): Frame => ({ type: "message", seq, data });
+const hello: Frame = { type: "hello", version: 1, ack: 0 };
+
+function record(c: Connection) {
+  const messages: unknown[] = [];
+  const states: ConnectionEvents["statechange"][] = [];
+  const errors: ConnectionEvents["error"][] = [];
+  c.on("message", (m) => messages.push(m));
+  c.on("statechange", (change) => states.push(change));
+  c.on("error", (e) => errors.push(e));
+  const opened = new Promise<ConnectionEvents["open"]>((resolve) => c.on("open", resolve));
+  const closed = new Promise<ConnectionEvents["close"]>((resolve) => c.on("close", resolve));
+  return { messages, states, errors, opened, closed };
+}
+
+describe.each([
+  { path: "fetch", xhr: false },
+  { path: "XMLHttpRequest (no fetch)", xhr: true },
+])("polling over $path", ({ xhr }) => {
+  const start = () => {
+    if (xhr) vi.stubGlobal("fetch", undefined);
+    const fake = useHttpFakeServer(msw);
+    const xhrs = spyXhr();
+    conn = connect(BASE, { transports: ["polling"], reconnect: { initialDelay: 0, jitter: 0 }, XMLHttpRequest: xhrs.XMLHttpRequest });
+    return { fake, conn, xhrs, ...record(conn) };
+  };
+
+  it("opens with POST /poll, then keeps one GET /poll?sid held and delivers frames in order", async () => {
+    const { fake, conn, xhrs, messages, opened } = start();
+    const first = await fake.poll(1);
+    expect(first.request.method).toBe("POST");
+    expect(first.frames).toEqual([hello]);
+    first.respond([welcome(), msg(1, "one")]);
+    expect((await opened).transport).toBe("polling");
+    expect(conn.id).toBe("sess-1");
+    const second = await fake.poll(2);
+    expect(second.request.method).toBe("GET");
+    expect(second.url.searchParams.get("sid")).toBe("sess-1");
+    expect(fake.polls).toHaveLength(2);
+    second.respond([msg(2, "two"), msg(3, "three")]);
+    const third = await fake.poll(3);
+    // An empty answer (the server releasing a held poll) just starts the next one.
+    third.respondText("");
+    (await fake.poll(4)).respond([msg(4, "four")]);
+    await until(() => messages.length === 4);
+    expect(messages).toEqual(["one", "two", "three", "four"]);
+    expect(fake.open).toHaveLength(1);
+    expect(xhrs.made.length > 0).toBe(xhr);
+  });
+
+  it("acknowledges and sends in batches by POST /send?sid", async () => {
+    const { fake, conn, opened } = start();
+    (await fake.poll(1)).respond([welcome(), msg(1, "one")]);
+    await opened;
+    const first = await fake.send(1);
+    expect(first.url.searchParams.get("sid")).toBe("sess-1");
+    expect(first.frames).toEqual([{ type: "ping", id: 1 }, { type: "ack", seq: 1 }]);
+    conn.send("a");
+    conn.send("b");
+    expect((await fake.send(2)).frames).toEqual([msg(1, "a"), msg(2, "b")]);
+    expect(fake.sent).toHaveLength(2);
+  });
+
+  it("reconnects and resumes after a network error on a held poll", async () => {
+    const { fake, states, opened } = start();
+    (await fake.poll(1)).respond([welcome(), msg(1, "one")]);
+    await opened;
+    await fake.poll(2);
+    // msw cannot fail a request it already holds; the next request fails instead.
+    msw.use(http.get(`${BASE}/poll`, () => HttpResponse.error(), { once: true }));
+    fake.polls[1]!.respondText("");
+    const reopen = await fake.poll(3);
+    expect(reopen.request.method).toBe("POST");
+    expect(reopen.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1 }]);
+    expect(states.map((s) => s.to)).toEqual(["open", "reconnecting", "connecting"]);
+    expect(states[1]!.error?.code).toBe("TRANSPORT_ERROR");
+  });
+
+  it("reconnects when /send answers 404 with SESSION_NOT_FOUND", async () => {
+    const { fake, conn, states, opened } = start();
+    (await fake.poll(1)).respond([welcome()]);
+    await opened;
+    fake.sendReply = { status: 404, body: closeBody(4004, "no such session") };
+    conn.send("x");
+    await until(() => states.some((s) => s.to === "reconnecting"));
+    const lost = states.find((s) => s.to === "reconnecting")!;
+    expect(lost.error?.code).toBe("SESSION_NOT_FOUND");
+    expect(lost.error?.closeCode).toBe(4004);
+    expect(lost.reason).toBe("no such session");
+  });
+
+  it("closes for good when the server refuses the origin (403)", async () => {
+    const { fake, conn, errors, closed } = start();
+    (await fake.poll(1)).respondText(closeBody(4103, "origin https://evil.test is not allowed"), 403);
+    expect(await closed).toEqual({ code: 4103, reason: "origin https://evil.test is not allowed" });
+    expect(conn.state).toBe("closed");
+    expect(errors.map((e) => e.code)).toEqual(["ORIGIN_NOT_ALLOWED"]);
+  });
+
+  it("close() aborts the held poll and posts the close frame", async () => {
+    const { fake, conn, xhrs, opened } = start();
+    (await fake.poll(1)).respond([welcome()]);
+    await opened;
+    const held = await fake.poll(2);
+    await fake.send(1);
+    conn.close();
+    const last = await fake.send(2);
+    expect(last.frames.at(-1)).toEqual({ type: "close", code: 1000, reason: "closed by client" });
+    // msw does not pass an XHR abort on to the handler's request, so check the XHR itself.
+    if (xhr) expect(xhrs.made.filter((m) => m.aborted)).toHaveLength(1);
+    else await until(() => held.aborted);
+    expect(fake.polls).toHaveLength(2);
+  });
+});
+
+describe.each([
+  { factory: httpStream, path: "fetch", xhr: false },
+  { factory: httpStream, path: "XMLHttpRequest", xhr: true },
+  { factory: longPolling, path: "fetch", xhr: false },
+  { factory: longPolling, path: "XMLHttpRequest", xhr: true },
+])("$factory.name over $path: a refused request ends the link with the code in its body", ({ factory, xhr }) => {
+  const open = async (f: TransportFactory, status: number, body: string) => {
+    if (xhr) vi.stubGlobal("fetch", undefined);
+    msw.use(http.post(`${BASE}/:endpoint`, () => new HttpResponse(body, { status })));
+    const caps = resolveCapabilities();
+    const closes: LinkClose[] = [];
+    const frames: Frame[] = [];
+    f.open({ url: BASE, query: "", hello, caps, handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info) } });
+    await until(() => closes.length > 0);
+    expect(frames).toEqual([]);
+    return closes;
+  };
+
+  it.each([
+    { status: 400, body: closeBody(4100, "first frame must be hello"), code: 4100, error: "PROTOCOL_ERROR" },
+    { status: 400, body: closeBody(4101, "unsupported version"), code: 4101, error: "UNSUPPORTED_VERSION" },
+    { status: 403, body: closeBody(4103, "origin not allowed"), code: 4103, error: "ORIGIN_NOT_ALLOWED" },
+    { status: 404, body: closeBody(4004, "unknown session"), code: 4004, error: "SESSION_NOT_FOUND" },
+    { status: 409, body: closeBody(4001, "transport replaced"), code: 4001, error: "TRANSPORT_ERROR" },
+    { status: 413, body: closeBody(4102, "body too large"), code: 4102, error: "MESSAGE_TOO_LARGE" },
+    { status: 503, body: closeBody(1001, "server shutting down"), code: 1001, error: "CLOSED_BY_SERVER" },
+    // Not a Lifeline body (a proxy's error page): the status decides.
+    { status: 404, body: "<h1>Not Found</h1>", code: 4004, error: "SESSION_NOT_FOUND" },
+    { status: 413, body: "Request Entity Too Large", code: 4102, error: "MESSAGE_TOO_LARGE" },
+    { status: 502, body: "Bad Gateway", code: 1006, error: "TRANSPORT_ERROR" },
+  ])("$status $body → $code $error", async ({ status, body, code, error }) => {
+    const [info, ...more] = await open(factory, status, body);
+    expect(more).toEqual([]);
+    expect(info!.code).toBe(code);
+    expect(info!.error?.code).toBe(error);
+    expect(info!.error?.closeCode).toBe(code);
+  });
+});

@@ -1,0 +1,186 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { decodeBatch, encodeBatch } from "@lifeline/protocol";
+import type { Frame } from "@lifeline/protocol";
+import { connect } from "@lifeline/client";
+import type { Connection, ConnectionEvents } from "@lifeline/client";
+import { webSocket } from "../../src/transports/websocket.js";
+import type { LinkClose } from "../../src/transports/transport.js";
+import { FakeWebSocket } from "../helpers/fake-websocket.js";
+import { settle, welcomeFrame } from "../helpers/fake-transport.js";
+
+const hello: Frame = { type: "hello", version: 1, ack: 0 };
+const WebSocket = FakeWebSocket as unknown as typeof globalThis.WebSocket;
+
+afterEach(() => FakeWebSocket.reset());
+
+function open(url = "http://example.test/lifeline", query = "") {
+  const frames: Frame[] = [];
+  const closes: LinkClose[] = [];
+  const transport = webSocket.open({
+    url,
+    query,
+    hello,
+    caps: { WebSocket },
+    handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info) },
+  });
+  return { transport, frames, closes, socket: FakeWebSocket.last };
+}
+
+describe("websocket transport", () => {
+  it("connects to P/ws with the ws scheme and the user's query", () => {
+    open("https://example.test/lifeline", "token=abc");
+    expect(FakeWebSocket.last.url).toBe("wss://example.test/lifeline/ws?token=abc");
+  });
+
+  it("sends hello as the first frame once open, and passes batches on in order", () => {
+    const { socket, frames } = open();
+    expect(socket.sent).toEqual([]);
+    socket.open();
+    expect(socket.sent.map(decodeBatch)).toEqual([[hello]]);
+    const welcome = welcomeFrame();
+    socket.receive(encodeBatch([welcome, { type: "message", seq: 1, data: "a" }]));
+    socket.receive(encodeBatch([{ type: "message", seq: 2, data: new Uint8Array([0, 255]) }]));
+    expect(frames).toEqual([welcome, { type: "message", seq: 1, data: "a" }, { type: "message", seq: 2, data: new Uint8Array([0, 255]) }]);
+  });
+
+  it("sends frames as one text message per batch", () => {
+    const { socket, transport } = open();
+    socket.open();
+    transport.send([{ type: "message", seq: 1, data: "x" }, { type: "message", seq: 2, data: new Uint8Array([1]) }, { type: "ack", seq: 3 }]);
+    expect(socket.sent).toHaveLength(2);
+    expect(socket.sent[1]).toBe('["m",1,"x"]\n["b",2,"AQ=="]\n["a",3]');
+  });
+
+  it("treats a binary WebSocket message as a protocol error and closes with 4100", () => {
+    const { socket, closes, frames } = open();
+    socket.open();
+    socket.receive(new Uint8Array([91, 93]).buffer);
+    expect(frames).toEqual([]);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]!.code).toBe(4100);
+    expect(closes[0]!.error?.code).toBe("PROTOCOL_ERROR");
+    expect(socket.closeCalls).toEqual([{ code: 4100, reason: undefined }]);
+  });
+
+  it("treats a malformed batch as a protocol error", () => {
+    const { socket, closes } = open();
+    socket.open();
+    socket.receive("not json");
+    expect(closes.map((c) => [c.code, c.error?.code])).toEqual([[4100, "PROTOCOL_ERROR"]]);
+  });
+
+  it.each([
+    { code: 1000, error: "CLOSED_BY_SERVER" },
+    { code: 1001, error: "CLOSED_BY_SERVER" },
+    { code: 1011, error: "CLOSED_BY_SERVER" },
+    { code: 4000, error: "HEARTBEAT_TIMEOUT" },
+    { code: 4001, error: "TRANSPORT_ERROR" },
+    { code: 4100, error: "PROTOCOL_ERROR" },
+    { code: 4101, error: "UNSUPPORTED_VERSION" },
+    { code: 4102, error: "MESSAGE_TOO_LARGE" },
+    { code: 4103, error: "ORIGIN_NOT_ALLOWED" },
+  ])("maps close code $code to $error", ({ code, error }) => {
+    const { socket, closes } = open();
+    socket.open();
+    socket.serverClose(code, "why");
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatchObject({ code, reason: "why" });
+    expect(closes[0]!.error).toMatchObject({ code: error, closeCode: code });
+  });
+
+  it("reports a dropped socket (error, then close 1006) once, as TRANSPORT_ERROR", () => {
+    const { socket, closes } = open();
+    socket.open();
+    socket.drop();
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatchObject({ code: 1006, reason: "WebSocket connection lost" });
+    expect(closes[0]!.error).toMatchObject({ code: "TRANSPORT_ERROR", closeCode: 1006 });
+  });
+
+  it("reports a close event without a code as 1006", () => {
+    const { socket, closes } = open();
+    socket.serverClose(0);
+    expect(closes.map((c) => c.code)).toEqual([1006]);
+  });
+
+  it("close() detaches every handler first and closes with 1000", () => {
+    const { socket, transport, frames, closes } = open();
+    socket.open();
+    transport.close();
+    transport.close();
+    expect(socket.onopen).toBeNull();
+    expect(socket.onmessage).toBeNull();
+    expect(socket.onclose).toBeNull();
+    // ws throws on an 'error' event nobody listens to, so a no-op stays attached.
+    expect(socket.onerror).toBeTypeOf("function");
+    expect(() => socket.drop()).not.toThrow();
+    expect(socket.closeCalls).toEqual([{ code: 1000, reason: undefined }]);
+    expect(frames).toEqual([]);
+    expect(closes).toEqual([]);
+  });
+
+  it("reports a constructor that throws as a failed link, but only after open() returned", async () => {
+    FakeWebSocket.throwOnCreate = true;
+    const closes: LinkClose[] = [];
+    webSocket.open({ url: "http://x", query: "", hello, caps: { WebSocket }, handlers: { onFrames: () => {}, onClose: (i) => closes.push(i) } });
+    expect(closes).toEqual([]);
+    await settle();
+    expect(closes).toHaveLength(1);
+    expect(closes[0]!.error?.code).toBe("TRANSPORT_ERROR");
+  });
+});
+
+describe("connect() over a fake WebSocket", () => {
+  let conn: Connection | undefined;
+  afterEach(() => {
+    conn?.close();
+    conn = undefined;
+  });
+
+  const start = () => {
+    conn = connect("http://example.test/lifeline", { WebSocket, reconnect: { initialDelay: 0, jitter: 0 } });
+    const states: ConnectionEvents["statechange"][] = [];
+    const errors: ConnectionEvents["error"][] = [];
+    const messages: unknown[] = [];
+    conn.on("statechange", (s) => states.push(s));
+    conn.on("error", (e) => errors.push(e));
+    conn.on("message", (m) => messages.push(m));
+    return { conn, states, errors, messages };
+  };
+  const welcome = (overrides = {}) => encodeBatch([welcomeFrame({ pingIntervalMs: 60_000, pingTimeoutMs: 60_000, ...overrides })]);
+
+  it("picks websocket first when a WebSocket is given, and sends the close frame on close()", async () => {
+    const { conn, messages } = start();
+    await settle();
+    const socket = FakeWebSocket.last;
+    socket.open();
+    socket.receive(welcome() + "\n" + encodeBatch([{ type: "message", seq: 1, data: "hi" }]));
+    expect(conn.state).toBe("open");
+    expect(conn.transport).toBe("websocket");
+    expect(messages).toEqual(["hi"]);
+    conn.close();
+    const last = decodeBatch(socket.sent.at(-1)!);
+    expect(last.at(-1)).toEqual({ type: "close", code: 1000, reason: "closed by client" });
+    expect(socket.closeCalls).toEqual([{ code: 1000, reason: undefined }]);
+    expect(socket.onmessage).toBeNull();
+  });
+
+  it("reconnects with the session id after close code 1006 and stops on 4103", async () => {
+    const { conn, states, errors } = start();
+    await settle();
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.receive(welcome());
+    FakeWebSocket.last.drop();
+    expect(conn.state).toBe("reconnecting");
+    expect(states.at(-1)!.error?.code).toBe("TRANSPORT_ERROR");
+    while (FakeWebSocket.instances.length < 2) await settle();
+    const second = FakeWebSocket.last;
+    second.open();
+    expect(decodeBatch(second.sent[0]!)).toEqual([{ type: "hello", version: 1, sessionId: "s1", ack: 0 }]);
+    second.receive(welcome({ resumed: true }));
+    expect(conn.state).toBe("open");
+    second.receive(encodeBatch([{ type: "close", code: 4103, reason: "origin not allowed" }]));
+    expect(conn.state).toBe("closed");
+    expect(errors.map((e) => e.code)).toEqual(["ORIGIN_NOT_ALLOWED"]);
+  });
+});
