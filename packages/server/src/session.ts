@@ -58,6 +58,11 @@ export interface SessionCore {
   detach(link: Link, info: CloseInfo): void;
   /** Handles frames from the client. Frames from a link that is no longer current are ignored. */
   receive(frames: readonly Frame[], from?: Link): Refusal | undefined;
+  /**
+   * Whether receive(frames) would refuse them, without side effects: undefined means it would
+   * accept every frame (as long as nothing happens to the session in between).
+   */
+  check(frames: readonly Frame[]): Refusal | undefined;
   /** The client showed signs of life (a poll, a request). */
   touch(): void;
   /** Ends the session: close frame to the link if `notify`, 'close' event, removal. Idempotent. */
@@ -74,6 +79,17 @@ export interface SessionDeps {
 }
 
 const ackLine = (seq: number) => encodeFrame({ type: "ack", seq });
+
+/**
+ * The payload's size when it is over `max`, else 0. A UTF-16 code unit is at most 3 bytes of
+ * UTF-8, so most strings are cleared by their length without counting their bytes.
+ */
+function oversize(data: string | Uint8Array, max: number): number {
+  if (typeof data !== "string") return data.byteLength > max ? data.byteLength : 0;
+  if (data.length * 3 <= max) return 0;
+  const bytes = payloadBytes(data);
+  return bytes > max ? bytes : 0;
+}
 
 function validCloseCode(code: unknown): code is number {
   return typeof code === "number" && Number.isInteger(code) && code >= 1000 && code <= 4999;
@@ -159,6 +175,23 @@ export function createSession({ id, options, schedule, onClosed }: SessionDeps):
   function refuse(code: number, reason: string): Refusal {
     close({ code, reason });
     return { code, reason };
+  }
+
+  /** Why `frame` may not arrive in an open session, or undefined. Shared by receive and check. */
+  function violation(frame: Frame): Refusal | undefined {
+    switch (frame.type) {
+      case "message": {
+        const bytes = oversize(frame.data, options.maxMessageBytes);
+        return bytes ? { code: CloseCode.MESSAGE_TOO_LARGE, reason: `message of ${bytes} bytes is over maxMessageBytes (${options.maxMessageBytes})` } : undefined;
+      }
+      case "ack":
+        return frame.seq > sent.lastSeq ? { code: CloseCode.PROTOCOL_ERROR, reason: `ack ${frame.seq} is ahead of the last message sent (${sent.lastSeq})` } : undefined;
+      case "hello":
+      case "welcome":
+        return { code: CloseCode.PROTOCOL_ERROR, reason: `unexpected ${frame.type} frame in an open session` };
+      default:
+        return undefined;
+    }
   }
 
   const api: Session = {
@@ -250,12 +283,10 @@ export function createSession({ id, options, schedule, onClosed }: SessionDeps):
       if (closed || (from && from !== link)) return undefined;
       heartbeat?.activity();
       for (const frame of frames) {
+        const refused = violation(frame);
+        if (refused) return refuse(refused.code, refused.reason);
         switch (frame.type) {
           case "message": {
-            const bytes = payloadBytes(frame.data);
-            if (bytes > options.maxMessageBytes) {
-              return refuse(CloseCode.MESSAGE_TOO_LARGE, `message of ${bytes} bytes is over maxMessageBytes (${options.maxMessageBytes})`);
-            }
             // Only the next seq is delivered: lower ones are duplicates of resent messages,
             // higher ones arrived out of order and come again on resume (never acknowledged).
             if (frame.seq !== lastDelivered + 1) break;
@@ -266,7 +297,6 @@ export function createSession({ id, options, schedule, onClosed }: SessionDeps):
             break;
           }
           case "ack":
-            if (frame.seq > sent.lastSeq) return refuse(CloseCode.PROTOCOL_ERROR, `ack ${frame.seq} is ahead of the last message sent (${sent.lastSeq})`);
             sent.ack(frame.seq);
             break;
           case "ping":
@@ -278,12 +308,22 @@ export function createSession({ id, options, schedule, onClosed }: SessionDeps):
           case "close":
             close({ code: frame.code, reason: frame.reason }, false);
             return undefined;
-          case "hello":
-          case "welcome":
-            return refuse(CloseCode.PROTOCOL_ERROR, `unexpected ${frame.type} frame in an open session`);
+          default:
+            // hello and welcome were refused above.
+            break;
         }
       }
       if (ackOwed || pending.length) scheduleFlush();
+      return undefined;
+    },
+    check(frames) {
+      if (closed) return undefined;
+      for (const frame of frames) {
+        const refused = violation(frame);
+        if (refused) return refused;
+        // receive() reads nothing after a close frame.
+        if (frame.type === "close") return undefined;
+      }
       return undefined;
     },
     touch() {

@@ -4,6 +4,11 @@ import type { Frame } from "@lifeline/protocol";
 import type { ServerContext } from "../context.js";
 import { refusal, refuse } from "../http.js";
 
+function noContent(res: ServerResponse): void {
+  res.writeHead(204);
+  res.end();
+}
+
 /**
  * `POST P/send?sid=S`, the upstream of both HTTP transports: the body's frames go to the
  * session, the answer is 204, or a refusal when the frames broke the rules (the session has
@@ -13,9 +18,16 @@ export function createSendHandler(ctx: ServerContext) {
   return (res: ServerResponse, sid: string, frames: readonly Frame[]): void => {
     const session = ctx.registry.get(sid);
     if (!session) return refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, "unknown session"));
-    const refused = session.receive(frames);
-    if (refused) return refuse(res, refusal(refused.code, refused.reason));
-    res.writeHead(204);
-    res.end();
+    if (session.check(frames)) {
+      // The frames before the offending one are still delivered, then the session closes.
+      const refused = session.receive(frames);
+      if (refused) return refuse(res, refusal(refused.code, refused.reason));
+      return noContent(res);
+    }
+    noContent(res);
+    // Clients keep one send in flight, so the 204 goes first: the client's next batch then
+    // travels while the application handles this one. Node writes the 204 on a nextTick (it
+    // corks the socket), and this tick comes after that one, before any other I/O.
+    process.nextTick(() => session.receive(frames));
   };
 }
