@@ -1,3 +1,5 @@
+import type { LinkClose } from "./transports/transport.js";
+
 /**
  * Stable error codes. Codes named after a protocol close code (see docs/protocol.md) mean the
  * server sent that code; the others are raised by the client itself.
@@ -55,7 +57,11 @@ const CODE_NAMES: Record<number, ErrorCode> = {
   4103: "ORIGIN_NOT_ALLOWED",
 };
 
-/** The error for a link that ended with a protocol close code. */
-export function errorForClose(code: number, reason: string, cause?: unknown): LifelineError {
-  return new LifelineError(CODE_NAMES[code] ?? "TRANSPORT_ERROR", reason || `connection closed (${code})`, { closeCode: code, cause });
+/**
+ * How a link ended, with the error that explains it: `errorCode`, else the one the protocol
+ * close code names, else TRANSPORT_ERROR.
+ */
+export function linkClose(code: number, reason: string, errorCode?: ErrorCode, cause?: unknown): LinkClose {
+  reason ||= `closed (${code})`;
+  return { code, reason, error: new LifelineError(errorCode ?? CODE_NAMES[code] ?? "TRANSPORT_ERROR", reason, { closeCode: code, cause }) };
 }

@@ -96,97 +96,66 @@ export interface ResolvedOptions {
   readonly log: ((message: string) => void) | undefined;
 }
 
-const TRANSPORTS: readonly TransportName[] = ["websocket", "streaming", "polling"];
-
-function invalid(message: string): never {
-  throw new LifelineError("INVALID_ARGUMENT", message);
+/** Throws INVALID_ARGUMENT naming the option and what it got. */
+function bad(name: string, value: unknown): never {
+  throw new LifelineError("INVALID_ARGUMENT", `invalid option ${name}: ${String(value)}`);
 }
 
-function positive(value: number | undefined, name: string, fallback: number, allowZero = false): number {
+/** A duration or count: a number ≥ 0 (> 0 unless zeroOk), or the fallback when absent. */
+function num(value: number | undefined, name: string, fallback: number, zeroOk = true): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
-    invalid(`${name} must be a ${allowZero ? "non-negative" : "positive"} number, got ${String(value)}`);
-  }
-  return value;
+  return typeof value === "number" && value >= 0 && (zeroOk || value > 0) ? value : bad(name, value);
 }
 
-function constructorOption(value: unknown, name: string): void {
-  if (value !== undefined && typeof value !== "function") invalid(`${name} must be a function or constructor`);
+function typed<T>(value: T, name: string, type: string): T {
+  return value === undefined || typeof value === type ? value : bad(name, value);
 }
 
-function flag(value: unknown, name: string): boolean {
-  if (value !== undefined && typeof value !== "boolean") invalid(`${name} must be true or false`);
-  return value !== false;
-}
-
-function storageOption(value: unknown): StorageLike | undefined {
-  const storage = value as StorageLike | undefined;
-  if (storage !== undefined && (typeof storage?.getItem !== "function" || typeof storage.setItem !== "function" || typeof storage.removeItem !== "function")) {
-    invalid("storage must have getItem, setItem and removeItem");
-  }
-  return storage;
-}
-
-function logOption(value: unknown): ((message: string) => void) | undefined {
-  if (value === undefined || value === false) return undefined;
-  if (value === true) return (message) => console.debug("[lifeline] " + message);
-  if (typeof value !== "function") invalid("debug must be true, false or a function");
-  return value as (message: string) => void;
-}
-
-function appStateOption(value: unknown): AppStateLike | undefined {
-  if (value !== undefined && typeof (value as AppStateLike | null)?.addEventListener !== "function") {
-    invalid("appState must be React Native's AppState (an object with addEventListener)");
-  }
-  return value as AppStateLike | undefined;
-}
+const hasMethods = (value: unknown, methods: string[]) => methods.every((m) => typeof (value as Record<string, unknown> | null)?.[m] === "function");
 
 /** Validates options and fills in defaults. Throws LifelineError("INVALID_ARGUMENT"). */
 export function resolveOptions(options: CoreOptions): ResolvedOptions {
-  if (typeof options !== "object" || options === null) invalid("options must be an object");
-  constructorOption(options.WebSocket, "WebSocket");
-  constructorOption(options.fetch, "fetch");
-  constructorOption(options.XMLHttpRequest, "XMLHttpRequest");
+  if (typeof options !== "object" || !options) bad("options", options);
+  for (const name of ["WebSocket", "fetch", "XMLHttpRequest"] as const) typed(options[name], name, "function");
   let factories = options.transportFactories;
-  if (options.transports !== undefined) {
-    const wanted = options.transports;
-    if (!Array.isArray(wanted) || wanted.length === 0) invalid("transports must be a non-empty array");
-    for (const name of wanted) {
-      if (!TRANSPORTS.includes(name)) invalid(`unknown transport "${String(name)}"; expected ${TRANSPORTS.join(", ")}`);
-    }
-    factories = wanted.map(
-      (name) => factories.find((f) => f.name === name) ?? invalid(`transport "${name}" is not included in this build`),
-    );
+  const wanted = options.transports;
+  if (wanted !== undefined) {
+    if (!Array.isArray(wanted) || !wanted.length) bad("transports", wanted);
+    factories = wanted.map((name) => factories.find((f) => f.name === name) ?? bad("transports", name));
   }
   const reconnect = options.reconnect ?? {};
   let retryPolicy: RetryPolicy | null = options.retryPolicy ?? null;
   if (!retryPolicy && reconnect !== false) {
-    if (typeof reconnect !== "object") invalid("reconnect must be false or an object");
-    const jitter = positive(reconnect.jitter, "reconnect.jitter", 0.5, true);
-    if (jitter > 1) invalid("reconnect.jitter must be between 0 and 1");
-    const initialDelayMs = positive(reconnect.initialDelay, "reconnect.initialDelay", 500, true);
+    if (typeof reconnect !== "object") bad("reconnect", reconnect);
+    const jitter = num(reconnect.jitter, "reconnect.jitter", 0.5);
+    if (jitter > 1) bad("reconnect.jitter", jitter);
+    const initialDelayMs = num(reconnect.initialDelay, "reconnect.initialDelay", 500);
     retryPolicy = exponentialBackoff({
       initialDelayMs,
-      maxDelayMs: Math.max(initialDelayMs, positive(reconnect.maxDelay, "reconnect.maxDelay", 15_000, true)),
-      factor: positive(reconnect.factor, "reconnect.factor", 2),
+      maxDelayMs: Math.max(initialDelayMs, num(reconnect.maxDelay, "reconnect.maxDelay", 15_000)),
+      factor: num(reconnect.factor, "reconnect.factor", 2, false),
       jitter,
-      maxAttempts: positive(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity, true),
+      maxAttempts: num(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity),
     });
   }
   const buffer = options.buffer ?? {};
+  const { storage, appState, debug } = options;
+  if (storage !== undefined && !hasMethods(storage, ["getItem", "setItem", "removeItem"])) bad("storage", storage);
+  if (appState !== undefined && !hasMethods(appState, ["addEventListener"])) bad("appState", appState);
+  if (debug !== undefined && typeof debug !== "boolean") typed(debug, "debug", "function");
   return {
     factories,
     caps: options,
     retryPolicy,
-    maxMessages: positive(buffer.maxMessages, "buffer.maxMessages", DEFAULT_BUFFER_MAX_MESSAGES),
-    maxBytes: positive(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES),
-    connectTimeoutMs: positive(options.connectTimeout, "connectTimeout", 10_000),
+    maxMessages: num(buffer.maxMessages, "buffer.maxMessages", DEFAULT_BUFFER_MAX_MESSAGES, false),
+    maxBytes: num(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES, false),
+    connectTimeoutMs: num(options.connectTimeout, "connectTimeout", 10_000, false),
     clock: options.clock ?? systemClock,
-    network: options.networkSources ?? platformSources(appStateOption(options.appState)),
-    fallbackDelayMs: positive(options.fallbackDelay, "fallbackDelay", 500, true),
-    upgrade: flag(options.upgrade, "upgrade"),
-    rememberTransport: flag(options.rememberTransport, "rememberTransport"),
-    storage: storageOption(options.storage),
-    log: logOption(options.debug),
+    network: options.networkSources ?? platformSources(appState),
+    fallbackDelayMs: num(options.fallbackDelay, "fallbackDelay", 500),
+    upgrade: typed(options.upgrade, "upgrade", "boolean") !== false,
+    rememberTransport: typed(options.rememberTransport, "rememberTransport", "boolean") !== false,
+    storage,
+    log: debug === true ? (message) => console.debug("[lifeline] " + message) : debug || undefined,
   };
 }

@@ -49,10 +49,7 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
   return {
     push(data, size) {
       if (entries.length - head >= maxMessages || bytes + size > maxBytes) {
-        throw new LifelineError(
-          "BUFFER_FULL",
-          `send buffer full (${entries.length - head} messages, ${bytes} bytes; limits ${maxMessages} messages, ${maxBytes} bytes)`,
-        );
+        throw new LifelineError("BUFFER_FULL", `send buffer full (${maxMessages} messages / ${maxBytes} bytes)`);
       }
       const seq = nextSeq++;
       entries.push({ seq, data, bytes: size });

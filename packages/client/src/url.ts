@@ -12,12 +12,12 @@ export interface Endpoint {
  * location where there is one.
  */
 export function parseEndpoint(input: string): Endpoint {
-  if (typeof input !== "string" || input === "") throw new LifelineError("INVALID_ARGUMENT", "url must be a non-empty string");
+  if (typeof input !== "string") throw new LifelineError("INVALID_ARGUMENT", `invalid url: ${String(input)}`);
   let url = input;
   const location = (globalThis as { location?: { href?: string } }).location;
   if (!/^[a-z][a-z0-9+.-]*:/i.test(url) && location?.href) url = new URL(url, location.href).href;
   const match = /^(http|ws)(s?):\/\/([^/?#]+)([^?#]*)(?:\?([^#]*))?/i.exec(url);
-  if (!match) throw new LifelineError("INVALID_ARGUMENT", `url must be an absolute http(s) or ws(s) URL, got "${input}"`);
+  if (!match) throw new LifelineError("INVALID_ARGUMENT", `invalid url: ${input}`);
   const path = match[4]!.replace(/\/+$/, "");
   return { url: `http${match[2]!.toLowerCase()}://${match[3]}${path}`, query: match[5] ?? "" };
 }

@@ -57,28 +57,27 @@ export function encodeFrame(frame: Frame): string {
   }
 }
 
-function fail(why: string): never {
-  throw new FrameError(why);
+// One message for every malformed frame: which field was wrong helps nobody on the wire, and
+// the client bundle carries every string.
+function fail(): never {
+  throw new FrameError("malformed frame");
 }
 
-function count(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) fail(`${what} must be a non-negative integer`);
-  return value;
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : fail();
 }
 
-function text(value: unknown, what: string): string {
-  if (typeof value !== "string") fail(`${what} must be a string`);
-  return value;
+function text(value: unknown): string {
+  return typeof value === "string" ? value : fail();
 }
 
-function record(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`${what} must be an object`);
-  return value as Record<string, unknown>;
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : fail();
 }
 
 function decodePosition(value: unknown): ChannelPosition {
-  const pos = record(value, "position");
-  return { channel: text(pos["ch"], "position.ch"), epoch: text(pos["ep"], "position.ep"), offset: count(pos["off"], "position.off") };
+  const pos = record(value);
+  return { channel: text(pos["ch"]), epoch: text(pos["ep"]), offset: count(pos["off"]) };
 }
 
 /**
@@ -91,43 +90,43 @@ export function decodeFrame(input: string): Frame | undefined {
   try {
     wire = JSON.parse(input);
   } catch {
-    fail("frame is not valid JSON");
+    fail();
   }
-  if (!Array.isArray(wire) || typeof wire[0] !== "string") fail("frame must be an array starting with its type");
+  if (!Array.isArray(wire) || typeof wire[0] !== "string") fail();
   switch (wire[0]) {
     case "m":
     case "b": {
-      const seq = count(wire[1], "seq");
-      const payload = text(wire[2], "message data");
-      const data = wire[0] === "m" ? payload : (base64ToBytes(payload) ?? fail("binary data is not valid base64"));
+      const seq = count(wire[1]);
+      const payload = text(wire[2]);
+      const data = wire[0] === "m" ? payload : (base64ToBytes(payload) ?? fail());
       return wire[3] === undefined ? { type: "message", seq, data } : { type: "message", seq, data, position: decodePosition(wire[3]) };
     }
     case "a":
-      return { type: "ack", seq: count(wire[1], "ack seq") };
+      return { type: "ack", seq: count(wire[1]) };
     case "p":
-      return { type: "ping", id: count(wire[1], "ping id") };
+      return { type: "ping", id: count(wire[1]) };
     case "P":
-      return { type: "pong", id: count(wire[1], "pong id") };
+      return { type: "pong", id: count(wire[1]) };
     case "c":
-      return { type: "close", code: count(wire[1], "close code"), reason: typeof wire[2] === "string" ? wire[2] : "" };
+      return { type: "close", code: count(wire[1]), reason: typeof wire[2] === "string" ? wire[2] : "" };
     case "h": {
-      const body = record(wire[1], "hello");
+      const body = record(wire[1]);
       const sid = body["sid"];
-      const hello = { type: "hello", version: count(body["v"], "hello.v"), ack: count(body["ack"] ?? 0, "hello.ack") } as const;
-      return sid === undefined || sid === null ? hello : { ...hello, sessionId: text(sid, "hello.sid") };
+      const hello = { type: "hello", version: count(body["v"]), ack: count(body["ack"] ?? 0) } as const;
+      return sid === undefined || sid === null ? hello : { ...hello, sessionId: text(sid) };
     }
     case "w": {
-      const body = record(wire[1], "welcome");
+      const body = record(wire[1]);
       return {
         type: "welcome",
-        version: count(body["v"], "welcome.v"),
-        sessionId: text(body["sid"], "welcome.sid"),
+        version: count(body["v"]),
+        sessionId: text(body["sid"]),
         resumed: body["resumed"] === true,
-        ack: count(body["ack"], "welcome.ack"),
-        pingIntervalMs: count(body["pingInterval"], "welcome.pingInterval"),
-        pingTimeoutMs: count(body["pingTimeout"], "welcome.pingTimeout"),
-        maxMessageBytes: count(body["maxMessageBytes"], "welcome.maxMessageBytes"),
-        resumeWindowMs: count(body["resumeWindow"], "welcome.resumeWindow"),
+        ack: count(body["ack"]),
+        pingIntervalMs: count(body["pingInterval"]),
+        pingTimeoutMs: count(body["pingTimeout"]),
+        maxMessageBytes: count(body["maxMessageBytes"]),
+        resumeWindowMs: count(body["resumeWindow"]),
       };
     }
     default:

@@ -3,7 +3,7 @@ import type { Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { TimerId } from "../clock.js";
 import type { Emitter } from "../emitter.js";
 import { resolveCapabilities } from "../env.js";
-import { LifelineError, errorForClose } from "../errors.js";
+import { LifelineError, linkClose } from "../errors.js";
 import { createHeartbeat } from "../heartbeat.js";
 import type { Heartbeat } from "../heartbeat.js";
 import { createInbox } from "../inbox.js";
@@ -120,18 +120,18 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     if (info.final || !isRetryable(info.code)) return null;
     const policy = options.retryPolicy;
     if (!policy) {
-      lastError = new LifelineError("RECONNECT_FAILED", `connection lost (${error.message}) and reconnection is disabled`, { cause: error });
+      lastError = new LifelineError("RECONNECT_FAILED", `lost (${error.message}); reconnect is off`, { cause: error });
       return null;
     }
     const delay = policy.nextDelayMs({ attempt: ++attempt, elapsedMs: clock.now() - lostAt, reason: error });
     if (delay === null) {
-      lastError = new LifelineError("RECONNECT_FAILED", `gave up reconnecting after ${attempt - 1} attempts: ${error.message}`, { cause: error });
+      lastError = new LifelineError("RECONNECT_FAILED", `gave up after ${attempt - 1} retries: ${error.message}`, { cause: error });
     }
     return delay;
   }
 
   function linkLost(info: LinkClose): void {
-    const error = info.error ?? new LifelineError("TRANSPORT_ERROR", info.reason || "link lost", { closeCode: info.code });
+    const error = info.error ?? linkClose(info.code, info.reason).error!;
     lastError = error;
     if (state === "open") {
       const uptime = clock.now() - openedAt;
@@ -322,8 +322,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       intervalMs: welcome.pingIntervalMs,
       timeoutMs: welcome.pingTimeoutMs,
       onExpired: () => {
-        const reason = `no data from the server for ${welcome.pingIntervalMs + welcome.pingTimeoutMs} ms`;
-        linkLost({ code: CloseCode.HEARTBEAT_TIMEOUT, reason, error: new LifelineError("HEARTBEAT_TIMEOUT", reason, { closeCode: CloseCode.HEARTBEAT_TIMEOUT }) });
+        linkLost(linkClose(CloseCode.HEARTBEAT_TIMEOUT, `no data from the server for ${welcome.pingIntervalMs + welcome.pingTimeoutMs} ms`));
       },
       onProbe: ping,
     });
@@ -348,9 +347,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
           else if (frame.seq > inbox.lastSeq + 1) {
             // Something before it was lost on the way (a poll answered into a dying socket):
             // resume, and the server replays everything after what we acknowledge.
-            const reason = `message ${inbox.lastSeq + 1} is missing (got ${frame.seq})`;
-            linkLost({ code: CloseCode.ABNORMAL, reason, error: new LifelineError("TRANSPORT_ERROR", reason, { closeCode: CloseCode.ABNORMAL }) });
-            return;
+            return linkLost(linkClose(CloseCode.ABNORMAL, `message ${inbox.lastSeq + 1} missing`));
           }
           break;
         case "ack":
@@ -363,8 +360,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
           if (frame.id === pingId) rtt = clock.now() - pingSentAt;
           break;
         case "close": {
-          const reason = frame.reason || "closed by server";
-          const info = { code: frame.code, reason, error: errorForClose(frame.code, reason) };
+          const info = linkClose(frame.code, frame.reason || "closed by server");
           if (cancelProbe && frame.code === CloseCode.TRANSPORT_REPLACED) return replacedDuringProbe(info);
           linkLost(info);
           return;
@@ -400,7 +396,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     // Copy binary data: the caller may reuse its buffer before the message is acknowledged.
     if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
     if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    throw new LifelineError("INVALID_ARGUMENT", `send() takes a string, Uint8Array or ArrayBuffer, got ${data === null ? "null" : typeof data}`);
+    throw new LifelineError("INVALID_ARGUMENT", `send() takes a string or bytes, not ${data === null ? "null" : typeof data}`);
   }
 
   const unwatchNetwork = watchNetwork(options.network, {
@@ -409,8 +405,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     },
     offline() {
       if (state !== "open") return;
-      const reason = "the device went offline";
-      linkLost({ code: CloseCode.ABNORMAL, reason, error: new LifelineError("TRANSPORT_ERROR", reason, { closeCode: CloseCode.ABNORMAL }) });
+      linkLost(linkClose(CloseCode.ABNORMAL, "the device went offline"));
     },
     foreground() {
       if (state === "reconnecting") dispatch({ type: "wake" }, "the app is back in the foreground");
@@ -444,11 +439,11 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       return outbox.size;
     },
     send(data) {
-      if (state === "closed") throw new LifelineError("CLOSED", "send() after the connection was closed");
+      if (state === "closed") throw new LifelineError("CLOSED", "send() after close");
       const payload = toPayload(data);
       const bytes = payloadBytes(payload);
       if (bytes > maxMessageBytes) {
-        throw new LifelineError("MESSAGE_TOO_LARGE", `message of ${bytes} bytes exceeds the limit of ${maxMessageBytes} bytes`);
+        throw new LifelineError("MESSAGE_TOO_LARGE", `${bytes} bytes > limit ${maxMessageBytes}`);
       }
       outbox.push(payload, bytes);
       scheduleFlush();

@@ -2,7 +2,7 @@ import { CloseCode, PROTOCOL_VERSION } from "@lifeline/protocol";
 import type { Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { Clock, TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
-import { LifelineError, errorForClose } from "../errors.js";
+import { LifelineError, linkClose } from "../errors.js";
 import type { LinkClose, Transport, TransportFactory, TransportName } from "../transports/transport.js";
 import type { Endpoint } from "../url.js";
 
@@ -68,9 +68,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
   };
 
   const giveUp = (last: LinkClose | undefined) => {
-    const message = factories.length
-      ? `no transport could connect (${failures.join("; ")})`
-      : "no allowed transport can run here; pass WebSocket, fetch or XMLHttpRequest in the options";
+    const message = factories.length ? `no transport connected (${failures.join("; ")})` : "no transport can run here";
     const error = new LifelineError("TRANSPORT_UNAVAILABLE", message, { cause: last?.error, closeCode: last?.code });
     finish({ code: last?.code ?? CloseCode.ABNORMAL, reason: message, error, final: !factories.length });
   };
@@ -113,11 +111,10 @@ export function openFirstTransport(options: SelectOptions): () => void {
           const [welcome, ...rest] = frames;
           if (welcome?.type === "close") {
             // Refused before the handshake (a disallowed Origin, say): the frame says why.
-            return fail({ code: welcome.code, reason: welcome.reason, error: errorForClose(welcome.code, welcome.reason) });
+            return fail(linkClose(welcome.code, welcome.reason));
           }
           if (welcome?.type !== "welcome" || welcome.version !== PROTOCOL_VERSION) {
-            const reason = "the server's first frame was not a welcome";
-            return fail({ code: CloseCode.PROTOCOL_ERROR, reason, error: new LifelineError("PROTOCOL_ERROR", reason, { closeCode: CloseCode.PROTOCOL_ERROR }) });
+            return fail(linkClose(CloseCode.PROTOCOL_ERROR, "no welcome"));
           }
           opened = true;
           done = true;
@@ -133,8 +130,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
       },
     });
     const timer = clock.setTimeout(() => {
-      const reason = `no handshake within ${options.connectTimeoutMs} ms`;
-      failed(attempt!, { code: CloseCode.ABNORMAL, reason, error: new LifelineError("TIMEOUT", reason) });
+      failed(attempt!, linkClose(CloseCode.ABNORMAL, `no handshake in ${options.connectTimeoutMs} ms`, "TIMEOUT"));
     }, options.connectTimeoutMs);
     attempt = { name: factory.name, transport, timer };
     attempts.add(attempt);

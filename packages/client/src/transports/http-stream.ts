@@ -1,16 +1,13 @@
 import { CloseCode, Endpoint } from "@lifeline/protocol";
 import type { Capabilities } from "../env.js";
-import { LifelineError } from "../errors.js";
+import { linkClose } from "../errors.js";
 import { closeForNetworkError, closeForResponse, createHttpLink } from "./http.js";
 import type { HttpLink } from "./http.js";
 import type { Transport, TransportFactory } from "./transport.js";
 
 const canStreamFetch = (caps: Capabilities) => !!(caps.fetch && caps.fetchStreams && caps.TextDecoder);
 
-const streamEnded = () => {
-  const reason = "stream ended";
-  return { code: CloseCode.ABNORMAL, reason, error: new LifelineError("TRANSPORT_ERROR", reason, { closeCode: CloseCode.ABNORMAL }) };
-};
+const streamEnded = () => linkClose(CloseCode.ABNORMAL, "stream ended");
 
 /** Reads the long-lived response with fetch and a stream reader (browsers, Node). */
 function streamWithFetch(link: HttpLink, caps: Capabilities): void {
@@ -26,11 +23,8 @@ function streamWithFetch(link: HttpLink, caps: Capabilities): void {
     })
     .then(async (response) => {
       if (response.status !== 200) return link.end(closeForResponse(response.status, await response.text()));
-      if (!response.body) {
-        // Reading text() would wait for the end of a stream that never ends.
-        const reason = "this fetch cannot read responses as streams";
-        return link.end({ code: CloseCode.ABNORMAL, reason, error: new LifelineError("TRANSPORT_UNAVAILABLE", reason) });
-      }
+      // Reading text() instead would wait for the end of a stream that never ends.
+      if (!response.body) return link.end(linkClose(CloseCode.ABNORMAL, "fetch cannot stream", "TRANSPORT_UNAVAILABLE"));
       const reader = response.body.getReader();
       const decoder = new caps.TextDecoder!();
       for (;;) {

@@ -1,7 +1,7 @@
 import { CloseCode, Endpoint, createLineSplitter, decodeFrame, encodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import type { Capabilities } from "../env.js";
-import { LifelineError, errorForClose } from "../errors.js";
+import { linkClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
 import type { LinkClose, TransportOpenOptions } from "./transport.js";
 
@@ -53,29 +53,18 @@ export function closeForResponse(status: number, text: string): LinkClose {
   } catch {
     // Not a Lifeline error body (a proxy's page, say): fall back to the status.
   }
-  const code =
-    frame?.type === "close"
-      ? frame.code
-      : status === 404
-        ? CloseCode.SESSION_NOT_FOUND
-        : status === 413
-          ? CloseCode.MESSAGE_TOO_LARGE
-          : status === 403
-            ? CloseCode.ORIGIN_NOT_ALLOWED
-            : status === 400
-              ? CloseCode.PROTOCOL_ERROR
-              : CloseCode.ABNORMAL;
-  const reason = frame?.type === "close" ? frame.reason : `HTTP ${status}`;
-  return {
-    code,
-    reason,
-    error: code === CloseCode.ABNORMAL ? new LifelineError("TRANSPORT_ERROR", `unexpected HTTP status ${status}`, { closeCode: code }) : errorForClose(code, reason),
+  if (frame?.type === "close") return linkClose(frame.code, frame.reason);
+  const codes: Record<number, number> = {
+    400: CloseCode.PROTOCOL_ERROR,
+    403: CloseCode.ORIGIN_NOT_ALLOWED,
+    404: CloseCode.SESSION_NOT_FOUND,
+    413: CloseCode.MESSAGE_TOO_LARGE,
   };
+  return linkClose(codes[status] ?? CloseCode.ABNORMAL, `HTTP ${status}`);
 }
 
 export function closeForNetworkError(cause: unknown): LinkClose {
-  const reason = "network error";
-  return { code: CloseCode.ABNORMAL, reason, error: new LifelineError("TRANSPORT_ERROR", reason, { cause, closeCode: CloseCode.ABNORMAL }) };
+  return linkClose(CloseCode.ABNORMAL, "network error", undefined, cause);
 }
 
 export interface HttpLink {
@@ -154,9 +143,7 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
           if (frame) frames.push(frame);
         }
       } catch (cause) {
-        const reason = "malformed frame from server";
-        end({ code: CloseCode.PROTOCOL_ERROR, reason, error: new LifelineError("PROTOCOL_ERROR", reason, { cause, closeCode: CloseCode.PROTOCOL_ERROR }) });
-        return;
+        return end(linkClose(CloseCode.PROTOCOL_ERROR, "malformed frame", "PROTOCOL_ERROR", cause));
       }
       if (frames.length) handlers.onFrames(frames);
     },

@@ -1,6 +1,6 @@
 import { CloseCode, Endpoint, decodeBatch, encodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
-import { LifelineError, errorForClose } from "../errors.js";
+import { linkClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
 import type { LinkClose, Transport, TransportFactory, TransportOpenOptions } from "./transport.js";
 
@@ -28,10 +28,10 @@ export const webSocket: TransportFactory = {
       detach();
       handlers.onClose(info);
     };
-    const fail = (code: number, reason: string, error: LifelineError) => {
-      end({ code, reason, error });
+    const fail = (info: LinkClose) => {
+      end(info);
       try {
-        socket?.close(code === CloseCode.PROTOCOL_ERROR ? code : 1000);
+        socket?.close(info.code);
       } catch {
         // Already closing.
       }
@@ -47,21 +47,18 @@ export const webSocket: TransportFactory = {
           if (typeof event.data !== "string") throw new Error("binary WebSocket message");
           frames = decodeBatch(event.data);
         } catch (cause) {
-          const reason = "malformed frame from server";
-          fail(CloseCode.PROTOCOL_ERROR, reason, new LifelineError("PROTOCOL_ERROR", reason, { cause, closeCode: CloseCode.PROTOCOL_ERROR }));
-          return;
+          return fail(linkClose(CloseCode.PROTOCOL_ERROR, "malformed frame", "PROTOCOL_ERROR", cause));
         }
         handlers.onFrames(frames);
       };
       // The error event carries no detail in browsers; the close event that follows says how it ended.
       socket.onclose = (event: CloseEvent) => {
         const code = event.code || CloseCode.ABNORMAL;
-        const reason = event.reason || (code === CloseCode.ABNORMAL ? "WebSocket connection lost" : "");
-        end({ code, reason, error: code === CloseCode.ABNORMAL ? new LifelineError("TRANSPORT_ERROR", reason, { closeCode: code }) : errorForClose(code, reason) });
+        end(linkClose(code, event.reason || (code === CloseCode.ABNORMAL ? "WebSocket lost" : "")));
       };
     } catch (cause) {
       // The constructor throws for a bad URL; report it like any failed link, but not before open() returns.
-      Promise.resolve().then(() => end({ code: CloseCode.ABNORMAL, reason: "WebSocket could not be created", error: new LifelineError("TRANSPORT_ERROR", "WebSocket could not be created", { cause }) }));
+      Promise.resolve().then(() => end(linkClose(CloseCode.ABNORMAL, "WebSocket not created", undefined, cause)));
     }
 
     return {

@@ -93,7 +93,7 @@ describe("websocket transport", () => {
     socket.open();
     socket.drop();
     expect(closes).toHaveLength(1);
-    expect(closes[0]).toMatchObject({ code: 1006, reason: "WebSocket connection lost" });
+    expect(closes[0]).toMatchObject({ code: 1006, reason: "WebSocket lost" });
     expect(closes[0]!.error).toMatchObject({ code: "TRANSPORT_ERROR", closeCode: 1006 });
   });
 
