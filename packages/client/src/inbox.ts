@@ -9,6 +9,8 @@ export interface Inbox {
   accept(seq: number): boolean;
   /** Highest seq delivered; sent in hello when resuming. */
   readonly lastSeq: number;
+  /** Messages delivered and not yet acknowledged. */
+  readonly unacked: number;
   /** The seq to acknowledge, or 0 when everything delivered is already acknowledged. Marks it acknowledged. */
   takeAck(): number;
   /** Forget everything: the session was replaced by a new one. */
@@ -26,6 +28,9 @@ export function createInbox(): Inbox {
     },
     get lastSeq() {
       return lastSeq;
+    },
+    get unacked() {
+      return lastSeq - ackedSeq;
     },
     takeAck() {
       if (ackedSeq === lastSeq) return 0;

@@ -27,6 +27,12 @@ const MEMORY_TTL_MS = 24 * 3600_000;
 /** First WebSocket probe this long after opening on a fallback; failures back off to the cap. */
 const UPGRADE_DELAY_MS = 1_000;
 const MAX_UPGRADE_DELAY_MS = 5 * 60_000;
+/**
+ * An ack with nothing else to carry it costs a write of its own: it waits this long for company
+ * (a reply usually follows a message), unless this many messages are owed an ack already.
+ */
+const ACK_DELAY_MS = 20;
+const ACK_EVERY = 64;
 
 export interface Driver {
   readonly state: ConnectionState;
@@ -59,6 +65,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
   let control: Frame[] = [];
   let flushQueued = false;
+  let ackTimer: TimerId | undefined;
   let rtt: number | null = null;
   let pingId = 0;
   let pingSentAt = 0;
@@ -294,6 +301,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
 
   function closeLink(finalFrames?: Frame[]): void {
     generation++;
+    clock.clearTimeout(ackTimer);
+    ackTimer = undefined;
     stopUpgrade();
     heartbeat?.stop();
     heartbeat = undefined;
@@ -383,12 +392,23 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   function flush(): void {
     flushQueued = false;
     if (state !== "open" || !link) return;
-    const ack = inbox.takeAck();
+    const messages = outbox.takeUnsent();
+    if (!control.length && !messages.length && inbox.unacked < ACK_EVERY) {
+      if (inbox.unacked && ackTimer === undefined) ackTimer = clock.setTimeout(flushAck, ACK_DELAY_MS);
+      return;
+    }
     const frames = control;
     control = [];
+    const ack = inbox.takeAck();
     if (ack) frames.push({ type: "ack", seq: ack });
-    for (const frame of outbox.takeUnsent()) frames.push(frame);
-    if (frames.length) link.send(frames);
+    for (const frame of messages) frames.push(frame);
+    link.send(frames);
+  }
+
+  function flushAck(): void {
+    ackTimer = undefined;
+    const ack = state === "open" && link ? inbox.takeAck() : 0;
+    if (ack) link!.send([{ type: "ack", seq: ack }]);
   }
 
   function toPayload(data: unknown): Payload {

@@ -94,6 +94,32 @@ describe("driver", () => {
     expect(received).toEqual(["x", "y", "z"]);
   });
 
+  it("holds a lone ack briefly so a reply can carry it, but not past 20 ms or 64 messages", async () => {
+    const { conn, factory, clock } = setup();
+    await settle();
+    const link = factory.links[0]!;
+    link.welcome();
+    await settle();
+    link.sent.length = 0;
+    link.deliver({ type: "message", seq: 1, data: "a" });
+    await settle();
+    expect(link.sent).toEqual([]);
+    conn.send("reply");
+    await settle();
+    expect(link.sent).toEqual([{ type: "ack", seq: 1 }, { type: "message", seq: 1, data: "reply" }]);
+    link.sent.length = 0;
+    link.deliver({ type: "message", seq: 2, data: "b" });
+    await settle();
+    clock.advance(19);
+    expect(link.sent).toEqual([]);
+    clock.advance(1);
+    expect(link.sent).toEqual([{ type: "ack", seq: 2 }]);
+    link.sent.length = 0;
+    link.deliver(...Array.from({ length: 64 }, (_, i) => ({ type: "message" as const, seq: 3 + i, data: "x" })));
+    await settle();
+    expect(link.sent).toEqual([{ type: "ack", seq: 66 }]);
+  });
+
   it("measures round-trip time from its ping to the matching pong", async () => {
     const { conn, factory, clock } = setup();
     await settle();
