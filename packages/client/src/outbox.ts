@@ -4,6 +4,18 @@ import { LifelineError } from "./errors.js";
 export type Payload = string | Uint8Array;
 
 /**
+ * What send() was given, as it is kept until acknowledged: text as is, binary copied (the caller
+ * may reuse its buffer before the server has the message).
+ * @throws LifelineError INVALID_ARGUMENT for anything else.
+ */
+export function toPayload(data: unknown): Payload {
+  if (typeof data === "string") return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  throw new LifelineError("INVALID_ARGUMENT", `send() takes a string or bytes, not ${data === null ? "null" : typeof data}`);
+}
+
+/**
  * Messages sent but not yet acknowledged by the server, in seq order. Seq numbers are given at
  * push; acks trim the front; a resume rewinds so everything unacknowledged goes out again.
  * Bounded by count and bytes: overflow is an error at the send() call, never a silent drop.

@@ -9,13 +9,14 @@ import type { Heartbeat } from "../heartbeat.js";
 import { createInbox } from "../inbox.js";
 import { watchNetwork } from "../network.js";
 import type { ResolvedOptions } from "../options.js";
-import { createOutbox } from "../outbox.js";
+import { createOutbox, toPayload } from "../outbox.js";
 import type { Payload } from "../outbox.js";
 import type { LinkClose, Transport, TransportName } from "../transports/transport.js";
 import type { ConnectionEvents } from "../types.js";
 import type { Endpoint } from "../url.js";
 import { createTransportMemory, platformStorage } from "../transport-memory.js";
 import { createTransportHealth } from "./health.js";
+import { createUpgrader } from "./upgrade.js";
 import { transition } from "./state.js";
 import type { ConnectionEvent, ConnectionState, Effect } from "./state.js";
 import { openFirstTransport } from "./select.js";
@@ -24,9 +25,6 @@ import { openFirstTransport } from "./select.js";
 const MIN_UPTIME_MS = 5_000;
 /** How long the transport that worked is remembered for the endpoint. */
 const MEMORY_TTL_MS = 24 * 3600_000;
-/** First WebSocket probe this long after opening on a fallback; failures back off to the cap. */
-const UPGRADE_DELAY_MS = 1_000;
-const MAX_UPGRADE_DELAY_MS = 5 * 60_000;
 /**
  * An ack with nothing else to carry it costs a write of its own: it waits this long for company
  * (a reply usually follows a message), unless this many messages are owed an ack already.
@@ -78,15 +76,39 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   // The transport of the last link that opened: health is judged and events named by it.
   let lastTransport: TransportName | null = null;
   let candidateFailures: string[] = [];
-  let upgradeTimer: TimerId | undefined;
-  let cancelProbe: (() => void) | undefined;
-  let probeFailures = 0;
-  // The link died because the probe replaced it on the server; the probe's outcome decides.
-  let lossDuringProbe: LinkClose | undefined;
   const log = options.log;
   const health = createTransportHealth(clock);
   const memory = options.rememberTransport ? createTransportMemory(endpoint.url, options.storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
   const webSocketFactory = options.factories.find((f) => f.name === "websocket" && f.isSupported(caps));
+  const upgrader =
+    options.upgrade && webSocketFactory
+      ? createUpgrader({
+          clock,
+          health,
+          log,
+          get generation() {
+            return generation;
+          },
+          onFallback: () => state === "open" && !!link && link.name !== "websocket",
+          openProbe: (handlers) =>
+            openFirstTransport({
+              ...handlers,
+              factories: [webSocketFactory],
+              endpoint,
+              hello: hello(),
+              caps,
+              clock,
+              connectTimeoutMs: options.connectTimeoutMs,
+              fallbackDelayMs: options.fallbackDelayMs,
+            }),
+          adopt: switchTo,
+          receive,
+          lost(info) {
+            link = undefined;
+            linkLost(info);
+          },
+        })
+      : undefined;
 
   function dispatch(event: ConnectionEvent, reason: string, error?: LifelineError): void {
     const next = transition(state, event);
@@ -197,7 +219,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
         announceTransport(transport.name, why);
         welcomed(transport.name, welcome);
         receive(rest);
-        scheduleUpgrade();
+        upgrader?.schedule();
       },
       onFrames(frames) {
         if (current === generation) receive(frames);
@@ -205,93 +227,19 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       onClose(info) {
         if (current !== generation) return;
         cancelAttempt = undefined;
-        if (link && cancelProbe && info.code === CloseCode.TRANSPORT_REPLACED) return replacedDuringProbe(info);
+        if (link && info.code === CloseCode.TRANSPORT_REPLACED && upgrader?.defer(info)) return detachLink();
         link = undefined;
         linkLost(info);
       },
     });
   }
 
-  /** Plans the next background WebSocket probe, when on a fallback transport that may upgrade. */
-  function scheduleUpgrade(): void {
-    if (!options.upgrade || !webSocketFactory || !link || link.name === "websocket" || upgradeTimer !== undefined || cancelProbe) return;
-    const backoff = probeFailures ? Math.min(MAX_UPGRADE_DELAY_MS, UPGRADE_DELAY_MS * 15 * 2 ** (probeFailures - 1)) : UPGRADE_DELAY_MS;
-    const delay = Math.max(backoff, health.demotedForMs("websocket"));
-    upgradeTimer = clock.setTimeout(probeWebSocket, delay);
-  }
-
-  function stopUpgrade(): void {
-    clock.clearTimeout(upgradeTimer);
-    upgradeTimer = undefined;
-    cancelProbe?.();
-    cancelProbe = undefined;
-    lossDuringProbe = undefined;
-  }
-
-  /**
-   * Opens a WebSocket that resumes this session next to the working link. Its hello makes the
-   * server move the session over; its welcome (with the server's ack) lets the client switch
-   * without loss: what the old link did not deliver is replayed, duplicates are dropped by seq.
-   */
-  function probeWebSocket(): void {
-    upgradeTimer = undefined;
-    if (state !== "open" || !link || !webSocketFactory) return;
-    log?.("probing websocket");
-    let adopted = -1;
-    cancelProbe = openFirstTransport({
-      factories: [webSocketFactory],
-      endpoint,
-      hello: hello(),
-      caps,
-      clock,
-      connectTimeoutMs: options.connectTimeoutMs,
-      fallbackDelayMs: options.fallbackDelayMs,
-      onOpen(transport, welcome, rest) {
-        cancelProbe = undefined;
-        if (state !== "open" || !welcome.resumed) {
-          transport.close();
-          return probeFailed("the probe did not resume the session");
-        }
-        adopted = switchTo(transport, welcome, rest);
-      },
-      onFrames(frames) {
-        if (adopted === generation) receive(frames);
-      },
-      onClose(info) {
-        if (adopted === -1) return probeFailed(info.reason);
-        if (adopted !== generation) return;
-        link = undefined;
-        linkLost(info);
-      },
-    });
-  }
-
-  function probeFailed(reason: string): void {
-    cancelProbe = undefined;
-    probeFailures++;
-    log?.(`websocket probe failed: ${reason}`);
-    const lost = lossDuringProbe;
-    lossDuringProbe = undefined;
-    if (lost) linkLost(lost);
-    else scheduleUpgrade();
-  }
-
-  /** The server moved the session to the probe before its welcome reached us: wait for it. */
-  function replacedDuringProbe(info: LinkClose): void {
-    lossDuringProbe = info;
-    heartbeat?.stop();
-    link?.close();
-    link = undefined;
-  }
-
-  function switchTo(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): number {
+  /** Adopts a probe that resumed the session as the link, in place of the fallback one. */
+  function switchTo(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): number | undefined {
+    if (state !== "open") return undefined;
     generation++;
-    heartbeat?.stop();
-    // The old link's downstream stops now; frames it still posts are deduplicated by seq.
-    link?.close();
+    detachLink();
     link = transport;
-    lossDuringProbe = undefined;
-    probeFailures = 0;
     announceTransport(transport.name, "upgraded: the WebSocket probe carried frames both ways");
     welcomed(transport.name, welcome);
     receive(rest);
@@ -299,11 +247,18 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     return generation;
   }
 
+  /** Lets go of the link without ending the connection; its downstream stops, sent frames still go. */
+  function detachLink(): void {
+    heartbeat?.stop();
+    link?.close();
+    link = undefined;
+  }
+
   function closeLink(finalFrames?: Frame[]): void {
     generation++;
     clock.clearTimeout(ackTimer);
     ackTimer = undefined;
-    stopUpgrade();
+    upgrader?.stop();
     heartbeat?.stop();
     heartbeat = undefined;
     cancelAttempt?.();
@@ -370,7 +325,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
           break;
         case "close": {
           const info = linkClose(frame.code, frame.reason || "closed by server");
-          if (cancelProbe && frame.code === CloseCode.TRANSPORT_REPLACED) return replacedDuringProbe(info);
+          if (frame.code === CloseCode.TRANSPORT_REPLACED && upgrader?.defer(info)) return detachLink();
           linkLost(info);
           return;
         }
@@ -409,14 +364,6 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     ackTimer = undefined;
     const ack = state === "open" && link ? inbox.takeAck() : 0;
     if (ack) link!.send([{ type: "ack", seq: ack }]);
-  }
-
-  function toPayload(data: unknown): Payload {
-    if (typeof data === "string") return data;
-    // Copy binary data: the caller may reuse its buffer before the message is acknowledged.
-    if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
-    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    throw new LifelineError("INVALID_ARGUMENT", `send() takes a string or bytes, not ${data === null ? "null" : typeof data}`);
   }
 
   const unwatchNetwork = watchNetwork(options.network, {

@@ -1,0 +1,116 @@
+import type { Frame, WelcomeFrame } from "@lifeline/protocol";
+import type { Clock, TimerId } from "../clock.js";
+import type { LinkClose, Transport } from "../transports/transport.js";
+import type { TransportHealth } from "./health.js";
+
+/** The first probe runs this long after opening on a fallback; failures back off to the cap. */
+const FIRST_PROBE_MS = 1_000;
+const RETRY_PROBE_MS = 15_000;
+const MAX_PROBE_MS = 5 * 60_000;
+
+export interface ProbeHandlers {
+  onOpen(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): void;
+  onFrames(frames: readonly Frame[]): void;
+  onClose(info: LinkClose): void;
+}
+
+/** What the upgrade needs from the connection driver. */
+export interface UpgradeHost {
+  readonly clock: Clock;
+  readonly health: TransportHealth;
+  readonly log: ((message: string) => void) | undefined;
+  /** The generation the driver's current link runs under. */
+  readonly generation: number;
+  /** True while open on a transport worth upgrading from. */
+  onFallback(): boolean;
+  /** Opens a WebSocket whose hello resumes the session; returns how to abandon it. */
+  openProbe(handlers: ProbeHandlers): () => void;
+  /** Makes the probe the link; returns its generation, or undefined when the connection moved on. */
+  adopt(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): number | undefined;
+  receive(frames: readonly Frame[]): void;
+  /** A link ended for good: the adopted probe later on, or the old link when the probe failed. */
+  lost(info: LinkClose): void;
+}
+
+export interface Upgrader {
+  /** Plans the next probe, when open on a fallback transport. */
+  schedule(): void;
+  /** Cancels the planned or running probe. */
+  stop(): void;
+  /**
+   * The current link ended with TRANSPORT_REPLACED. When a probe is under way, the server moved
+   * the session to it, so the probe's outcome decides: returns true and holds the loss until then.
+   */
+  defer(info: LinkClose): boolean;
+}
+
+/**
+ * While connected over streaming or polling, tries WebSocket in the background and switches to
+ * it once it works. The probe's hello resumes the session, so the server moves it over and
+ * replays what the client has not acknowledged; the client then adopts the probe as its link.
+ * No message is lost (replay), repeated (seq dedupe) or reordered (one ordered stream per link).
+ */
+export function createUpgrader(host: UpgradeHost): Upgrader {
+  let timer: TimerId | undefined;
+  let cancel: (() => void) | undefined;
+  let failures = 0;
+  let deferred: LinkClose | undefined;
+
+  const failed = (reason: string) => {
+    cancel = undefined;
+    failures++;
+    host.log?.(`websocket probe failed: ${reason}`);
+    const lost = deferred;
+    deferred = undefined;
+    if (lost) host.lost(lost);
+    else schedule();
+  };
+
+  function probe(): void {
+    timer = undefined;
+    if (!host.onFallback()) return;
+    host.log?.("probing websocket");
+    let adopted: number | undefined;
+    cancel = host.openProbe({
+      onOpen(transport, welcome, rest) {
+        cancel = undefined;
+        adopted = welcome.resumed ? host.adopt(transport, welcome, rest) : undefined;
+        if (adopted === undefined) {
+          transport.close();
+          return failed("the session was not resumed");
+        }
+        deferred = undefined;
+        failures = 0;
+      },
+      onFrames(frames) {
+        if (adopted === host.generation) host.receive(frames);
+      },
+      onClose(info) {
+        if (adopted === undefined) failed(info.reason);
+        else if (adopted === host.generation) host.lost(info);
+      },
+    });
+  }
+
+  function schedule(): void {
+    if (timer !== undefined || cancel || !host.onFallback()) return;
+    const backoff = failures ? Math.min(MAX_PROBE_MS, RETRY_PROBE_MS * 2 ** (failures - 1)) : FIRST_PROBE_MS;
+    timer = host.clock.setTimeout(probe, Math.max(backoff, host.health.demotedForMs("websocket")));
+  }
+
+  return {
+    schedule,
+    stop() {
+      host.clock.clearTimeout(timer);
+      timer = undefined;
+      cancel?.();
+      cancel = undefined;
+      deferred = undefined;
+    },
+    defer(info) {
+      if (!cancel) return false;
+      deferred = info;
+      return true;
+    },
+  };
+}
