@@ -36,12 +36,15 @@ export class LifelineError extends Error {
   /** Protocol close code behind the error, when there is one. */
   readonly closeCode: number | undefined;
   override readonly cause: unknown;
+  /** Messages the error is about, which were not sent (MESSAGE_TOO_LARGE after open). */
+  readonly messages: readonly (string | Uint8Array)[] | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; closeCode?: number | undefined } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; closeCode?: number | undefined; messages?: readonly (string | Uint8Array)[] } = {}) {
     super(message);
     this.code = code;
     this.closeCode = options.closeCode;
     this.cause = options.cause;
+    this.messages = options.messages;
   }
 }
 

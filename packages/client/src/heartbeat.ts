@@ -38,6 +38,8 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
   let wakeAt = 0;
   let timer: TimerId | undefined;
   let stopped = false;
+  // A late timer earns one probe; still silent at the next late wake, the link is dead.
+  let probing = false;
 
   const arm = (at: number) => {
     if (timer !== undefined) clock.clearTimeout(timer);
@@ -48,7 +50,8 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
   function judge(lateness: number) {
     const now = clock.now();
     if (now < deadline) return arm(deadline);
-    if (lateness > LATE_WAKE_MS) {
+    if (lateness > LATE_WAKE_MS && !probing) {
+      probing = true;
       deadline = now + timeoutMs;
       arm(deadline);
       return settings.onProbe();
@@ -67,6 +70,7 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
   return {
     activity() {
       deadline = clock.now() + intervalMs + timeoutMs;
+      probing = false;
     },
     check() {
       if (!stopped) judge(0);

@@ -23,14 +23,20 @@ export function toPayload(data: unknown): Payload {
 export interface Outbox {
   /** Adds a message and returns its seq. @throws LifelineError BUFFER_FULL */
   push(data: Payload, bytes: number): number;
-  /** Frames not yet sent on the current link, marked as sent. */
-  takeUnsent(): MessageFrame[];
+  /**
+   * Frames not yet sent on the current link, marked as sent: as many as fit in `maxBytes` of
+   * wire payload (binary counts 4/3 for base64), and always at least one.
+   */
+  takeUnsent(maxBytes?: number): MessageFrame[];
   /** The server has every message with seq ≤ `seq`. */
   ack(seq: number): void;
   /** After a resume: drop what the server has (≤ `seq`), send the rest again. */
   rewind(seq: number): void;
-  /** After a lost session: number the remaining messages from 1 for the new session; returns them. */
-  renumber(): Payload[];
+  /**
+   * For a new session: numbers the remaining messages from 1 and returns them, except those over
+   * the new server's `maxBytes`, which are removed and returned as `dropped`.
+   */
+  renumber(maxBytes?: number): { kept: Payload[]; dropped: Payload[] };
   readonly size: number;
   readonly bytes: number;
 }
@@ -68,10 +74,12 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
       bytes += size;
       return seq;
     },
-    takeUnsent() {
+    takeUnsent(maxBytes = Infinity) {
       const frames: MessageFrame[] = [];
-      for (; unsent < entries.length; unsent++) {
+      for (let total = 0; unsent < entries.length; unsent++) {
         const entry = entries[unsent]!;
+        total += typeof entry.data === "string" ? entry.bytes : (entry.bytes * 4) / 3;
+        if (total > maxBytes && frames.length) break;
         frames.push({ type: "message", seq: entry.seq, data: entry.data });
       }
       return frames;
@@ -88,12 +96,14 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
       this.ack(seq);
       unsent = head;
     },
-    renumber() {
-      entries = entries.slice(head);
+    renumber(maxBytes = Infinity) {
+      const dropped = entries.slice(head).filter((entry) => entry.bytes > maxBytes);
+      entries = entries.slice(head).filter((entry) => entry.bytes <= maxBytes);
       head = unsent = 0;
+      bytes -= dropped.reduce((sum, entry) => sum + entry.bytes, 0);
       entries.forEach((entry, i) => (entry.seq = i + 1));
       nextSeq = entries.length + 1;
-      return entries.map((entry) => entry.data);
+      return { kept: entries.map((entry) => entry.data), dropped: dropped.map((entry) => entry.data) };
     },
     get size() {
       return entries.length - head;

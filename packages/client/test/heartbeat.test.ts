@@ -54,6 +54,18 @@ describe("heartbeat", () => {
     expect(onExpired).toHaveBeenCalledTimes(1);
   });
 
+  it("a link still silent at the next late wake is dead: throttled timers cannot hide it forever", () => {
+    const { clock, onExpired, onProbe } = setup();
+    clock.jump(60_000);
+    clock.advance(0);
+    expect(onProbe).toHaveBeenCalledTimes(1);
+    // Throttled again (a background tab): the probe's timer also fires a minute late.
+    clock.jump(60_000);
+    clock.advance(0);
+    expect(onProbe).toHaveBeenCalledTimes(1);
+    expect(onExpired).toHaveBeenCalledTimes(1);
+  });
+
   it("check() judges at once, and stop() clears its timer", () => {
     const { clock, onExpired, heartbeat } = setup();
     clock.jump(2000);

@@ -28,7 +28,7 @@ describe("outbox", () => {
     for (const s of ["a", "b", "c"]) outbox.push(s, 1);
     outbox.takeUnsent();
     outbox.ack(1);
-    expect(outbox.renumber()).toEqual(["b", "c"]);
+    expect(outbox.renumber()).toEqual({ kept: ["b", "c"], dropped: [] });
     expect(outbox.takeUnsent().map((f) => [f.seq, f.data])).toEqual([[1, "b"], [2, "c"]]);
     expect(outbox.push("d", 1)).toBe(3);
   });

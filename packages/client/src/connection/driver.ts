@@ -276,7 +276,13 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     if (welcome.resumed) outbox.rewind(welcome.ack);
     else {
       inbox.reset();
-      resent = outbox.renumber();
+      const { kept, dropped } = outbox.renumber(maxMessageBytes);
+      resent = kept;
+      // Queued before the server's limit was known, and over it: say so instead of sending them.
+      if (dropped.length) {
+        const message = `${dropped.length} queued message(s) over the server's limit of ${maxMessageBytes} bytes not sent`;
+        events.emit("error", new LifelineError("MESSAGE_TOO_LARGE", message, { messages: dropped }));
+      }
     }
     const sessionLost = !welcome.resumed && previous !== null;
     openInfo = { transport: name, resumed: welcome.resumed, sessionLost, resent: sessionLost ? resent : [] };
@@ -347,7 +353,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   function flush(): void {
     flushQueued = false;
     if (state !== "open" || !link) return;
-    const messages = outbox.takeUnsent();
+    // One batch carries at most the server's message limit: its body limit has room for one
+    // full message, not for a backlog of them.
+    let messages = outbox.takeUnsent(maxMessageBytes);
     if (!control.length && !messages.length && inbox.unacked < ACK_EVERY) {
       if (inbox.unacked && ackTimer === undefined) ackTimer = clock.setTimeout(flushAck, ACK_DELAY_MS);
       return;
@@ -356,8 +364,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     control = [];
     const ack = inbox.takeAck();
     if (ack) frames.push({ type: "ack", seq: ack });
-    for (const frame of messages) frames.push(frame);
-    link.send(frames);
+    link.send(frames.concat(messages));
+    while ((messages = outbox.takeUnsent(maxMessageBytes)).length) link.send(messages);
   }
 
   function flushAck(): void {
@@ -421,11 +429,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       lastError = undefined;
       if (state === "open" && link) {
         // Send what is still queued, then say goodbye, so the server ends the session now.
-        const ack = inbox.takeAck();
-        const frames: Frame[] = [...control, ...outbox.takeUnsent()];
-        if (ack) frames.push({ type: "ack", seq: ack });
-        frames.push({ type: "close", code: CloseCode.NORMAL, reason: "closed by client" });
-        closeLink(frames);
+        flush();
+        closeLink([{ type: "close", code: CloseCode.NORMAL, reason: "closed by client" }]);
       }
       dispatch({ type: "close" }, "closed by client");
     },

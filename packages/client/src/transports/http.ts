@@ -7,6 +7,9 @@ import type { LinkClose, TransportOpenOptions } from "./transport.js";
 
 /** What both HTTP transports share: one downstream, upstream by POST, one ending. */
 
+/** Queued batches are merged into one POST up to this size (far below any server body limit). */
+const MERGE_LIMIT_CHARS = 16 * 1024;
+
 export interface HttpResponse {
   readonly status: number;
   readonly text: string;
@@ -92,7 +95,8 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
   let abortDownstream: (() => void) | undefined;
   let sessionId = "";
   let ended = false;
-  let queue: Frame[] = [];
+  // Encoded batches, one per send(): the driver bounds each to what the server accepts.
+  let queue: string[] = [];
   let posting: PendingRequest | undefined;
 
   const endpoint = (suffix: string) => endpointUrl(url, suffix, query, sessionId && "sid=" + encodeURIComponent(sessionId));
@@ -109,8 +113,9 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
   };
 
   const post = () => {
-    const body = encodeBatch(queue);
-    queue = [];
+    // Small batches queued behind a POST in flight go together; large ones go one by one.
+    let body = queue.shift()!;
+    while (queue.length && body.length + queue[0]!.length < MERGE_LIMIT_CHARS) body += "\n" + queue.shift();
     const pending = (posting = request(caps, "POST", endpoint(Endpoint.send), body));
     pending.response.then(
       ({ status, text }) => {
@@ -149,7 +154,7 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
     },
     send(frames) {
       if (ended) return;
-      queue.push(...frames);
+      queue.push(encodeBatch(frames));
       if (!posting) post();
     },
     close: () => {

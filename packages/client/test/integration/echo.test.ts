@@ -105,6 +105,33 @@ describe.each(transports)("client ↔ server over %s", (transport) => {
     await expect.poll(() => conn!.bufferedMessages).toBe(0);
   });
 
+  it("splits a burst bigger than the server's body limit into batches it accepts", async () => {
+    const url = await startServer({ maxMessageSize: 1000 });
+    conn = connect(url, only());
+    const replies = collect(conn, 200);
+    // Queued before open, so all 200 go out in the first flush: 180 KB against a 1 KB limit.
+    for (let i = 0; i < 200; i++) conn.send(String(i).padEnd(900, "."));
+    const got = await replies;
+    expect(got.map((m) => parseInt(m as string, 10))).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(conn.state).toBe("open");
+  });
+
+  it("does not send what was queued before open and is over the server's limit: an error names it", async () => {
+    const url = await startServer({ maxMessageSize: 1000 });
+    conn = connect(url, only());
+    const errors: LifelineError[] = [];
+    conn.on("error", (e) => errors.push(e));
+    const replies = collect(conn, 2);
+    conn.send("before");
+    conn.send("x".repeat(5000));
+    conn.send("after");
+    expect(await replies).toEqual(["before", "after"]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.code).toBe("MESSAGE_TOO_LARGE");
+    expect(errors[0]!.messages).toEqual(["x".repeat(5000)]);
+    expect(conn.state).toBe("open");
+  });
+
   it("receives messages the server pushes on its own", async () => {
     const url = await startServer({}, (session) => {
       session.send("welcome aboard");
