@@ -12,8 +12,10 @@ export interface ReplayBuffer {
   /** Drops every entry with seq ≤ `seq`. */
   ack(seq: number): void;
   /**
-   * The encoded messages with seq > `seq`, oldest first; undefined when some of them were
-   * already dropped (acknowledged or evicted), so the client's position cannot be honoured.
+   * The encoded messages the client lacks when it says it has everything up to `seq`, oldest
+   * first: those after `seq`, or after the highest ack if that is later (an ack sent on another
+   * link after this position was taken). Undefined when some of them were evicted, so the
+   * client's position cannot be honoured.
    */
   after(seq: number): string[] | undefined;
   /** Highest seq ever pushed (0 before the first push). */
@@ -34,6 +36,7 @@ export function createReplayBuffer(maxMessages: number, maxBytes: number): Repla
   let head = 0;
   let firstSeq = 1;
   let lastSeq = 0;
+  let ackedSeq = 0;
   let bytes = 0;
 
   const size = () => entries.length - head;
@@ -65,11 +68,13 @@ export function createReplayBuffer(maxMessages: number, maxBytes: number): Repla
       return lastSeq;
     },
     ack(seq) {
-      const count = Math.min(seq, lastSeq) - firstSeq + 1;
+      ackedSeq = Math.max(ackedSeq, Math.min(seq, lastSeq));
+      const count = ackedSeq - firstSeq + 1;
       if (count > 0) dropFront(count);
     },
-    after(seq) {
-      if (seq > lastSeq) return undefined;
+    after(position) {
+      if (position > lastSeq) return undefined;
+      const seq = Math.max(position, ackedSeq);
       if (seq + 1 < firstSeq) return undefined;
       const out: string[] = [];
       for (let i = head + (seq + 1 - firstSeq); i < entries.length; i++) out.push(entries[i]!.line);
