@@ -8,6 +8,7 @@ import { resolveCapabilities } from "../../src/env.js";
 import { httpStream } from "../../src/transports/http-stream.js";
 import { longPolling } from "../../src/transports/long-polling.js";
 import { webSocket } from "../../src/transports/websocket.js";
+import { createFakeAppState } from "../helpers/fake-platform.js";
 import { RnXMLHttpRequest, fetchCalls, installReactNativeGlobals } from "./rn-environment.js";
 
 let server: LifelineServer | undefined;
@@ -123,5 +124,30 @@ describe("React Native imitation", () => {
     conn = connect(url);
     expect((await opened(conn)).transport).toBe("streaming");
     expect(await echo(conn, "after fallback")).toEqual(["after fallback"]);
+  });
+
+  it("reconnects at once when AppState comes back to 'active', instead of waiting out the backoff", async () => {
+    const url = await echoServer();
+    const port = Number(new URL(url).port);
+    installReactNativeGlobals();
+    const appState = createFakeAppState();
+    conn = connect(url, { appState, reconnect: { initialDelay: 60_000, jitter: 0 } });
+    await opened(conn);
+    // The server goes away while the app is in the background.
+    appState.set("background");
+    await server!.close();
+    await vi.waitFor(() => expect(conn!.state).toBe("reconnecting"));
+    server = createServer();
+    server.on("connection", (session) => session.on("message", (data) => session.send(data)));
+    await server.listen(port, "127.0.0.1");
+    const reopened = opened(conn);
+    const activeAt = Date.now();
+    appState.set("active");
+    expect(conn.state).toBe("connecting");
+    expect((await reopened).sessionLost).toBe(true);
+    expect(Date.now() - activeAt).toBeLessThan(5_000);
+    expect(await echo(conn, "back")).toEqual(["back"]);
+    conn.close();
+    expect(appState.listenerCount()).toBe(0);
   });
 });
