@@ -92,14 +92,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
           onFallback: () => state === "open" && !!link && link.name !== "websocket",
           openProbe: (handlers) =>
             openFirstTransport({
+              ...linkRequest(),
               ...handlers,
               factories: [webSocketFactory],
-              endpoint,
-              hello: hello(),
-              caps,
-              clock,
-              connectTimeoutMs: options.connectTimeoutMs,
-              fallbackDelayMs: options.fallbackDelayMs,
             }),
           adopt: switchTo,
           receive,
@@ -177,10 +172,12 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error) }, info.reason || error.message, lastError);
   }
 
-  function hello(): Frame {
-    return sessionId
+  /** What every attempt to open a link shares: where, with which hello, within which times. */
+  function linkRequest() {
+    const hello: Frame = sessionId
       ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq }
       : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq };
+    return { endpoint, hello, caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
   }
 
   function announceTransport(to: TransportName, reason: string): void {
@@ -200,13 +197,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     candidateFailures = [];
     log?.(`trying ${candidates.map((f) => f.name).join(", ") || "nothing (no transport can run here)"}`);
     cancelAttempt = openFirstTransport({
+      ...linkRequest(),
       factories: candidates,
-      endpoint,
-      hello: hello(),
-      caps,
-      clock,
-      connectTimeoutMs: options.connectTimeoutMs,
-      fallbackDelayMs: options.fallbackDelayMs,
       onCandidateFailed(name, reason) {
         log?.(`${name} failed: ${reason}`);
         candidateFailures.push(`${name}: ${reason}`);

@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { cleanupAfterEach, sleep, until } from "../helpers/integration.js";
 import { connect } from "@lifeline/client";
 import type { ClientOptions, Connection, OpenEvent, TransportEvent } from "@lifeline/client";
 import { createServer } from "@lifeline/server";
@@ -13,19 +14,7 @@ import type { HostileProxy } from "@lifeline/testkit";
  * where the connection ends, that messages flow, and how long it took.
  */
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const cleanups = cleanupAfterEach();
 
 async function echoServer(options: ServerOptions = {}) {
   const server: LifelineServer = createServer(options);

@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { cleanupAfterEach, sleep, until } from "../helpers/integration.js";
 import { connect } from "@lifeline/client";
 import type { Connection, OpenEvent, TransportName } from "@lifeline/client";
 import { createServer } from "@lifeline/server";
@@ -15,20 +16,8 @@ import type { FaultProxy } from "@lifeline/testkit";
 
 const HEARTBEAT = { interval: 500, timeout: 500 };
 const transports: TransportName[] = ["websocket", "streaming", "polling"];
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const cleanups = cleanupAfterEach();
 
 /** 1..n exactly once, in order: returns a description of what is wrong, or "ok". */
 function verdict(received: number[], sent: number): string {
