@@ -43,7 +43,10 @@ export interface TransportEvent {
   /** The transport used before, null for the first open. */
   readonly from: TransportName | null;
   readonly to: TransportName;
-  /** Why, in words (e.g. "websocket: upgrade refused (HTTP 403)", "upgraded"). */
+  /**
+   * Why, in words: "connected", "reconnected", the failures that led here (e.g.
+   * "websocket: WebSocket lost; streaming: no handshake in 10000 ms"), or "upgraded: …".
+   */
   readonly reason: string;
 }
 
