@@ -8,35 +8,51 @@ export interface Emitter<Events extends object> {
   clear(): void;
 }
 
-export function createEmitter<Events extends object>(): Emitter<Events> {
-  let listeners: { [K in keyof Events]?: Listener<Events[K]>[] } = {};
-  const off = <K extends keyof Events>(event: K, listener: Listener<Events[K]>) => {
-    listeners[event] = listeners[event]?.filter((l) => l !== listener);
-  };
-  return {
-    on(event, listener) {
-      if (typeof listener !== "function") throw new TypeError(`listener for "${String(event)}" must be a function`);
-      (listeners[event] ||= []).push(listener);
-      return () => off(event, listener);
-    },
-    off,
-    emit(event, payload) {
-      // A snapshot, since listeners may unsubscribe while being called.
-      for (const listener of listeners[event]?.slice() ?? []) {
-        try {
-          listener(payload);
-        } catch (error) {
-          // An application bug in a listener must not corrupt the session's bookkeeping (seq,
-          // acks, links). Rethrow it outside our call stack, where Node reports it as it would
-          // any uncaught exception from an event listener.
-          queueMicrotask(() => {
-            throw error;
-          });
-        }
+type Lists<Events> = { [K in keyof Events]?: readonly Listener<Events[K]>[] };
+
+/**
+ * Every session has one, so it costs one field until a listener is added: the table of lists
+ * is made on the first on(). Lists are replaced, never changed in place, so emit() walks the
+ * current one without copying it, even when a listener unsubscribes while it runs.
+ */
+class LazyEmitter<Events extends object> implements Emitter<Events> {
+  private lists: Lists<Events> | undefined = undefined;
+
+  on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
+    if (typeof listener !== "function") throw new TypeError(`listener for "${String(event)}" must be a function`);
+    const lists: Lists<Events> = (this.lists ??= {});
+    const list = lists[event];
+    lists[event] = list ? [...list, listener] : [listener];
+    return () => this.off(event, listener);
+  }
+
+  off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void {
+    const list = this.lists?.[event];
+    if (list?.includes(listener)) this.lists![event] = list.filter((l) => l !== listener);
+  }
+
+  emit<K extends keyof Events>(event: K, payload: Events[K]): void {
+    const list = this.lists?.[event];
+    if (!list) return;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i]!(payload);
+      } catch (error) {
+        // An application bug in a listener must not corrupt the session's bookkeeping (seq,
+        // acks, links). Rethrow it outside our call stack, where Node reports it as it would
+        // any uncaught exception from an event listener.
+        queueMicrotask(() => {
+          throw error;
+        });
       }
-    },
-    clear() {
-      listeners = {};
-    },
-  };
+    }
+  }
+
+  clear(): void {
+    this.lists = undefined;
+  }
+}
+
+export function createEmitter<Events extends object>(): Emitter<Events> {
+  return new LazyEmitter<Events>();
 }

@@ -1,6 +1,100 @@
 import type { Clock, TimerId } from "./clock.js";
 
-/** Pings on a schedule and declares the link dead after a silence; see start heartbeat. */
+/**
+ * A link the heartbeat watches. The deadlines are plain fields of the watched object (the
+ * session), so watching a link allocates nothing but its entry in the set.
+ */
+export interface Watched {
+  /** When something last arrived from the client; the owner sets it on activity. */
+  lastActivityMs: number;
+  /** When the next ping is due; kept by the heartbeat. */
+  nextPingAtMs: number;
+  /** Time to send a ping. */
+  ping(): void;
+  /** Nothing arrived for intervalMs + timeoutMs. The link is unwatched before this runs. */
+  expire(): void;
+}
+
+/** Pings every watched link on a schedule and expires links that went silent. */
+export interface Heartbeats {
+  /** Starts watching `link`: activity now, first ping after intervalMs. */
+  watch(link: Watched): void;
+  /** Stops watching; no callback for `link` runs afterwards. Idempotent. */
+  unwatch(link: Watched): void;
+}
+
+export interface HeartbeatConfig {
+  readonly clock: Clock;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * One timer for every link of a server (the ws README's one-interval-for-all-clients idea),
+ * instead of a timer and its closures per session. Each wake sweeps the links, pings or
+ * expires those due, and arms the timer for the earliest deadline left. Deadlines are
+ * timestamps compared with clock.now(), so a late timer cannot stretch the silence allowed,
+ * and activity costs one assignment. So that thousands of links with scattered deadlines do
+ * not cost one sweep each, sweeps are at least a quarter of the shorter period apart (at most
+ * 1 s): a ping or an expiry is that late at worst, well inside the timeout the peer allows.
+ */
+export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConfig): Heartbeats {
+  const links = new Set<Watched>();
+  const spacingMs = Math.min(1_000, Math.min(intervalMs, timeoutMs) / 4);
+  const silenceMs = intervalMs + timeoutMs;
+  let timer: TimerId | undefined;
+  let wakeAt = Infinity;
+  let lastSweep = -Infinity;
+
+  const arm = (deadline: number) => {
+    const at = Math.max(deadline, lastSweep + spacingMs);
+    if (at >= wakeAt) return;
+    if (timer !== undefined) clock.clearTimeout(timer);
+    wakeAt = at;
+    timer = clock.setTimeout(sweep, Math.max(0, at - clock.now()));
+  };
+
+  function sweep() {
+    timer = undefined;
+    wakeAt = Infinity;
+    const now = (lastSweep = clock.now());
+    let next = Infinity;
+    // Deleting the entry being visited is safe in a Set iteration.
+    for (const link of links) {
+      const deadAt = link.lastActivityMs + silenceMs;
+      if (now >= deadAt) {
+        links.delete(link);
+        link.expire();
+        continue;
+      }
+      if (now >= link.nextPingAtMs) {
+        link.nextPingAtMs = now + intervalMs;
+        link.ping();
+      }
+      if (links.has(link)) next = Math.min(next, deadAt, link.nextPingAtMs);
+    }
+    if (next !== Infinity) arm(next);
+  }
+
+  return {
+    watch(link) {
+      const now = clock.now();
+      link.lastActivityMs = now;
+      link.nextPingAtMs = now + intervalMs;
+      links.add(link);
+      arm(Math.min(link.nextPingAtMs, now + silenceMs));
+    },
+    unwatch(link) {
+      if (!links.delete(link) || links.size || timer === undefined) return;
+      // Nothing left to watch: no timer may keep the process (or a test's clock) busy.
+      clock.clearTimeout(timer);
+      timer = undefined;
+      wakeAt = Infinity;
+    },
+  };
+}
+
+/** One link's heartbeat on its own timer (see createHeartbeats). */
 export interface Heartbeat {
   /** Something arrived from the client: the link is alive. */
   activity(): void;
@@ -8,56 +102,15 @@ export interface Heartbeat {
   stop(): void;
 }
 
-export interface HeartbeatConfig {
-  readonly clock: Clock;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  /** Time to send a ping. */
-  onPing(): void;
-  /** Nothing arrived for intervalMs + timeoutMs. Runs once; the heartbeat is stopped by then. */
-  onExpired(): void;
-}
-
-/**
- * One link's heartbeat. Deadlines are timestamps and the single timer only wakes the code up
- * to compare them with clock.now(), so a late or throttled timer cannot stretch the silence
- * allowed, and activity costs one assignment instead of a timer reset.
- */
-export function startHeartbeat({ clock, intervalMs, timeoutMs, onPing, onExpired }: HeartbeatConfig): Heartbeat {
-  let lastActivity = clock.now();
-  let nextPingAt = lastActivity + intervalMs;
-  let timer: TimerId | undefined;
-  let stopped = false;
-
-  const arm = () => {
-    const wakeAt = Math.min(nextPingAt, lastActivity + intervalMs + timeoutMs);
-    timer = clock.setTimeout(wake, Math.max(0, wakeAt - clock.now()));
-  };
-  function wake() {
-    timer = undefined;
-    if (stopped) return;
-    const now = clock.now();
-    if (now >= lastActivity + intervalMs + timeoutMs) {
-      stopped = true;
-      onExpired();
-      return;
-    }
-    if (now >= nextPingAt) {
-      nextPingAt = now + intervalMs;
-      onPing();
-    }
-    if (!stopped) arm();
-  }
-
-  arm();
+/** Starts watching one link with callbacks; for callers that have no Watched object. */
+export function startHeartbeat(config: HeartbeatConfig & { onPing(): void; onExpired(): void }): Heartbeat {
+  const heartbeats = createHeartbeats(config);
+  const link: Watched = { lastActivityMs: 0, nextPingAtMs: 0, ping: config.onPing, expire: config.onExpired };
+  heartbeats.watch(link);
   return {
     activity() {
-      lastActivity = clock.now();
+      link.lastActivityMs = config.clock.now();
     },
-    stop() {
-      stopped = true;
-      if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
-    },
+    stop: () => heartbeats.unwatch(link),
   };
 }

@@ -24,70 +24,79 @@ export interface ReplayBuffer {
   readonly bytes: number;
 }
 
-interface Entry {
-  readonly line: string;
-  readonly bytes: number;
+/**
+ * Every session has one and most of them sit empty, so the class keeps its methods on the
+ * prototype and its arrays exist only while entries do. Lines and their sizes sit in two
+ * parallel arrays rather than an object per entry: one allocation less per message sent.
+ */
+class SentMessages implements ReplayBuffer {
+  private lines: string[] | undefined = undefined;
+  private sizes: number[] | undefined = undefined;
+  // Index of the oldest live entry; entries before it are dead and compacted away in bulk,
+  // which keeps trimming O(1) amortised instead of an O(n) shift() per ack.
+  private head = 0;
+  private firstSeq = 1;
+  private ackedSeq = 0;
+  lastSeq = 0;
+  bytes = 0;
+
+  constructor(
+    private readonly maxMessages: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get size(): number {
+    return this.lines ? this.lines.length - this.head : 0;
+  }
+
+  push(line: string, bytes: number): number {
+    const lines = (this.lines ??= []);
+    const sizes = (this.sizes ??= []);
+    lines.push(line);
+    sizes.push(bytes);
+    this.bytes += bytes;
+    this.lastSeq++;
+    const live = lines.length - this.head;
+    let excess = 0;
+    let excessBytes = this.bytes;
+    while (live - excess > 1 && (live - excess > this.maxMessages || excessBytes > this.maxBytes)) {
+      excessBytes -= sizes[this.head + excess]!;
+      excess++;
+    }
+    if (excess) this.dropFront(excess);
+    return this.lastSeq;
+  }
+
+  ack(seq: number): void {
+    this.ackedSeq = Math.max(this.ackedSeq, Math.min(seq, this.lastSeq));
+    const count = this.ackedSeq - this.firstSeq + 1;
+    if (count > 0) this.dropFront(count);
+  }
+
+  after(position: number): string[] | undefined {
+    if (position > this.lastSeq) return undefined;
+    const seq = Math.max(position, this.ackedSeq);
+    if (seq + 1 < this.firstSeq) return undefined;
+    return this.lines ? this.lines.slice(this.head + (seq + 1 - this.firstSeq)) : [];
+  }
+
+  private dropFront(count: number): void {
+    const lines = this.lines!;
+    const sizes = this.sizes!;
+    for (let i = 0; i < count; i++) this.bytes -= sizes[this.head + i]!;
+    this.head += count;
+    this.firstSeq += count;
+    if (this.head === lines.length) {
+      this.lines = this.sizes = undefined;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > lines.length) {
+      this.lines = lines.slice(this.head);
+      this.sizes = sizes.slice(this.head);
+      this.head = 0;
+    }
+  }
 }
 
 export function createReplayBuffer(maxMessages: number, maxBytes: number): ReplayBuffer {
-  let entries: Entry[] = [];
-  // Index of the oldest live entry; entries before it are dead and compacted away in bulk,
-  // which keeps trimming O(1) amortised instead of an O(n) shift() per ack.
-  let head = 0;
-  let firstSeq = 1;
-  let lastSeq = 0;
-  let ackedSeq = 0;
-  let bytes = 0;
-
-  const size = () => entries.length - head;
-  const dropFront = (count: number) => {
-    for (let i = 0; i < count; i++) bytes -= entries[head + i]!.bytes;
-    head += count;
-    firstSeq += count;
-    if (head === entries.length) {
-      entries = [];
-      head = 0;
-    } else if (head > 1024 && head * 2 > entries.length) {
-      entries = entries.slice(head);
-      head = 0;
-    }
-  };
-
-  return {
-    push(line, entryBytes) {
-      entries.push({ line, bytes: entryBytes });
-      bytes += entryBytes;
-      lastSeq++;
-      let excess = 0;
-      let excessBytes = bytes;
-      while (size() - excess > 1 && (size() - excess > maxMessages || excessBytes > maxBytes)) {
-        excessBytes -= entries[head + excess]!.bytes;
-        excess++;
-      }
-      if (excess) dropFront(excess);
-      return lastSeq;
-    },
-    ack(seq) {
-      ackedSeq = Math.max(ackedSeq, Math.min(seq, lastSeq));
-      const count = ackedSeq - firstSeq + 1;
-      if (count > 0) dropFront(count);
-    },
-    after(position) {
-      if (position > lastSeq) return undefined;
-      const seq = Math.max(position, ackedSeq);
-      if (seq + 1 < firstSeq) return undefined;
-      const out: string[] = [];
-      for (let i = head + (seq + 1 - firstSeq); i < entries.length; i++) out.push(entries[i]!.line);
-      return out;
-    },
-    get lastSeq() {
-      return lastSeq;
-    },
-    get size() {
-      return size();
-    },
-    get bytes() {
-      return bytes;
-    },
-  };
+  return new SentMessages(maxMessages, maxBytes);
 }

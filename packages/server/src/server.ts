@@ -7,6 +7,7 @@ import type { ServerContext } from "./context.js";
 import { createEmitter } from "./emitter.js";
 import { LifelineServerError } from "./errors.js";
 import { createFlushQueue } from "./flush-queue.js";
+import { createHeartbeats } from "./heartbeat.js";
 import { refusal, refuse, refuseUpgrade } from "./http.js";
 import { createLog } from "./log.js";
 import type { ServerOptions } from "./options.js";
@@ -74,7 +75,8 @@ export function createServer(input?: ServerOptions): LifelineServer {
   const log = createLog(options.logger);
   const events = createEmitter<ServerEvents>();
   const flushQueue = createFlushQueue((error) => log.error("[session] flush failed", error));
-  const registry = createRegistry((id, onClosed) => createSession({ id, options, schedule: flushQueue.schedule, onClosed }));
+  const heartbeats = createHeartbeats({ clock: options.clock, intervalMs: options.pingIntervalMs, timeoutMs: options.pingTimeoutMs });
+  const registry = createRegistry((id, onClosed) => createSession({ id, options, schedule: flushQueue.schedule, onClosed, heartbeats }));
   let closing: Promise<void> | undefined;
   const ctx: ServerContext = {
     options,
@@ -188,7 +190,9 @@ export function createServer(input?: ServerOptions): LifelineServer {
       checkEvent(event);
       return events.on(event, listener);
     },
-    off: events.off,
+    off(event, listener) {
+      events.off(event, listener);
+    },
     get sessions() {
       return registry.values().map((core) => core.api);
     },

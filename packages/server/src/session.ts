@@ -1,12 +1,14 @@
 import { CloseCode, PROTOCOL_VERSION, encodeFrame, payloadBytes } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import type { TimerId } from "./clock.js";
+import type { Emitter } from "./emitter.js";
 import { createEmitter } from "./emitter.js";
 import { LifelineServerError } from "./errors.js";
-import type { Heartbeat } from "./heartbeat.js";
-import { startHeartbeat } from "./heartbeat.js";
+import type { Heartbeats, Watched } from "./heartbeat.js";
+import { createHeartbeats } from "./heartbeat.js";
 import type { CloseInfo, Link, TransportName } from "./link.js";
 import type { ResolvedOptions } from "./options.js";
+import type { ReplayBuffer } from "./replay-buffer.js";
 import { createReplayBuffer } from "./replay-buffer.js";
 
 /** Events of a session. */
@@ -76,6 +78,8 @@ export interface SessionDeps {
   readonly schedule: (flush: () => void) => void;
   /** The session ended; forget it. */
   readonly onClosed: (core: SessionCore) => void;
+  /** The server's heartbeat, shared by every session; a session of its own when absent. */
+  readonly heartbeats?: Heartbeats;
 }
 
 const ackLine = (seq: number) => encodeFrame({ type: "ack", seq });
@@ -95,97 +99,188 @@ function validCloseCode(code: unknown): code is number {
   return typeof code === "number" && Number.isInteger(code) && code >= 1000 && code <= 4999;
 }
 
-export function createSession({ id, options, schedule, onClosed }: SessionDeps): SessionCore {
-  const { clock } = options;
-  const events = createEmitter<SessionEvents>();
-  const sent = createReplayBuffer(options.replayMaxMessages, options.replayMaxBytes);
-  let link: Link | null = null;
-  let heartbeat: Heartbeat | undefined;
-  let resumeTimer: TimerId | undefined;
-  let closed = false;
-  // Outgoing frames for the current link not written yet, and whether an ack is owed.
-  let pending: string[] = [];
-  let ackOwed = false;
-  let flushScheduled = false;
-  let lastDelivered = 0;
-  let pingId = 0;
+/**
+ * The application's handle on a session: only the public API, delegating to the core. Sessions
+ * are classes rather than closures because a server holds thousands of them, mostly idle: the
+ * methods live once on the prototype, and a session costs its fields only.
+ */
+class SessionHandle implements Session {
+  constructor(private readonly core: ServerSession) {}
 
-  function flush() {
-    flushScheduled = false;
-    if (!link || closed) return;
-    if (ackOwed) {
-      pending.push(ackLine(lastDelivered));
-      ackOwed = false;
-    }
-    if (!pending.length) return;
-    const lines = pending;
-    pending = [];
-    link.write(lines);
+  get id(): string {
+    return this.core.id;
   }
-  const scheduleFlush = () => {
-    if (flushScheduled || !link) return;
-    flushScheduled = true;
-    schedule(flush);
-  };
+
+  get transport(): TransportName | null {
+    const link = this.core.link;
+    return link ? link.transport : null;
+  }
+
+  send(data: string | Uint8Array): void {
+    this.core.send(data);
+  }
+
+  close(code: number = CloseCode.NORMAL, reason = ""): void {
+    if (!validCloseCode(code)) throw new LifelineServerError("INVALID_ARGUMENT", `close code must be an integer from 1000 to 4999, got ${String(code)}`);
+    if (typeof reason !== "string") throw new LifelineServerError("INVALID_ARGUMENT", "close reason must be a string");
+    this.core.close({ code, reason });
+  }
+
+  on<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): () => void {
+    return this.core.events.on(event, listener);
+  }
+
+  off<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): void {
+    this.core.events.off(event, listener);
+  }
+}
+
+class ServerSession implements SessionCore, Watched {
+  readonly api: Session = new SessionHandle(this);
+  readonly events: Emitter<SessionEvents> = createEmitter<SessionEvents>();
+  readonly sent: ReplayBuffer;
+  link: Link | null = null;
+  closed = false;
+  lastActivityMs = 0;
+  nextPingAtMs = 0;
+  private resumeTimer: TimerId | undefined = undefined;
+  // Outgoing frames for the current link not written yet (made on the first one), and whether
+  // an ack is owed.
+  private pending: string[] | undefined = undefined;
+  private ackOwed = false;
+  private flushScheduled = false;
+  private lastDelivered = 0;
+  private pingId = 0;
+  private readonly options: ResolvedOptions;
+  private readonly schedule: (flush: () => void) => void;
+  private readonly onClosed: (core: SessionCore) => void;
+  private readonly heartbeats: Heartbeats;
+
+  constructor(
+    readonly id: string,
+    deps: SessionDeps,
+  ) {
+    this.options = deps.options;
+    this.schedule = deps.schedule;
+    this.onClosed = deps.onClosed;
+    this.heartbeats = deps.heartbeats ?? createHeartbeats({ clock: deps.options.clock, intervalMs: deps.options.pingIntervalMs, timeoutMs: deps.options.pingTimeoutMs });
+    this.sent = createReplayBuffer(deps.options.replayMaxMessages, deps.options.replayMaxBytes);
+  }
+
+  private queue(line: string): void {
+    (this.pending ??= []).push(line);
+  }
+
+  private takePending(): string[] {
+    const lines = this.pending ?? [];
+    this.pending = undefined;
+    return lines;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (!this.link || this.closed) return;
+    if (this.ackOwed) {
+      this.queue(ackLine(this.lastDelivered));
+      this.ackOwed = false;
+    }
+    if (this.pending) this.link.write(this.takePending());
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.link) return;
+    this.flushScheduled = true;
+    this.schedule(() => this.flush());
+  }
 
   /** Forgets the current link and its link-scoped state; returns it. */
-  const release = (): Link | null => {
-    const previous = link;
-    link = null;
-    heartbeat?.stop();
-    heartbeat = undefined;
+  private release(): Link | null {
+    const previous = this.link;
+    this.link = null;
+    this.heartbeats.unwatch(this);
     return previous;
-  };
+  }
 
-  function close(info: CloseInfo, notify = true) {
-    if (closed) return;
-    closed = true;
-    if (resumeTimer !== undefined) clock.clearTimeout(resumeTimer);
-    resumeTimer = undefined;
-    const previous = release();
+  send(data: string | Uint8Array): void {
+    if (this.closed) throw new LifelineServerError("SESSION_CLOSED", `session ${this.id} is closed`);
+    if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+      throw new LifelineServerError("INVALID_ARGUMENT", "send() takes a string or a Uint8Array");
+    }
+    const { maxMessageBytes } = this.options;
+    const bytes = payloadBytes(data);
+    if (bytes > maxMessageBytes) {
+      throw new LifelineServerError("MESSAGE_TOO_LARGE", `message of ${bytes} bytes is over maxMessageSize (${maxMessageBytes})`);
+    }
+    // Encoded now: the replay buffer keeps the wire form, and bytes the caller changes
+    // after send() returns do not change what was sent.
+    const line = encodeFrame({ type: "message", seq: this.sent.lastSeq + 1, data });
+    this.sent.push(line, bytes);
+    if (this.link) {
+      this.queue(line);
+      this.scheduleFlush();
+    }
+  }
+
+  close(info: CloseInfo, notify = true): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopResumeTimer();
+    const previous = this.release();
     if (previous) {
       // What was queued before close() still goes out, ahead of the close frame.
-      if (notify && ackOwed) pending.push(ackLine(lastDelivered));
-      if (notify) previous.end(info, pending);
+      if (notify && this.ackOwed) this.queue(ackLine(this.lastDelivered));
+      if (notify) previous.end(info, this.takePending());
       else previous.end();
     }
-    pending = [];
-    onClosed(core);
-    events.emit("close", { code: info.code, reason: info.reason });
-    events.clear();
+    this.pending = undefined;
+    this.onClosed(this);
+    this.events.emit("close", { code: info.code, reason: info.reason });
+    this.events.clear();
   }
 
-  function expire() {
-    const previous = release();
-    previous?.end({ code: CloseCode.HEARTBEAT_TIMEOUT, reason: "heartbeat timeout" });
-    if (previous) detached({ code: CloseCode.HEARTBEAT_TIMEOUT, reason: "heartbeat timeout" });
+  ping(): void {
+    this.queue(encodeFrame({ type: "ping", id: ++this.pingId }));
+    this.scheduleFlush();
   }
 
-  function detached(info: CloseInfo) {
-    pending = [];
-    ackOwed = false;
+  expire(): void {
+    const info = { code: CloseCode.HEARTBEAT_TIMEOUT, reason: "heartbeat timeout" };
+    const previous = this.release();
+    previous?.end(info);
+    if (previous) this.detached(info);
+  }
+
+  private stopResumeTimer(): void {
+    if (this.resumeTimer !== undefined) this.options.clock.clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+  }
+
+  private detached(info: CloseInfo): void {
+    this.pending = undefined;
+    this.ackOwed = false;
     const reason = `resume window expired after the link ended (${info.reason || info.code})`;
-    if (options.resumeWindowMs === 0) return close({ code: info.code, reason }, false);
-    resumeTimer = clock.setTimeout(() => {
-      resumeTimer = undefined;
-      close({ code: info.code, reason }, false);
-    }, options.resumeWindowMs);
+    if (this.options.resumeWindowMs === 0) return this.close({ code: info.code, reason }, false);
+    this.resumeTimer = this.options.clock.setTimeout(() => {
+      this.resumeTimer = undefined;
+      this.close({ code: info.code, reason }, false);
+    }, this.options.resumeWindowMs);
   }
 
-  function refuse(code: number, reason: string): Refusal {
-    close({ code, reason });
+  private refuse(code: number, reason: string): Refusal {
+    this.close({ code, reason });
     return { code, reason };
   }
 
   /** Why `frame` may not arrive in an open session, or undefined. Shared by receive and check. */
-  function violation(frame: Frame): Refusal | undefined {
+  private violation(frame: Frame): Refusal | undefined {
     switch (frame.type) {
       case "message": {
-        const bytes = oversize(frame.data, options.maxMessageBytes);
-        return bytes ? { code: CloseCode.MESSAGE_TOO_LARGE, reason: `message of ${bytes} bytes is over maxMessageBytes (${options.maxMessageBytes})` } : undefined;
+        const max = this.options.maxMessageBytes;
+        const bytes = oversize(frame.data, max);
+        return bytes ? { code: CloseCode.MESSAGE_TOO_LARGE, reason: `message of ${bytes} bytes is over maxMessageBytes (${max})` } : undefined;
       }
       case "ack":
-        return frame.seq > sent.lastSeq ? { code: CloseCode.PROTOCOL_ERROR, reason: `ack ${frame.seq} is ahead of the last message sent (${sent.lastSeq})` } : undefined;
+        return frame.seq > this.sent.lastSeq ? { code: CloseCode.PROTOCOL_ERROR, reason: `ack ${frame.seq} is ahead of the last message sent (${this.sent.lastSeq})` } : undefined;
       case "hello":
       case "welcome":
         return { code: CloseCode.PROTOCOL_ERROR, reason: `unexpected ${frame.type} frame in an open session` };
@@ -194,142 +289,99 @@ export function createSession({ id, options, schedule, onClosed }: SessionDeps):
     }
   }
 
-  const api: Session = {
-    id,
-    get transport() {
-      return link ? link.transport : null;
-    },
-    send(data) {
-      if (closed) throw new LifelineServerError("SESSION_CLOSED", `session ${id} is closed`);
-      if (typeof data !== "string" && !(data instanceof Uint8Array)) {
-        throw new LifelineServerError("INVALID_ARGUMENT", "send() takes a string or a Uint8Array");
-      }
-      const bytes = payloadBytes(data);
-      if (bytes > options.maxMessageBytes) {
-        throw new LifelineServerError("MESSAGE_TOO_LARGE", `message of ${bytes} bytes is over maxMessageSize (${options.maxMessageBytes})`);
-      }
-      // Encoded now: the replay buffer keeps the wire form, and bytes the caller changes
-      // after send() returns do not change what was sent.
-      const line = encodeFrame({ type: "message", seq: sent.lastSeq + 1, data });
-      sent.push(line, bytes);
-      if (link) {
-        pending.push(line);
-        scheduleFlush();
-      }
-    },
-    close(code = CloseCode.NORMAL, reason = "") {
-      if (!validCloseCode(code)) throw new LifelineServerError("INVALID_ARGUMENT", `close code must be an integer from 1000 to 4999, got ${String(code)}`);
-      if (typeof reason !== "string") throw new LifelineServerError("INVALID_ARGUMENT", "close reason must be a string");
-      close({ code, reason });
-    },
-    on: events.on,
-    off: events.off,
-  };
+  resumable(helloAck: number): "ok" | "ahead" | "lost" {
+    if (this.closed) return "lost";
+    if (helloAck > this.sent.lastSeq) return "ahead";
+    return this.sent.after(helloAck) ? "ok" : "lost";
+  }
 
-  const core: SessionCore = {
-    id,
-    api,
-    get link() {
-      return link;
-    },
-    get closed() {
-      return closed;
-    },
-    resumable(helloAck) {
-      if (closed) return "lost";
-      if (helloAck > sent.lastSeq) return "ahead";
-      return sent.after(helloAck) ? "ok" : "lost";
-    },
-    attach(next, resumed, helloAck) {
-      if (closed) return next.end({ code: CloseCode.SERVER_ERROR, reason: "session closed" });
-      if (resumeTimer !== undefined) clock.clearTimeout(resumeTimer);
-      resumeTimer = undefined;
-      release()?.end({ code: CloseCode.TRANSPORT_REPLACED, reason: "transport replaced by a newer link" });
-      // Frames queued for the old link are link-scoped (acks, pongs, pings) or messages that
-      // the replay below resends, so they are dropped; welcome carries the ack.
-      pending = [];
-      ackOwed = false;
-      if (resumed) sent.ack(helloAck);
-      const welcome = encodeFrame({
-        type: "welcome",
-        version: PROTOCOL_VERSION,
-        sessionId: id,
-        resumed,
-        ack: lastDelivered,
-        pingIntervalMs: options.pingIntervalMs,
-        pingTimeoutMs: options.pingTimeoutMs,
-        maxMessageBytes: options.maxMessageBytes,
-        resumeWindowMs: options.resumeWindowMs,
-      });
-      link = next;
-      heartbeat = startHeartbeat({
-        clock,
-        intervalMs: options.pingIntervalMs,
-        timeoutMs: options.pingTimeoutMs,
-        onPing: () => {
-          pending.push(encodeFrame({ type: "ping", id: ++pingId }));
-          scheduleFlush();
-        },
-        onExpired: expire,
-      });
-      next.write([welcome, ...(resumed ? (sent.after(helloAck) ?? []) : [])]);
-    },
-    detach(from, info) {
-      if (closed || from !== link) return;
-      release();
-      detached(info);
-    },
-    receive(frames, from) {
-      if (closed || (from && from !== link)) return undefined;
-      heartbeat?.activity();
-      for (const frame of frames) {
-        const refused = violation(frame);
-        if (refused) return refuse(refused.code, refused.reason);
-        switch (frame.type) {
-          case "message": {
-            // Only the next seq is delivered: lower ones are duplicates of resent messages,
-            // higher ones arrived out of order and come again on resume (never acknowledged).
-            if (frame.seq !== lastDelivered + 1) break;
-            lastDelivered = frame.seq;
-            ackOwed = true;
-            events.emit("message", frame.data);
-            if (closed) return undefined;
-            break;
-          }
-          case "ack":
-            sent.ack(frame.seq);
-            break;
-          case "ping":
-            // A pong belongs to the link; with none (an HTTP send while detached) it has nowhere to go.
-            if (link) pending.push(encodeFrame({ type: "pong", id: frame.id }));
-            break;
-          case "pong":
-            break;
-          case "close":
-            close({ code: frame.code, reason: frame.reason }, false);
-            return undefined;
-          default:
-            // hello and welcome were refused above.
-            break;
+  attach(next: Link, resumed: boolean, helloAck: number): void {
+    if (this.closed) return next.end({ code: CloseCode.SERVER_ERROR, reason: "session closed" });
+    const { options } = this;
+    this.stopResumeTimer();
+    this.release()?.end({ code: CloseCode.TRANSPORT_REPLACED, reason: "transport replaced by a newer link" });
+    // Frames queued for the old link are link-scoped (acks, pongs, pings) or messages that
+    // the replay below resends, so they are dropped; welcome carries the ack.
+    this.pending = undefined;
+    this.ackOwed = false;
+    if (resumed) this.sent.ack(helloAck);
+    const welcome = encodeFrame({
+      type: "welcome",
+      version: PROTOCOL_VERSION,
+      sessionId: this.id,
+      resumed,
+      ack: this.lastDelivered,
+      pingIntervalMs: options.pingIntervalMs,
+      pingTimeoutMs: options.pingTimeoutMs,
+      maxMessageBytes: options.maxMessageBytes,
+      resumeWindowMs: options.resumeWindowMs,
+    });
+    this.link = next;
+    this.heartbeats.watch(this);
+    next.write(resumed ? [welcome, ...(this.sent.after(helloAck) ?? [])] : [welcome]);
+  }
+
+  detach(from: Link, info: CloseInfo): void {
+    if (this.closed || from !== this.link) return;
+    this.release();
+    this.detached(info);
+  }
+
+  receive(frames: readonly Frame[], from?: Link): Refusal | undefined {
+    if (this.closed || (from && from !== this.link)) return undefined;
+    if (this.link) this.lastActivityMs = this.options.clock.now();
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i]!;
+      const refused = this.violation(frame);
+      if (refused) return this.refuse(refused.code, refused.reason);
+      switch (frame.type) {
+        case "message": {
+          // Only the next seq is delivered: lower ones are duplicates of resent messages,
+          // higher ones arrived out of order and come again on resume (never acknowledged).
+          if (frame.seq !== this.lastDelivered + 1) break;
+          this.lastDelivered = frame.seq;
+          this.ackOwed = true;
+          this.events.emit("message", frame.data);
+          if (this.closed) return undefined;
+          break;
         }
+        case "ack":
+          this.sent.ack(frame.seq);
+          break;
+        case "ping":
+          // A pong belongs to the link; with none (an HTTP send while detached) it has nowhere to go.
+          if (this.link) this.queue(encodeFrame({ type: "pong", id: frame.id }));
+          break;
+        case "pong":
+          break;
+        case "close":
+          this.close({ code: frame.code, reason: frame.reason }, false);
+          return undefined;
+        default:
+          // hello and welcome were refused above.
+          break;
       }
-      if (ackOwed || pending.length) scheduleFlush();
-      return undefined;
-    },
-    check(frames) {
-      if (closed) return undefined;
-      for (const frame of frames) {
-        const refused = violation(frame);
-        if (refused) return refused;
-        // receive() reads nothing after a close frame.
-        if (frame.type === "close") return undefined;
-      }
-      return undefined;
-    },
-    touch() {
-      heartbeat?.activity();
-    },
-    close,
-  };
-  return core;
+    }
+    if (this.ackOwed || this.pending) this.scheduleFlush();
+    return undefined;
+  }
+
+  check(frames: readonly Frame[]): Refusal | undefined {
+    if (this.closed) return undefined;
+    for (const frame of frames) {
+      const refused = this.violation(frame);
+      if (refused) return refused;
+      // receive() reads nothing after a close frame.
+      if (frame.type === "close") return undefined;
+    }
+    return undefined;
+  }
+
+  touch(): void {
+    if (this.link) this.lastActivityMs = this.options.clock.now();
+  }
+}
+
+export function createSession(deps: SessionDeps): SessionCore {
+  return new ServerSession(deps.id, deps);
 }

@@ -52,93 +52,139 @@ function closeSocket(ws: WebSocket, close: CloseInfo | undefined, lines: readonl
   ws.close(wsCloseCode(close?.code ?? CloseCode.NORMAL), wsCloseReason(close?.reason ?? ""));
 }
 
-function createWebSocketLink(ws: WebSocket, maxUnsentBytes: number, onStalled: () => void): Link {
-  let ended = false;
-  return {
-    transport: "websocket",
-    write(lines) {
-      if (ended || ws.readyState !== WebSocket.OPEN) return;
-      ws.send(lines.length === 1 ? lines[0]! : lines.join("\n"));
-      if (ws.bufferedAmount > maxUnsentBytes) onStalled();
-    },
-    end(close, lines) {
-      if (ended) return;
-      ended = true;
-      closeSocket(ws, close, lines);
-    },
-  };
+/** What every connection of one transport shares. */
+interface Shared {
+  readonly ctx: ServerContext;
+  readonly sockets: Set<WebSocket>;
+}
+
+const CONNECTION = Symbol("lifeline.connection");
+type Tagged = WebSocket & { [CONNECTION]: Connection };
+
+/**
+ * One accepted socket: waits for hello, then is the session's link. A class with listeners
+ * shared by every socket (they find their connection on the socket), because a server holds
+ * thousands of idle sockets and per-socket closures would be most of what each one costs.
+ */
+class Connection implements Link {
+  session: SessionCore | undefined = undefined;
+  private ended = false;
+  // A socket that never says hello would otherwise be held forever.
+  private helloTimer: TimerId | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly shared: Shared,
+  ) {
+    const { options } = shared.ctx;
+    this.helloTimer = options.clock.setTimeout(() => {
+      this.helloTimer = undefined;
+      this.refuse({ code: CloseCode.HEARTBEAT_TIMEOUT, reason: "no hello received" });
+    }, options.pingIntervalMs + options.pingTimeoutMs);
+  }
+
+  get transport(): "websocket" {
+    return "websocket";
+  }
+
+  write(lines: readonly string[]): void {
+    const { ws } = this;
+    if (this.ended || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(lines.length === 1 ? lines[0]! : lines.join("\n"));
+    if (ws.bufferedAmount > this.shared.ctx.options.maxUnsentBytes) this.stalled();
+  }
+
+  end(close?: CloseInfo, lines?: readonly string[]): void {
+    if (this.ended) return;
+    this.ended = true;
+    closeSocket(this.ws, close, lines);
+  }
+
+  /** Called from inside a write: the session forgets the link first, then the socket goes at
+   * once, since a client that reads nothing would not finish a closing handshake. */
+  private stalled(): void {
+    this.shared.ctx.log.warn(`[websocket] session ${this.session!.id}: ${NOT_READING.reason}`);
+    this.session!.detach(this, NOT_READING);
+    this.end();
+    this.ws.terminate();
+  }
+
+  private stopHelloTimer(): void {
+    if (this.helloTimer !== undefined) this.shared.ctx.options.clock.clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
+  }
+
+  private refuse(info: CloseInfo): void {
+    this.stopHelloTimer();
+    this.shared.ctx.log.debug(`[websocket] refused: ${info.code} ${info.reason}`);
+    if (this.session && this.session.link === this) this.session.close(info);
+    else closeSocket(this.ws, info);
+  }
+
+  message(data: Buffer, isBinary: boolean): void {
+    const { ctx } = this.shared;
+    const { options } = ctx;
+    if (isBinary) return this.refuse({ code: CloseCode.PROTOCOL_ERROR, reason: "binary WebSocket messages are not part of the protocol; send text batches" });
+    if (data.length > options.maxBodyBytes) return this.refuse({ code: CloseCode.MESSAGE_TOO_LARGE, reason: `WebSocket message is over the limit of ${options.maxBodyBytes} bytes` });
+    let frames: Frame[];
+    try {
+      frames = decodeBatch(data.toString("utf8"));
+    } catch (error) {
+      return this.refuse({ code: CloseCode.PROTOCOL_ERROR, reason: `malformed frame: ${error instanceof FrameError ? error.message : "unreadable batch"}` });
+    }
+    if (this.session) {
+      this.session.receive(frames, this);
+      return;
+    }
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.stopHelloTimer();
+    const result = handshake(ctx, frames);
+    if ("refused" in result) return this.refuse(result.refused);
+    this.session = result.accepted.session;
+    startLink(ctx, result.accepted, this);
+  }
+
+  error(error: Error & { code?: string }): void {
+    this.shared.ctx.log.debug(`[websocket] socket error: ${error.message}`);
+    // ws has already failed the connection with 1009; the session cannot go on either.
+    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" && this.session && this.session.link === this) {
+      this.session.close({ code: CloseCode.MESSAGE_TOO_LARGE, reason: "WebSocket message is over the limit" }, false);
+    }
+  }
+
+  closed(code: number, reason: Buffer): void {
+    this.shared.sockets.delete(this.ws);
+    this.stopHelloTimer();
+    if (this.session) this.session.detach(this, { code: code || CloseCode.ABNORMAL, reason: reason.toString() || "WebSocket closed" });
+  }
+}
+
+// EventEmitter calls listeners with the socket as `this`.
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean) {
+  (this as Tagged)[CONNECTION].message(data, isBinary);
+}
+function onError(this: WebSocket, error: Error & { code?: string }) {
+  (this as Tagged)[CONNECTION].error(error);
+}
+function onClose(this: WebSocket, code: number, reason: Buffer) {
+  (this as Tagged)[CONNECTION].closed(code, reason);
 }
 
 export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport {
-  const { options, log } = ctx;
+  const { options } = ctx;
   const { clock } = options;
   // Room above the body limit so that a batch a little too large gets a proper 4102 close
   // frame from us; only far larger ones are cut by ws itself (1009).
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: options.maxBodyBytes * 2 });
   const sockets = new Set<WebSocket>();
+  const shared: Shared = { ctx, sockets };
 
   function accept(ws: WebSocket) {
     sockets.add(ws);
-    let session: SessionCore | undefined;
-    let link: Link | undefined;
-    // A socket that never says hello would otherwise be held forever.
-    let helloTimer: TimerId | undefined = clock.setTimeout(() => {
-      helloTimer = undefined;
-      refuse({ code: CloseCode.HEARTBEAT_TIMEOUT, reason: "no hello received" });
-    }, options.pingIntervalMs + options.pingTimeoutMs);
-    const stopHelloTimer = () => {
-      if (helloTimer !== undefined) clock.clearTimeout(helloTimer);
-      helloTimer = undefined;
-    };
-
-    const refuse = (info: CloseInfo) => {
-      stopHelloTimer();
-      log.debug(`[websocket] refused: ${info.code} ${info.reason}`);
-      if (session && link && session.link === link) session.close(info);
-      else closeSocket(ws, info);
-    };
-
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (isBinary) return refuse({ code: CloseCode.PROTOCOL_ERROR, reason: "binary WebSocket messages are not part of the protocol; send text batches" });
-      if (data.length > options.maxBodyBytes) return refuse({ code: CloseCode.MESSAGE_TOO_LARGE, reason: `WebSocket message is over the limit of ${options.maxBodyBytes} bytes` });
-      let frames: Frame[];
-      try {
-        frames = decodeBatch(data.toString("utf8"));
-      } catch (error) {
-        return refuse({ code: CloseCode.PROTOCOL_ERROR, reason: `malformed frame: ${error instanceof FrameError ? error.message : "unreadable batch"}` });
-      }
-      if (session && link) {
-        session.receive(frames, link);
-        return;
-      }
-      if (ws.readyState !== WebSocket.OPEN) return;
-      stopHelloTimer();
-      const result = handshake(ctx, frames);
-      if ("refused" in result) return refuse(result.refused);
-      const accepted = result.accepted;
-      session = accepted.session;
-      const current = (link = createWebSocketLink(ws, options.maxUnsentBytes, () => {
-        // Called from inside a write: the session forgets the link first, then the socket
-        // goes at once, since a client that reads nothing would not finish a closing handshake.
-        log.warn(`[websocket] session ${accepted.session.id}: ${NOT_READING.reason}`);
-        accepted.session.detach(current, NOT_READING);
-        current.end();
-        ws.terminate();
-      }));
-      startLink(ctx, accepted, current);
-    });
-    ws.on("error", (error: Error & { code?: string }) => {
-      log.debug(`[websocket] socket error: ${error.message}`);
-      // ws has already failed the connection with 1009; the session cannot go on either.
-      if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" && session && link && session.link === link) {
-        session.close({ code: CloseCode.MESSAGE_TOO_LARGE, reason: "WebSocket message is over the limit" }, false);
-      }
-    });
-    ws.on("close", (code: number, reason: Buffer) => {
-      sockets.delete(ws);
-      stopHelloTimer();
-      if (session && link) session.detach(link, { code: code || CloseCode.ABNORMAL, reason: reason.toString() || "WebSocket closed" });
-    });
+    (ws as Tagged)[CONNECTION] = new Connection(ws, shared);
+    ws.on("message", onMessage);
+    ws.on("error", onError);
+    ws.on("close", onClose);
   }
 
   return {
