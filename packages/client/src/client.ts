@@ -1,4 +1,6 @@
+import { adaptiveFallback } from "./connection/adaptive.js";
 import { createDriver } from "./connection/driver.js";
+import type { FallbackFactory } from "./connection/fallback.js";
 import { createEmitter } from "./emitter.js";
 import { resolveOptions } from "./options.js";
 import type { CoreOptions } from "./options.js";
@@ -6,15 +8,29 @@ import type { Connection, ConnectionEvents } from "./types.js";
 import { parseEndpoint } from "./url.js";
 
 /**
- * Opens a connection with the transports given in `options.transportFactories`. Most apps use
- * `connect` from the default entry, which includes all three transports.
+ * Opens a connection with the transports given in `options.transportFactories` and the adaptive
+ * fallback (remembered transport, demotion, upgrade to WebSocket): what the default entry runs.
  * @throws LifelineError INVALID_ARGUMENT for a bad URL or option.
  */
 export function connectWith(url: string, options: CoreOptions): Connection {
+  return open(url, options, adaptiveFallback);
+}
+
+/**
+ * Opens a connection with the transports given in `options.transportFactories`, tried in that
+ * order on every attempt (the race of select.ts), without the adaptive fallback: what the core
+ * entry runs, so that an app with one transport does not carry the machinery for several.
+ * @throws LifelineError INVALID_ARGUMENT for a bad URL or option.
+ */
+export function connectCore(url: string, options: CoreOptions): Connection {
+  return open(url, options);
+}
+
+function open(url: string, options: CoreOptions, fallback?: FallbackFactory): Connection {
   const endpoint = parseEndpoint(url);
   const resolved = resolveOptions(options);
   const events = createEmitter<ConnectionEvents>();
-  const driver = createDriver(endpoint, resolved, events);
+  const driver = createDriver(endpoint, resolved, events, fallback);
   return {
     get state() {
       return driver.state;

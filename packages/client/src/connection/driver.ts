@@ -14,17 +14,14 @@ import type { Payload } from "../outbox.js";
 import type { LinkClose, Transport, TransportName } from "../transports/transport.js";
 import type { ConnectionEvents } from "../types.js";
 import type { Endpoint } from "../url.js";
-import { createTransportMemory, platformStorage } from "../transport-memory.js";
-import { createTransportHealth } from "./health.js";
-import { createUpgrader } from "./upgrade.js";
+import type { Fallback, FallbackFactory } from "./fallback.js";
 import { transition } from "./state.js";
 import type { ConnectionEvent, ConnectionState, Effect } from "./state.js";
 import { openFirstTransport } from "./select.js";
+import type { LinkRequest } from "./select.js";
 
 /** A link must stay open this long before the retry count starts again from 1. */
 const MIN_UPTIME_MS = 5_000;
-/** How long the transport that worked is remembered for the endpoint. */
-const MEMORY_TTL_MS = 24 * 3600_000;
 /**
  * An ack with nothing else to carry it costs a write of its own: it waits this long for company
  * (a reply usually follows a message), unless this many messages are owed an ack already.
@@ -45,9 +42,10 @@ export interface Driver {
 /**
  * Runs one connection: feeds events to the pure state machine, carries out its effects, and
  * routes frames between the transport and the outbox/inbox. The generation number drops
- * callbacks from links that are no longer current.
+ * callbacks from links that are no longer current. Which transport to try first, and whether
+ * to move to another while open, is up to `fallback` (see fallback.ts).
  */
-export function createDriver(endpoint: Endpoint, options: ResolvedOptions, events: Emitter<ConnectionEvents>): Driver {
+export function createDriver(endpoint: Endpoint, options: ResolvedOptions, events: Emitter<ConnectionEvents>, fallback?: FallbackFactory): Driver {
   const { clock } = options;
   const caps = resolveCapabilities(options.caps);
   const outbox = createOutbox(options.maxMessages, options.maxBytes);
@@ -73,38 +71,10 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   let lastError: LifelineError | undefined;
   let closeInfo = { code: CloseCode.NORMAL as number, reason: "closed by client" };
   let openInfo: ConnectionEvents["open"] | undefined;
-  // The transport of the last link that opened: health is judged and events named by it.
+  // The transport of the last link that opened: fallback judges it and events name it.
   let lastTransport: TransportName | null = null;
   let candidateFailures: string[] = [];
   const log = options.log;
-  const health = createTransportHealth(clock);
-  const memory = options.rememberTransport ? createTransportMemory(endpoint.url, options.storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
-  const webSocketFactory = options.factories.find((f) => f.name === "websocket" && f.isSupported(caps));
-  const upgrader =
-    options.upgrade && webSocketFactory
-      ? createUpgrader({
-          clock,
-          health,
-          log,
-          get generation() {
-            return generation;
-          },
-          onFallback: () => state === "open" && !!link && link.name !== "websocket",
-          openProbe: (handlers) =>
-            openFirstTransport({
-              ...linkRequest(),
-              ...handlers,
-              factories: [webSocketFactory],
-            }),
-          adopt: switchTo,
-          receive,
-          lost(info) {
-            link = undefined;
-            linkLost(info);
-          },
-        })
-      : undefined;
-
   function dispatch(event: ConnectionEvent, reason: string, error?: LifelineError): void {
     const next = transition(state, event);
     if (!next) return;
@@ -162,18 +132,13 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       log?.(`${lastTransport} link lost after ${uptime} ms: ${info.reason}`);
       if (uptime >= MIN_UPTIME_MS) attempt = 0;
       lostAt = clock.now();
-      if (lastTransport && health.lost(lastTransport, uptime)) {
-        // It keeps dying soon after opening (a proxy that kills it): stop starting with it.
-        log?.(`${lastTransport} demoted for ${health.demotedForMs(lastTransport)} ms: its links keep dying soon after opening`);
-        memory?.forget();
-      }
+      if (lastTransport) plugin?.lost(lastTransport, uptime);
     }
     closeInfo = { code: info.code, reason: info.reason };
     dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error) }, info.reason || error.message, lastError);
   }
 
-  /** What every attempt to open a link shares: where, with which hello, within which times. */
-  function linkRequest() {
+  function linkRequest(): LinkRequest {
     const hello: Frame = sessionId
       ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq }
       : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq };
@@ -183,7 +148,6 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   function announceTransport(to: TransportName, reason: string): void {
     const from = lastTransport;
     lastTransport = to;
-    memory?.remember(to);
     if (from !== to) {
       log?.(`transport ${from ?? "none"} → ${to}: ${reason}`);
       events.emit("transport", { from, to, reason });
@@ -193,7 +157,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   function openLink(): void {
     const current = ++generation;
     const supported = options.factories.filter((f) => f.isSupported(caps));
-    const candidates = health.order(supported, memory ? memory.recall() : (lastTransport ?? undefined));
+    const candidates = plugin ? plugin.order(supported, lastTransport) : supported;
     candidateFailures = [];
     log?.(`trying ${candidates.map((f) => f.name).join(", ") || "nothing (no transport can run here)"}`);
     cancelAttempt = openFirstTransport({
@@ -211,7 +175,6 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
         announceTransport(transport.name, why);
         welcomed(transport.name, welcome);
         receive(rest);
-        upgrader?.schedule();
       },
       onFrames(frames) {
         if (current === generation) receive(frames);
@@ -219,7 +182,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       onClose(info) {
         if (current !== generation) return;
         cancelAttempt = undefined;
-        if (link && info.code === CloseCode.TRANSPORT_REPLACED && upgrader?.defer(info)) return detachLink();
+        if (link && info.code === CloseCode.TRANSPORT_REPLACED && plugin?.defer(info)) return detachLink();
         link = undefined;
         linkLost(info);
       },
@@ -250,7 +213,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     generation++;
     clock.clearTimeout(ackTimer);
     ackTimer = undefined;
-    upgrader?.stop();
+    plugin?.stop();
     heartbeat?.stop();
     heartbeat = undefined;
     cancelAttempt?.();
@@ -290,6 +253,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     });
     ping();
     dispatch({ type: "welcome" }, welcome.resumed ? "session resumed" : "session started");
+    plugin?.opened(name);
   }
 
   function ping(): void {
@@ -323,7 +287,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
           break;
         case "close": {
           const info = linkClose(frame.code, frame.reason || "closed by server");
-          if (frame.code === CloseCode.TRANSPORT_REPLACED && upgrader?.defer(info)) return detachLink();
+          if (frame.code === CloseCode.TRANSPORT_REPLACED && plugin?.defer(info)) return detachLink();
           linkLost(info);
           return;
         }
@@ -384,12 +348,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     },
   });
 
-  // Start on the next microtask, so listeners added right after connect() see every event.
-  Promise.resolve().then(() => {
-    if (state === "connecting") openLink();
-  });
-
-  return {
+  const api: Driver = {
     get state() {
       return state;
     },
@@ -427,4 +386,32 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       dispatch({ type: "close" }, "closed by client");
     },
   };
+
+  const plugin: Fallback | undefined = fallback?.(
+    {
+      endpoint,
+      caps,
+      get transport() {
+        return api.transport;
+      },
+      get generation() {
+        return generation;
+      },
+      linkRequest,
+      adopt: switchTo,
+      receive,
+      lost(info) {
+        link = undefined;
+        linkLost(info);
+      },
+    },
+    options,
+  );
+
+  // Start on the next microtask, so listeners added right after connect() see every event.
+  Promise.resolve().then(() => {
+    if (state === "connecting") openLink();
+  });
+
+  return api;
 }

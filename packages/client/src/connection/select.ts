@@ -6,9 +6,8 @@ import { LifelineError, linkClose } from "../errors.js";
 import type { LinkClose, Transport, TransportFactory, TransportName } from "../transports/transport.js";
 import type { Endpoint } from "../url.js";
 
-export interface SelectOptions {
-  /** Candidates in order of preference, already filtered to what may run here. */
-  readonly factories: readonly TransportFactory[];
+/** What every attempt to open a link shares: where, with which hello, within which times. */
+export interface LinkRequest {
   readonly endpoint: Endpoint;
   readonly hello: Frame;
   readonly caps: Capabilities;
@@ -17,6 +16,11 @@ export interface SelectOptions {
   readonly connectTimeoutMs: number;
   /** How long a candidate runs alone before the next one starts alongside it. */
   readonly fallbackDelayMs: number;
+}
+
+export interface SelectOptions extends LinkRequest {
+  /** Candidates in order of preference, already filtered to what may run here. */
+  readonly factories: readonly TransportFactory[];
   /** A transport completed the handshake; it is the caller's from now on. */
   onOpen(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): void;
   /** Frames on the opened transport. */

@@ -1,35 +1,21 @@
-import type { Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { Clock, TimerId } from "../clock.js";
-import type { LinkClose, Transport } from "../transports/transport.js";
+import type { LinkClose, TransportFactory } from "../transports/transport.js";
+import type { FallbackHost } from "./fallback.js";
 import type { TransportHealth } from "./health.js";
+import { openFirstTransport } from "./select.js";
 
 /** The first probe runs this long after opening on a fallback; failures back off to the cap. */
 const FIRST_PROBE_MS = 1_000;
 const RETRY_PROBE_MS = 15_000;
 const MAX_PROBE_MS = 5 * 60_000;
 
-export interface ProbeHandlers {
-  onOpen(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): void;
-  onFrames(frames: readonly Frame[]): void;
-  onClose(info: LinkClose): void;
-}
-
-/** What the upgrade needs from the connection driver. */
-export interface UpgradeHost {
+/** What the upgrade needs besides the driver. */
+export interface UpgradeSettings {
+  /** The WebSocket transport, which the probe opens. */
+  readonly factory: TransportFactory;
   readonly clock: Clock;
   readonly health: TransportHealth;
   readonly log: ((message: string) => void) | undefined;
-  /** The generation the driver's current link runs under. */
-  readonly generation: number;
-  /** True while open on a transport worth upgrading from. */
-  onFallback(): boolean;
-  /** Opens a WebSocket whose hello resumes the session; returns how to abandon it. */
-  openProbe(handlers: ProbeHandlers): () => void;
-  /** Makes the probe the link; returns its generation, or undefined when the connection moved on. */
-  adopt(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): number | undefined;
-  receive(frames: readonly Frame[]): void;
-  /** A link ended for good: the adopted probe later on, or the old link when the probe failed. */
-  lost(info: LinkClose): void;
 }
 
 export interface Upgrader {
@@ -50,7 +36,9 @@ export interface Upgrader {
  * replays what the client has not acknowledged; the client then adopts the probe as its link.
  * No message is lost (replay), repeated (seq dedupe) or reordered (one ordered stream per link).
  */
-export function createUpgrader(host: UpgradeHost): Upgrader {
+export function createUpgrader(host: FallbackHost, { factory, clock, health, log }: UpgradeSettings): Upgrader {
+  // Open on a transport worth upgrading from.
+  const onFallback = () => host.transport !== null && host.transport !== "websocket";
   let timer: TimerId | undefined;
   let cancel: (() => void) | undefined;
   let failures = 0;
@@ -59,7 +47,7 @@ export function createUpgrader(host: UpgradeHost): Upgrader {
   const failed = (reason: string) => {
     cancel = undefined;
     failures++;
-    host.log?.(`websocket probe failed: ${reason}`);
+    log?.(`websocket probe failed: ${reason}`);
     const lost = deferred;
     deferred = undefined;
     if (lost) host.lost(lost);
@@ -68,10 +56,12 @@ export function createUpgrader(host: UpgradeHost): Upgrader {
 
   function probe(): void {
     timer = undefined;
-    if (!host.onFallback()) return;
-    host.log?.("probing websocket");
+    if (!onFallback()) return;
+    log?.("probing websocket");
     let adopted: number | undefined;
-    cancel = host.openProbe({
+    cancel = openFirstTransport({
+      ...host.linkRequest(),
+      factories: [factory],
       onOpen(transport, welcome, rest) {
         cancel = undefined;
         adopted = welcome.resumed ? host.adopt(transport, welcome, rest) : undefined;
@@ -93,15 +83,15 @@ export function createUpgrader(host: UpgradeHost): Upgrader {
   }
 
   function schedule(): void {
-    if (timer !== undefined || cancel || !host.onFallback()) return;
+    if (timer !== undefined || cancel || !onFallback()) return;
     const backoff = failures ? Math.min(MAX_PROBE_MS, RETRY_PROBE_MS * 2 ** (failures - 1)) : FIRST_PROBE_MS;
-    timer = host.clock.setTimeout(probe, Math.max(backoff, host.health.demotedForMs("websocket")));
+    timer = clock.setTimeout(probe, Math.max(backoff, health.demotedForMs("websocket")));
   }
 
   return {
     schedule,
     stop() {
-      host.clock.clearTimeout(timer);
+      clock.clearTimeout(timer);
       timer = undefined;
       cancel?.();
       cancel = undefined;

@@ -1,0 +1,35 @@
+import { createTransportMemory, platformStorage } from "../transport-memory.js";
+import type { FallbackFactory } from "./fallback.js";
+import { createTransportHealth } from "./health.js";
+import { createUpgrader } from "./upgrade.js";
+
+/** How long the transport that worked is remembered for the endpoint. */
+const MEMORY_TTL_MS = 24 * 3600_000;
+
+/**
+ * The fallback of the default entry. It starts with the transport that worked last for the
+ * endpoint (remembered across page loads), keeps transports whose links die soon after opening
+ * out of the way for a while, and from streaming or polling upgrades to WebSocket once it works.
+ */
+export const adaptiveFallback: FallbackFactory = (host, options) => {
+  const { clock, log } = options;
+  const health = createTransportHealth(clock);
+  const memory = options.rememberTransport ? createTransportMemory(host.endpoint.url, options.storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
+  const webSocket = options.upgrade ? options.factories.find((f) => f.name === "websocket" && f.isSupported(host.caps)) : undefined;
+  const upgrader = webSocket ? createUpgrader(host, { factory: webSocket, clock, health, log }) : undefined;
+  return {
+    order: (supported, last) => health.order(supported, memory ? memory.recall() : (last ?? undefined)),
+    opened(name) {
+      memory?.remember(name);
+      upgrader?.schedule();
+    },
+    lost(name, uptimeMs) {
+      if (!health.lost(name, uptimeMs)) return;
+      // It keeps dying soon after opening (a proxy that kills it): stop starting with it.
+      log?.(`${name} demoted for ${health.demotedForMs(name)} ms: its links keep dying soon after opening`);
+      memory?.forget();
+    },
+    defer: (info) => !!upgrader?.defer(info),
+    stop: () => upgrader?.stop(),
+  };
+};
