@@ -1,3 +1,9 @@
+/** Something to add and remove listeners on, whose events are of type E. */
+interface EventSource<E> {
+  addEventListener(type: string, listener: (event: E) => void): void;
+  removeEventListener(type: string, listener: (event: E) => void): void;
+}
+
 /** The part of `window` used here: online/offline and pageshow events. */
 export interface WindowLike {
   addEventListener(type: string, listener: (event: { persisted?: boolean }) => void): void;
@@ -43,30 +49,24 @@ export interface NetworkHandlers {
 export function watchNetwork(sources: NetworkSources, handlers: NetworkHandlers): () => void {
   const removers: (() => void)[] = [];
   const { window: win, document: doc, appState } = sources;
+  const listen = <E>(target: EventSource<E>, type: string, listener: (event: E) => void) => {
+    target.addEventListener(type, listener);
+    removers.push(() => target.removeEventListener(type, listener));
+  };
 
   if (win) {
-    const online = () => handlers.online();
-    const offline = () => handlers.offline();
+    listen(win, "online", () => handlers.online());
+    listen(win, "offline", () => handlers.offline());
     // A page restored from the back/forward cache had its timers and sockets frozen.
-    const pageshow = (event: { persisted?: boolean }) => {
+    listen(win, "pageshow", (event) => {
       if (event.persisted) handlers.foreground();
-    };
-    win.addEventListener("online", online);
-    win.addEventListener("offline", offline);
-    win.addEventListener("pageshow", pageshow);
-    removers.push(() => {
-      win.removeEventListener("online", online);
-      win.removeEventListener("offline", offline);
-      win.removeEventListener("pageshow", pageshow);
     });
   }
 
   if (doc) {
-    const visibility = () => {
+    listen<void>(doc, "visibilitychange", () => {
       if (doc.visibilityState === "visible") handlers.foreground();
-    };
-    doc.addEventListener("visibilitychange", visibility);
-    removers.push(() => doc.removeEventListener("visibilitychange", visibility));
+    });
   }
 
   if (appState) {
