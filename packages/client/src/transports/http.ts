@@ -7,8 +7,12 @@ import type { LinkClose, TransportOpenOptions } from "./transport.js";
 
 /** What both HTTP transports share: one downstream, upstream by POST, one ending. */
 
-/** Queued batches are merged into one POST up to this size (far below any server body limit). */
-const MERGE_LIMIT_CHARS = 16 * 1024;
+/**
+ * Batches queued behind a POST in flight are merged into one body of at most half the server's
+ * message limit in characters: even at 3 UTF-8 bytes each, that stays within its body limit
+ * (1.5 × the message limit), and one POST carries thousands of small messages.
+ */
+const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
 
 export interface HttpResponse {
   readonly status: number;
@@ -94,6 +98,7 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
   const splitter = createLineSplitter();
   let abortDownstream: (() => void) | undefined;
   let sessionId = "";
+  let maxMessageBytes = 0;
   let ended = false;
   // Encoded batches, one per send(): the driver bounds each to what the server accepts.
   let queue: string[] = [];
@@ -115,7 +120,7 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
   const post = () => {
     // Small batches queued behind a POST in flight go together; large ones go one by one.
     let body = queue.shift()!;
-    while (queue.length && body.length + queue[0]!.length < MERGE_LIMIT_CHARS) body += "\n" + queue.shift();
+    while (queue.length && body.length + queue[0]!.length < mergeLimit(maxMessageBytes)) body += "\n" + queue.shift();
     const pending = (posting = request(caps, "POST", endpoint(Endpoint.send), body));
     pending.response.then(
       ({ status, text }) => {
@@ -144,7 +149,7 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
       try {
         for (const line of splitter.push(text)) {
           const frame = decodeFrame(line);
-          if (frame?.type === "welcome") sessionId = frame.sessionId;
+          if (frame?.type === "welcome") ({ sessionId, maxMessageBytes } = frame);
           if (frame) frames.push(frame);
         }
       } catch (cause) {
