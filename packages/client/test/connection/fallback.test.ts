@@ -253,3 +253,30 @@ describe("upgrade to WebSocket from a fallback", () => {
     s.conn.close();
   });
 });
+
+describe("the core entry (no adaptive fallback)", () => {
+  it("races its transports in order, but remembers nothing, demotes nothing and never probes", async () => {
+    const { connectCore } = await import("../../src/client.js");
+    const clock = createManualClock();
+    const ws = createFakeFactory("websocket");
+    const polling = createFakeFactory("polling");
+    const storage = memoryStorage();
+    const conn = connectCore("http://127.0.0.1:1/lifeline", { transportFactories: [ws, polling], clock, storage, retryPolicy: fixedDelay(100) });
+    await settle();
+    ws.links[0]!.drop({ reason: "refused" });
+    polling.links[0]!.welcome(welcomeOpts);
+    await settle();
+    expect(conn.transport).toBe("polling");
+    // The default entry would have probed WebSocket after 1 s; well within the heartbeat here.
+    clock.advance(100_000);
+    expect(ws.links).toHaveLength(1);
+    expect(storage.data.size).toBe(0);
+    // A lost link reconnects with the same order: WebSocket first again.
+    polling.links[0]!.drop();
+    clock.advance(100);
+    await settle();
+    expect(ws.links).toHaveLength(2);
+    conn.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
