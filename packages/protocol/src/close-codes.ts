@@ -53,6 +53,7 @@ export const HttpStatusForClose: Readonly<Partial<Record<CloseCodeName, number>>
   UNSUPPORTED_VERSION: 400,
   ORIGIN_NOT_ALLOWED: 403,
   SESSION_NOT_FOUND: 404,
+  TRANSPORT_REPLACED: 409,
   MESSAGE_TOO_LARGE: 413,
   SERVER_ERROR: 500,
   GOING_AWAY: 503,

@@ -1,12 +1,12 @@
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
-import type { ChannelPosition, Frame } from "./frames.js";
+import type { ChannelPosition, Frame, HelloFrame } from "./frames.js";
 
 /**
  * Wire form: each frame is one JSON array whose first element names its type. JSON never
  * contains a raw newline, so frames can be joined by "\n" into batches (batch.ts) and split
  * back apart on any transport, text-only HTTP included. Binary payloads travel as base64.
  *
- *   hello    ["h", {"v":1, "sid"?:string, "ack":n}]
+ *   hello    ["h", {"v":1, "sid"?:string, "ack":n, "att"?:n}]
  *   welcome  ["w", {"v":1, "sid":s, "resumed":b, "ack":n, "pingInterval":ms, "pingTimeout":ms,
  *                   "maxMessageBytes":n, "resumeWindow":ms}]
  *   message  ["m", seq, "text", pos?]   ["b", seq, "base64", pos?]   pos = {"ch":s,"ep":s,"off":n}
@@ -39,7 +39,7 @@ export function encodeFrame(frame: Frame): string {
     case "close":
       return JSON.stringify(["c", frame.code, frame.reason]);
     case "hello":
-      return JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack }]);
+      return JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack, att: frame.attempt }]);
     case "welcome":
       return JSON.stringify([
         "w",
@@ -111,9 +111,13 @@ export function decodeFrame(input: string): Frame | undefined {
       return { type: "close", code: count(wire[1]), reason: typeof wire[2] === "string" ? wire[2] : "" };
     case "h": {
       const body = record(wire[1]);
-      const sid = body["sid"];
-      const hello = { type: "hello", version: count(body["v"]), ack: count(body["ack"] ?? 0) } as const;
-      return sid === undefined || sid === null ? hello : { ...hello, sessionId: text(sid) };
+      const { sid, att } = body;
+      const hello: HelloFrame = { type: "hello", version: count(body["v"]), ack: count(body["ack"] ?? 0) };
+      return {
+        ...hello,
+        ...(sid === undefined || sid === null ? {} : { sessionId: text(sid) }),
+        ...(att === undefined || att === null ? {} : { attempt: count(att) }),
+      };
     }
     case "w": {
       const body = record(wire[1]);

@@ -14,6 +14,12 @@ export interface HelloFrame {
   readonly sessionId?: string;
   /** Highest server→client message seq the client has received (0 when none). */
   readonly ack: number;
+  /**
+   * The client's attempt number, growing with each attempt to open a link; transports raced in
+   * the same attempt share it. A resume whose attempt is not newer than the one that holds the
+   * session is refused (4001), so a late candidate cannot take the session from the winner.
+   */
+  readonly attempt?: number;
 }
 
 /** Server's answer to `hello`: the session and the limits the client must respect. */

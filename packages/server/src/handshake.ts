@@ -31,15 +31,25 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
   const rest = frames.slice(1);
   const existing = hello.sessionId === undefined ? undefined : ctx.registry.get(hello.sessionId);
   if (existing) {
+    // A candidate of an attempt that lost (or a sibling that came second) must not take the
+    // session from the link the client kept.
+    if (hello.attempt !== undefined && hello.attempt <= existing.attempt) {
+      return refused(CloseCode.TRANSPORT_REPLACED, `attempt ${hello.attempt} is not newer than attempt ${existing.attempt}, which holds the session`);
+    }
     const check = existing.resumable(hello.ack);
     if (check === "ahead") return refused(CloseCode.PROTOCOL_ERROR, `hello.ack ${hello.ack} is ahead of the last message the server sent`);
-    if (check === "ok") return { accepted: { session: existing, resumed: true, helloAck: hello.ack, rest } };
+    if (check === "ok") {
+      existing.attempt = hello.attempt ?? existing.attempt;
+      return { accepted: { session: existing, resumed: true, helloAck: hello.ack, rest } };
+    }
     // The client moves on to a new session, so the old one can only end. Its link, if it
     // still has one, hears why.
     existing.close({ code: CloseCode.TRANSPORT_REPLACED, reason: "could not resume: messages the client lacks were dropped from the replay buffer" });
     ctx.log.info(`[session] ${existing.id} could not be resumed from ack ${hello.ack}; starting a new session`);
   }
-  return { accepted: { session: ctx.registry.create(), resumed: false, helloAck: 0, rest } };
+  const session = ctx.registry.create();
+  session.attempt = hello.attempt ?? 0;
+  return { accepted: { session, resumed: false, helloAck: 0, rest } };
 }
 
 /**

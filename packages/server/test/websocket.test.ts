@@ -268,6 +268,28 @@ describe("websocket transport: bad input", () => {
     expect(session.transport).toBe("websocket"); // the real session is untouched
   });
 
+  it("keeps the session with the first link of an attempt and refuses its siblings and older attempts with 4001", async () => {
+    const { url, nextSession } = await startServer();
+    const first = await openWs(url);
+    first.send({ type: "hello", version: 1, ack: 0, attempt: 1 });
+    const { sessionId } = await first.inbox.next("welcome");
+    const session = await nextSession();
+    const resume = (attempt: number) => ({ type: "hello" as const, version: 1, sessionId, ack: 0, attempt });
+    // A second candidate of the same attempt arrives late: refused, the session stays put.
+    const sibling = await openWs(url);
+    sibling.send(resume(1));
+    expect(await sibling.inbox.next("close")).toMatchObject({ code: 4001 });
+    expect(session.transport).toBe("websocket");
+    // A newer attempt takes it over; after that, the older one is refused too.
+    const newer = await openWs(url);
+    newer.send(resume(3));
+    expect((await newer.inbox.next("welcome")).resumed).toBe(true);
+    expect(await first.inbox.next("close")).toMatchObject({ code: 4001 });
+    const older = await openWs(url);
+    older.send(resume(2));
+    expect(await older.inbox.next("close")).toMatchObject({ code: 4001 });
+  });
+
   it("refuses a disallowed Origin with a 4103 close a browser can read, and makes no session", async () => {
     const { url, server } = await startServer({ allowedOrigins: ["https://good.example"] });
     const evil = await openWs(url, { Origin: "https://evil.example" });

@@ -66,6 +66,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   let pingId = 0;
   let pingSentAt = 0;
   let attempt = 0;
+  let linkAttempts = 0;
   let openedAt = 0;
   let lostAt = 0;
   let lastError: LifelineError | undefined;
@@ -81,7 +82,11 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     const from = state;
     state = next.state;
     events.emit("statechange", error ? { from, to: state, reason, error } : { from, to: state, reason });
-    for (const effect of next.effects) run(effect);
+    for (const effect of next.effects) {
+      // A listener (or an effect) moved the connection on, close() say: the rest is stale.
+      if (state !== next.state) return;
+      run(effect);
+    }
   }
 
   function run(effect: Effect): void {
@@ -113,6 +118,11 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   function retryDelay(info: LinkClose, error: LifelineError): number | null {
     if (info.final || !isRetryable(info.code)) return null;
     const policy = options.retryPolicy;
+    if (policy && info.code === CloseCode.TRANSPORT_REPLACED) {
+      // Another link of ours took the session (a race candidate we dropped reached the server
+      // late): nothing is wrong with the network, so take it back at once.
+      return policy.nextDelayMs({ attempt: ++attempt, elapsedMs: 0, reason: error }) === null ? null : 0;
+    }
     if (!policy) {
       lastError = new LifelineError("RECONNECT_FAILED", `lost (${error.message}); reconnect is off`, { cause: error });
       return null;
@@ -132,16 +142,19 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       log?.(`${lastTransport} link lost after ${uptime} ms: ${info.reason}`);
       if (uptime >= MIN_UPTIME_MS) attempt = 0;
       lostAt = clock.now();
-      if (lastTransport) plugin?.lost(lastTransport, uptime);
+      if (lastTransport && info.code !== CloseCode.TRANSPORT_REPLACED) plugin?.lost(lastTransport, uptime);
     }
     closeInfo = { code: info.code, reason: info.reason };
     dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error) }, info.reason || error.message, lastError);
   }
 
   function linkRequest(): LinkRequest {
+    // Every candidate of one request shares the attempt number: the server keeps the first
+    // that reaches it and refuses the rest, so the race is decided in one place.
+    const attempt = ++linkAttempts;
     const hello: Frame = sessionId
-      ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq }
-      : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq };
+      ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq, attempt }
+      : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq, attempt };
     return { endpoint, hello, caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
   }
 
@@ -174,7 +187,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
         const why = candidateFailures.length ? candidateFailures.join("; ") : lastTransport ? "reconnected" : "connected";
         announceTransport(transport.name, why);
         welcomed(transport.name, welcome);
-        receive(rest);
+        // The 'open' listener may have closed the connection: then the rest is not delivered.
+        if (current === generation) receive(rest);
       },
       onFrames(frames) {
         if (current === generation) receive(frames);
@@ -195,8 +209,10 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     generation++;
     detachLink();
     link = transport;
+    const current = generation;
     announceTransport(transport.name, "upgraded: the WebSocket probe carried frames both ways");
     welcomed(transport.name, welcome);
+    if (current !== generation) return undefined;
     receive(rest);
     scheduleFlush();
     return generation;
@@ -382,6 +398,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
         // Send what is still queued, then say goodbye, so the server ends the session now.
         flush();
         closeLink([{ type: "close", code: CloseCode.NORMAL, reason: "closed by client" }]);
+      } else {
+        // Called from a listener in the middle of a transition, a link or attempt may still be up.
+        closeLink();
       }
       dispatch({ type: "close" }, "closed by client");
     },

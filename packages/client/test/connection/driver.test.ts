@@ -44,7 +44,7 @@ describe("driver", () => {
     conn.send(new Uint8Array([1, 2]));
     await settle();
     const link = factory.links[0]!;
-    expect(link.options.hello).toEqual({ type: "hello", version: 1, ack: 0 });
+    expect(link.options.hello).toEqual({ type: "hello", version: 1, ack: 0, attempt: 1 });
     expect(link.sent).toEqual([]);
     link.welcome();
     await settle();
@@ -151,7 +151,7 @@ describe("driver", () => {
     clock.advance(1);
     await settle();
     const second = factory.links[1]!;
-    expect(second.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 1 });
+    expect(second.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 1, attempt: 2 });
     second.welcome({ resumed: true, ack: 2 });
     await settle();
     expect(messages(second.sent)).toEqual(["m3", "m4"]);

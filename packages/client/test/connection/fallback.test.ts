@@ -195,7 +195,8 @@ describe("upgrade to WebSocket from a fallback", () => {
     s.clock.advance(1000);
     await settle();
     const probe = s.ws.links[1]!;
-    expect(probe.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 2 });
+    // The probe is a new attempt (the first race was attempt 1): it may take the session over.
+    expect(probe.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 2, attempt: 2 });
     // The server moved the session: seq 3 went out on the old link and is replayed on the new one.
     old.deliver({ type: "message", seq: 3, data: "three" });
     probe.welcome({ ...welcomeOpts, resumed: true, ack: 1 });
