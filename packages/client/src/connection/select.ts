@@ -83,7 +83,8 @@ export function openFirstTransport(options: SelectOptions): () => void {
     const factory = factories[started++];
     if (!factory) return;
     start(factory);
-    if (!done && started < factories.length) staggerTimer = clock.setTimeout(startNext, options.fallbackDelayMs);
+    // A candidate that failed inside open() has started the next one, and armed this timer.
+    if (!done && started < factories.length && staggerTimer === undefined) staggerTimer = clock.setTimeout(startNext, options.fallbackDelayMs);
   };
 
   const failed = (attempt: Attempt, info: LinkClose) => {
@@ -103,36 +104,46 @@ export function openFirstTransport(options: SelectOptions): () => void {
     // A transport may fail inside open(), before `attempt` exists: remember that and fail after.
     let earlyFailure: LinkClose | undefined;
     const fail = (info: LinkClose) => (attempt ? failed(attempt, info) : (earlyFailure ??= info));
-    const transport = factory.open({
-      url: options.endpoint.url,
-      query: options.endpoint.query,
-      hello: options.hello,
-      caps: options.caps,
-      handlers: {
-        onFrames(frames) {
-          if (opened) return options.onFrames(frames);
-          if (done || !attempt) return;
-          const [welcome, ...rest] = frames;
-          if (welcome?.type === "close") {
-            // Refused before the handshake (a disallowed Origin, say): the frame says why.
-            return fail(linkClose(welcome.code, welcome.reason));
-          }
-          if (welcome?.type !== "welcome" || welcome.version !== PROTOCOL_VERSION) {
-            return fail(linkClose(CloseCode.PROTOCOL_ERROR, "no welcome"));
-          }
-          opened = true;
-          done = true;
-          attempts.delete(attempt);
-          clock.clearTimeout(attempt.timer);
-          abandonAll();
-          options.onOpen(transport, welcome, rest);
+    let transport: Transport;
+    try {
+      transport = open();
+    } catch (cause) {
+      // A factory (or the fetch/XMLHttpRequest it was given) threw: that candidate failed.
+      transport = { name: factory.name, send() {}, close() {} };
+      earlyFailure ??= linkClose(CloseCode.ABNORMAL, "could not start", undefined, cause);
+    }
+    function open(): Transport {
+      return factory.open({
+        url: options.endpoint.url,
+        query: options.endpoint.query,
+        hello: options.hello,
+        caps: options.caps,
+        handlers: {
+          onFrames(frames) {
+            if (opened) return options.onFrames(frames);
+            if (done || !attempt) return;
+            const [welcome, ...rest] = frames;
+            if (welcome?.type === "close") {
+              // Refused before the handshake (a disallowed Origin, say): the frame says why.
+              return fail(linkClose(welcome.code, welcome.reason));
+            }
+            if (welcome?.type !== "welcome" || welcome.version !== PROTOCOL_VERSION) {
+              return fail(linkClose(CloseCode.PROTOCOL_ERROR, "no welcome"));
+            }
+            opened = true;
+            done = true;
+            attempts.delete(attempt);
+            clock.clearTimeout(attempt.timer);
+            abandonAll();
+            options.onOpen(transport, welcome, rest);
+          },
+          onClose(info) {
+            if (opened) options.onClose(info);
+            else fail(info);
+          },
         },
-        onClose(info) {
-          if (opened) options.onClose(info);
-          else fail(info);
-        },
-      },
-    });
+      });
+    }
     const timer = clock.setTimeout(() => {
       failed(attempt!, linkClose(CloseCode.ABNORMAL, `no handshake in ${options.connectTimeoutMs} ms`, "TIMEOUT"));
     }, options.connectTimeoutMs);
