@@ -118,6 +118,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
         query: options.endpoint.query,
         hello: options.hello,
         caps: options.caps,
+        clock,
         handlers: {
           onFrames(frames) {
             if (opened) return options.onFrames(frames);

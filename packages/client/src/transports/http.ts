@@ -1,5 +1,6 @@
 import { CloseCode, Endpoint, createLineSplitter, decodeFrame, encodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
+import type { TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
 import { linkClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
@@ -94,11 +95,15 @@ export interface HttpLink {
   setDownstream(abort: () => void): void;
 }
 
-export function createHttpLink({ url, query, hello, caps, handlers }: TransportOpenOptions): HttpLink {
+export function createHttpLink({ url, query, hello, caps, handlers, clock }: TransportOpenOptions): HttpLink {
   const splitter = createLineSplitter();
   let abortDownstream: (() => void) | undefined;
   let sessionId = "";
   let maxMessageBytes = 0;
+  // A POST that never answers would hold every later frame back while polls keep the link
+  // looking alive: it gets as long as the heartbeat gives a silent link.
+  let sendTimeoutMs = 0;
+  let sendTimer: TimerId | undefined;
   let ended = false;
   // Encoded batches, one per send(): the driver bounds each to what the server accepts.
   let queue: string[] = [];
@@ -108,6 +113,7 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
   const stop = () => {
     ended = true;
     queue = [];
+    clock.clearTimeout(sendTimer);
     posting?.abort();
     abortDownstream?.();
   };
@@ -122,14 +128,24 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
     let body = queue.shift()!;
     while (queue.length && body.length + queue[0]!.length < mergeLimit(maxMessageBytes)) body += "\n" + queue.shift();
     const pending = (posting = request(caps, "POST", endpoint(Endpoint.send), body));
+    if (sendTimeoutMs) {
+      sendTimer = clock.setTimeout(() => {
+        // After close() the link is already ended: the request is only given up.
+        const quiet = ended;
+        stop();
+        if (!quiet) handlers.onClose(linkClose(CloseCode.ABNORMAL, `send got no answer in ${sendTimeoutMs} ms`));
+      }, sendTimeoutMs);
+    }
     pending.response.then(
       ({ status, text }) => {
+        clock.clearTimeout(sendTimer);
         posting = undefined;
         if (status >= 300) end(closeForResponse(status, text));
         // Also after close(): the last frames (the close frame) still go, in order.
         else if (queue.length) post();
       },
       (error) => {
+        clock.clearTimeout(sendTimer);
         posting = undefined;
         end(closeForNetworkError(error));
       },
@@ -149,7 +165,10 @@ export function createHttpLink({ url, query, hello, caps, handlers }: TransportO
       try {
         for (const line of splitter.push(text)) {
           const frame = decodeFrame(line);
-          if (frame?.type === "welcome") ({ sessionId, maxMessageBytes } = frame);
+          if (frame?.type === "welcome") {
+            ({ sessionId, maxMessageBytes } = frame);
+            sendTimeoutMs = frame.pingIntervalMs + frame.pingTimeoutMs;
+          }
           if (frame) frames.push(frame);
         }
       } catch (cause) {

@@ -1,4 +1,5 @@
 import type { Frame } from "@lifeline/protocol";
+import type { Clock } from "../clock.js";
 import type { Capabilities } from "../env.js";
 import type { LifelineError } from "../errors.js";
 
@@ -41,6 +42,8 @@ export interface TransportOpenOptions {
   readonly hello: Frame;
   readonly caps: Capabilities;
   readonly handlers: TransportHandlers;
+  /** For the transport's own timeouts (an upstream request that never answers, say). */
+  readonly clock: Clock;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { systemClock } from "../../src/clock.js";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import type { Frame } from "@lifeline/protocol";
@@ -150,7 +151,7 @@ describe.each([
     const caps = resolveCapabilities();
     const closes: LinkClose[] = [];
     const frames: Frame[] = [];
-    f.open({ url: BASE, query: "", hello, caps, handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info) } });
+    f.open({ url: BASE, query: "", hello, caps, clock: systemClock, handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info) } });
     await until(() => closes.length > 0);
     expect(frames).toEqual([]);
     return closes;

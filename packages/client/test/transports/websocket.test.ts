@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock.js";
 import { decodeBatch, encodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import { connect } from "@lifeline/client";
@@ -20,6 +21,7 @@ function open(url = "http://example.test/lifeline", query = "") {
     url,
     query,
     hello,
+    clock: systemClock,
     caps: { WebSocket },
     handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info) },
   });
@@ -122,7 +124,7 @@ describe("websocket transport", () => {
   it("reports a constructor that throws as a failed link, but only after open() returned", async () => {
     FakeWebSocket.throwOnCreate = true;
     const closes: LinkClose[] = [];
-    webSocket.open({ url: "http://x", query: "", hello, caps: { WebSocket }, handlers: { onFrames: () => {}, onClose: (i) => closes.push(i) } });
+    webSocket.open({ url: "http://x", query: "", hello, caps: { WebSocket }, clock: systemClock, handlers: { onFrames: () => {}, onClose: (i) => closes.push(i) } });
     expect(closes).toEqual([]);
     await settle();
     expect(closes).toHaveLength(1);
