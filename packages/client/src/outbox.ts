@@ -1,3 +1,4 @@
+import { FRAME_OVERHEAD_BYTES } from "@lifeline/protocol";
 import type { MessageFrame } from "@lifeline/protocol";
 import { LifelineError } from "./errors.js";
 
@@ -24,8 +25,9 @@ export interface Outbox {
   /** Adds a message and returns its seq. @throws LifelineError BUFFER_FULL */
   push(data: Payload, bytes: number): number;
   /**
-   * Frames not yet sent on the current link, marked as sent: as many as fit in `maxBytes` of
-   * wire payload (binary counts 4/3 for base64), and always at least one.
+   * Frames not yet sent on the current link, marked as sent: as many as fit in `maxBytes`,
+   * counting each payload plus FRAME_OVERHEAD_BYTES (so the batch fits the server's body
+   * limit, see maxBodyBytes), and always at least one.
    */
   takeUnsent(maxBytes?: number): MessageFrame[];
   /** The server has every message with seq ≤ `seq`. */
@@ -78,7 +80,7 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
       const frames: MessageFrame[] = [];
       for (let total = 0; unsent < entries.length; unsent++) {
         const entry = entries[unsent]!;
-        total += typeof entry.data === "string" ? entry.bytes : (entry.bytes * 4) / 3;
+        total += entry.bytes + FRAME_OVERHEAD_BYTES;
         if (total > maxBytes && frames.length) break;
         frames.push({ type: "message", seq: entry.seq, data: entry.data });
       }

@@ -11,10 +11,17 @@ export const DEFAULT_RESUME_WINDOW_MS = 60_000;
 /** Client send buffer (unacknowledged messages) caps. */
 export const DEFAULT_BUFFER_MAX_MESSAGES = 100_000;
 export const DEFAULT_BUFFER_MAX_BYTES = 64 * 1024 * 1024;
-/** Largest HTTP request body the server reads: a batch of frames with base64 and JSON overhead. */
+/**
+ * Largest batch (HTTP body or WebSocket message) the server reads. JSON can make a message six
+ * times longer (a control character becomes `\u0000`), so a batch whose payloads, counted with
+ * FRAME_OVERHEAD_BYTES each, stay within maxMessageBytes always fits, escapes included.
+ */
 export function maxBodyBytes(maxMessageBytes: number): number {
-  return Math.ceil(maxMessageBytes * 1.5) + 64 * 1024;
+  return maxMessageBytes * 6 + 64 * 1024;
 }
+
+/** What a sender counts for each frame in a batch on top of its payload: brackets, seq, quotes, newline. */
+export const FRAME_OVERHEAD_BYTES = 32;
 
 /** HTTP endpoint suffixes under the server's base path (e.g. `/lifeline/ws`). */
 export const Endpoint = {

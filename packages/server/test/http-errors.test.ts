@@ -58,8 +58,8 @@ describe("HTTP refusals (docs/protocol.md §2)", () => {
   });
 
   it("413 + 4102 for a body over the limit, and for one message over maxMessageSize", async () => {
-    const { url, sessions } = await startServer({ maxMessageSize: 1000 }); // body limit 1500 + 64 KiB
-    const huge = "x".repeat(1500 + 64 * 1024 + 1);
+    const { url, sessions } = await startServer({ maxMessageSize: 1000 }); // body limit 6 × 1000 + 64 KiB
+    const huge = "x".repeat(6000 + 64 * 1024 + 1);
     const tooBig = await request(url + "/stream", { method: "POST", body: huge });
     expect(tooBig).toMatchObject({ status: 413, frames: [expect.objectContaining({ code: 4102 })] });
 

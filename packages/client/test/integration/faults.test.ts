@@ -15,6 +15,8 @@ import type { FaultProxy } from "@lifeline/testkit";
  */
 
 const HEARTBEAT = { interval: 500, timeout: 500 };
+// Timers and the event loop under a busy test run; the server sweeps its heartbeats every 125 ms here.
+const DETECTION_MARGIN_MS = 500;
 const transports: TransportName[] = ["websocket", "streaming", "polling"];
 
 const cleanups = cleanupAfterEach();
@@ -142,9 +144,9 @@ describe.each(transports)("faults over %s", (transport) => {
     expect(stack.opens.slice(1).every((o) => o.resumed && !o.sessionLost)).toBe(true);
     expect(new Set(stack.opens.map((o) => o.transport))).toEqual(new Set([transport]));
     // Detected within interval + timeout, plus a small margin for timers and the event loop.
-    expect(detectedAfter).toBeLessThanOrEqual(HEARTBEAT.interval + HEARTBEAT.timeout + 300);
+    expect(detectedAfter).toBeLessThanOrEqual(HEARTBEAT.interval + HEARTBEAT.timeout + DETECTION_MARGIN_MS);
     // The server let go of the dead link too (its session waits to be resumed).
-    expect(serverDetectedAfter).toBeLessThanOrEqual(HEARTBEAT.interval + HEARTBEAT.timeout + 300);
+    expect(serverDetectedAfter).toBeLessThanOrEqual(HEARTBEAT.interval + HEARTBEAT.timeout + DETECTION_MARGIN_MS);
     expect(stack.states.some((s) => s.to === "reconnecting" && /no data from the server/.test(s.reason))).toBe(true);
   });
 
