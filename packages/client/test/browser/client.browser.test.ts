@@ -152,5 +152,24 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
       expect(messages).toEqual([{ text: "through the proxy" }]);
       expect(hostile.stats.upgradesRefused).toBeGreaterThan(0);
     });
+
+    it("remembers in localStorage what worked, so the next connection starts with it", async () => {
+      hostile.refuseUpgrades(403);
+      const endpoint = hostile.url + "/lifeline";
+      const p = await start(name, endpoint, {});
+      await waitFor(p, 1, 0);
+      const remembered = await p.evaluate((url) => localStorage.getItem(`lifeline:transport:${url}`), endpoint);
+      expect(remembered).toMatch(/^streaming \d+$/);
+      // A new connection (as after a reload) goes straight to streaming: no upgrade is tried first.
+      const upgradesBefore = hostile.stats.upgradesSeen;
+      await p.evaluate(([url]) => {
+        const w = window as unknown as PageWindow;
+        w.conn.close();
+        w.start(url!, {});
+      }, [endpoint] as const);
+      await p.waitForFunction(() => (window as unknown as PageWindow).record.opens.length >= 2, null, { timeout: 20_000 });
+      expect((await recorded(p)).opens[1]).toEqual({ transport: "streaming", resumed: false });
+      expect(hostile.stats.upgradesSeen).toBe(upgradesBefore);
+    });
   });
 });
