@@ -33,13 +33,13 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
   if (existing) {
     // A candidate of an attempt that lost (or a sibling that came second) must not take the
     // session from the link the client kept.
-    if (hello.attempt !== undefined && hello.attempt <= existing.attempt) {
+    if (hello.attempt !== undefined && existing.attempt !== undefined && hello.attempt <= existing.attempt) {
       return refused(CloseCode.TRANSPORT_REPLACED, `attempt ${hello.attempt} is not newer than attempt ${existing.attempt}, which holds the session`);
     }
     const check = existing.resumable(hello.ack);
     if (check === "ahead") return refused(CloseCode.PROTOCOL_ERROR, `hello.ack ${hello.ack} is ahead of the last message the server sent`);
     if (check === "ok") {
-      existing.attempt = hello.attempt ?? existing.attempt;
+      existing.attempt = hello.attempt;
       return { accepted: { session: existing, resumed: true, helloAck: hello.ack, rest } };
     }
     // The client moves on to a new session, so the old one can only end. Its link, if it
@@ -48,7 +48,7 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
     ctx.log.info(`[session] ${existing.id} could not be resumed from ack ${hello.ack}; starting a new session`);
   }
   const session = ctx.registry.create();
-  session.attempt = hello.attempt ?? 0;
+  session.attempt = hello.attempt;
   return { accepted: { session, resumed: false, helloAck: 0, rest } };
 }
 

@@ -73,7 +73,7 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
       }
       if (links.has(link)) next = Math.min(next, deadAt, link.nextPingAtMs);
     }
-    if (next !== Infinity) arm(next);
+    if (links.size && next !== Infinity) arm(next);
   }
 
   return {

@@ -52,8 +52,8 @@ export interface SessionCore {
   readonly api: Session;
   readonly link: Link | null;
   readonly closed: boolean;
-  /** The client's attempt number (hello.attempt) that holds the session; 0 when it sent none. */
-  attempt: number;
+  /** The client's attempt number (hello.attempt) that holds the session; undefined when it sent none. */
+  attempt: number | undefined;
   /** Whether a hello with this ack can resume: "ahead" is a protocol error, "lost" means a new session. */
   resumable(helloAck: number): "ok" | "ahead" | "lost";
   /** Moves the session to `link` (ending the previous one with 4001) and sends welcome (+ replay). */
@@ -143,7 +143,7 @@ class ServerSession implements SessionCore, Watched {
   readonly sent: ReplayBuffer;
   link: Link | null = null;
   closed = false;
-  attempt = 0;
+  attempt: number | undefined = undefined;
   lastActivityMs = 0;
   nextPingAtMs = 0;
   private resumeTimer: TimerId | undefined = undefined;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { startHeartbeat } from "../src/heartbeat.js";
+import { createHeartbeats, startHeartbeat } from "../src/heartbeat.js";
+import type { Watched } from "../src/heartbeat.js";
 import { createManualClock } from "./helpers/manual-clock.js";
 
 function setup(intervalMs = 100, timeoutMs = 50) {
@@ -52,5 +53,31 @@ describe("heartbeat", () => {
     expect(clock.pendingTimers).toBe(0);
     clock.advance(10_000);
     expect(log).toEqual([]);
+  });
+});
+
+describe("the server-wide heartbeat sweep", () => {
+  it("leaves no timer armed when the last link is unwatched from inside a sweep", () => {
+    const clock = createManualClock();
+    const heartbeats = createHeartbeats({ clock, intervalMs: 1000, timeoutMs: 500 });
+    const log: string[] = [];
+    const a: Watched = { lastActivityMs: 0, nextPingAtMs: 0, ping: () => log.push("ping a"), expire: () => log.push("expire a") };
+    const b: Watched = {
+      lastActivityMs: 0,
+      nextPingAtMs: 0,
+      ping: () => log.push("ping b"),
+      // Its expiry ends the other link too (a 'close' listener that closes the server, say).
+      expire: () => {
+        log.push("expire b");
+        heartbeats.unwatch(a);
+      },
+    };
+    heartbeats.watch(a);
+    heartbeats.watch(b);
+    clock.advance(600);
+    a.lastActivityMs = clock.now();
+    clock.advance(900);
+    expect(log).toEqual(["ping a", "ping b", "expire b"]);
+    expect(clock.pendingTimers).toBe(0);
   });
 });

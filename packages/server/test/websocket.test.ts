@@ -290,6 +290,15 @@ describe("websocket transport: bad input", () => {
     expect(await older.inbox.next("close")).toMatchObject({ code: 4001 });
   });
 
+  it("compares attempts only when the session is held by a hello that named one", async () => {
+    const { url } = await startServer();
+    const first = await wsSession(url); // no attempt number
+    first.ws.terminate();
+    const second = await openWs(url);
+    second.send({ type: "hello", version: 1, sessionId: first.welcome.sessionId, ack: 0, attempt: 0 });
+    expect(await second.inbox.next("welcome")).toMatchObject({ sessionId: first.welcome.sessionId, resumed: true });
+  });
+
   it("refuses a disallowed Origin with a 4103 close a browser can read, and makes no session", async () => {
     const { url, server } = await startServer({ allowedOrigins: ["https://good.example"] });
     const evil = await openWs(url, { Origin: "https://evil.example" });
