@@ -1,7 +1,9 @@
 /**
- * Runs queued flushes once per event-loop turn, all of them in one setImmediate. Everything a
- * session queues during a turn (a burst of send() calls, acks for a batch of messages, a pong)
- * leaves in one write, and a thousand busy sessions cost one timer, not a thousand.
+ * Runs queued flushes with as little delay as batching allows. The first flush of an event-loop
+ * turn runs in a microtask, right after the callback that queued it: a lone reply (an echo, a
+ * pong) leaves at once. Whatever is queued later in the same turn waits for one setImmediate at
+ * the end of the turn, so under load everything a session queues (a burst of send() calls, acks
+ * for a batch of messages) leaves in one write, and a thousand busy sessions cost one timer.
  */
 export interface FlushQueue {
   schedule(flush: () => void): void;
@@ -11,9 +13,12 @@ export interface FlushQueue {
 
 export function createFlushQueue(onError: (error: unknown) => void): FlushQueue {
   let queue: (() => void)[] = [];
-  let handle: ReturnType<typeof setImmediate> | undefined;
+  // A run is already on its way (microtask or end of turn).
+  let scheduled = false;
+  // Set while this turn has flushed once: later flushes wait for its end.
+  let turn: ReturnType<typeof setImmediate> | undefined;
   const run = () => {
-    handle = undefined;
+    scheduled = false;
     const flushes = queue;
     queue = [];
     for (const flush of flushes) {
@@ -25,15 +30,24 @@ export function createFlushQueue(onError: (error: unknown) => void): FlushQueue 
       }
     }
   };
+  const endTurn = () => {
+    turn = undefined;
+    if (scheduled) run();
+  };
   return {
     schedule(flush) {
       queue.push(flush);
-      handle ??= setImmediate(run);
+      if (scheduled) return;
+      scheduled = true;
+      if (turn !== undefined) return;
+      queueMicrotask(run);
+      turn = setImmediate(endTurn);
     },
     clear() {
       queue = [];
-      if (handle !== undefined) clearImmediate(handle);
-      handle = undefined;
+      scheduled = false;
+      if (turn !== undefined) clearImmediate(turn);
+      turn = undefined;
     },
   };
 }
