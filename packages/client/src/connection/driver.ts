@@ -16,18 +16,13 @@ import type { ConnectionEvents } from "../types.js";
 import type { Endpoint } from "../url.js";
 import type { Fallback, FallbackFactory } from "./fallback.js";
 import { transition } from "./state.js";
+import { createUplink } from "./uplink.js";
 import type { ConnectionEvent, ConnectionState, Effect } from "./state.js";
 import { openFirstTransport } from "./select.js";
 import type { LinkRequest } from "./select.js";
 
 /** A link must stay open this long before the retry count starts again from 1. */
 const MIN_UPTIME_MS = 5_000;
-/**
- * An ack with nothing else to carry it costs a write of its own: it waits this long for company
- * (a reply usually follows a message), unless this many messages are owed an ack already.
- */
-const ACK_DELAY_MS = 20;
-const ACK_EVERY = 64;
 
 export interface Driver {
   readonly state: ConnectionState;
@@ -50,6 +45,13 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   const caps = resolveCapabilities(options.caps);
   const outbox = createOutbox(options.maxMessages, options.maxBytes);
   const inbox = createInbox();
+  const uplink = createUplink({
+    clock,
+    outbox,
+    inbox,
+    target: () => (state === "open" ? link : undefined),
+    maxBytes: () => maxMessageBytes,
+  });
 
   let state: ConnectionState = "connecting";
   let generation = 0;
@@ -59,9 +61,6 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   let retryTimer: TimerId | undefined;
   let sessionId: string | null = null;
   let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
-  let control: Frame[] = [];
-  let flushQueued = false;
-  let ackTimer: TimerId | undefined;
   let rtt: number | null = null;
   let pingId = 0;
   let pingSentAt = 0;
@@ -105,7 +104,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
         return;
       case "announceOpen":
         events.emit("open", openInfo!);
-        return scheduleFlush();
+        return uplink.schedule();
       case "finish":
         unwatchNetwork();
         if (lastError && closeInfo.code !== CloseCode.NORMAL) events.emit("error", lastError);
@@ -214,7 +213,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     welcomed(transport.name, welcome);
     if (current !== generation) return undefined;
     receive(rest);
-    scheduleFlush();
+    uplink.schedule();
     return generation;
   }
 
@@ -227,8 +226,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
 
   function closeLink(finalFrames?: Frame[]): void {
     generation++;
-    clock.clearTimeout(ackTimer);
-    ackTimer = undefined;
+    uplink.reset();
     plugin?.stop();
     heartbeat?.stop();
     heartbeat = undefined;
@@ -274,8 +272,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
 
   function ping(): void {
     pingSentAt = clock.now();
-    control.push({ type: "ping", id: ++pingId });
-    scheduleFlush();
+    uplink.control({ type: "ping", id: ++pingId });
   }
 
   function receive(frames: readonly Frame[]): void {
@@ -296,7 +293,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
           outbox.ack(frame.seq);
           break;
         case "ping":
-          control.push({ type: "pong", id: frame.id });
+          uplink.control({ type: "pong", id: frame.id });
           break;
         case "pong":
           if (frame.id === pingId) rtt = clock.now() - pingSentAt;
@@ -312,38 +309,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
           break;
       }
     }
-    scheduleFlush();
-  }
-
-  function scheduleFlush(): void {
-    if (flushQueued) return;
-    flushQueued = true;
-    // Everything sent in the same tick goes out as one batch: one WebSocket message or one POST.
-    Promise.resolve().then(flush);
-  }
-
-  function flush(): void {
-    flushQueued = false;
-    if (state !== "open" || !link) return;
-    // One batch carries at most the server's message limit: its body limit has room for one
-    // full message, not for a backlog of them.
-    let messages = outbox.takeUnsent(maxMessageBytes);
-    if (!control.length && !messages.length && inbox.unacked < ACK_EVERY) {
-      if (inbox.unacked && ackTimer === undefined) ackTimer = clock.setTimeout(flushAck, ACK_DELAY_MS);
-      return;
-    }
-    const frames = control;
-    control = [];
-    const ack = inbox.takeAck();
-    if (ack) frames.push({ type: "ack", seq: ack });
-    link.send(frames.concat(messages));
-    while ((messages = outbox.takeUnsent(maxMessageBytes)).length) link.send(messages);
-  }
-
-  function flushAck(): void {
-    ackTimer = undefined;
-    const ack = state === "open" && link ? inbox.takeAck() : 0;
-    if (ack) link!.send([{ type: "ack", seq: ack }]);
+    uplink.schedule();
   }
 
   const unwatchNetwork = watchNetwork(options.network, {
@@ -388,7 +354,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
         throw new LifelineError("MESSAGE_TOO_LARGE", `${bytes} bytes > limit ${maxMessageBytes}`);
       }
       outbox.push(payload, bytes);
-      scheduleFlush();
+      uplink.schedule();
     },
     close() {
       if (state === "closed") return;
@@ -396,7 +362,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       lastError = undefined;
       if (state === "open" && link) {
         // Send what is still queued, then say goodbye, so the server ends the session now.
-        flush();
+        uplink.flush();
         closeLink([{ type: "close", code: CloseCode.NORMAL, reason: "closed by client" }]);
       } else {
         // Called from a listener in the middle of a transition, a link or attempt may still be up.

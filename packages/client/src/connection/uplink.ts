@@ -1,0 +1,83 @@
+import type { Frame } from "@lifeline/protocol";
+import type { Clock, TimerId } from "../clock.js";
+import type { Inbox } from "../inbox.js";
+import type { Outbox } from "../outbox.js";
+
+/**
+ * An ack with nothing else to carry it costs a write of its own: it waits this long for company
+ * (a reply usually follows a message), unless this many messages are owed an ack already.
+ */
+const ACK_DELAY_MS = 20;
+const ACK_EVERY = 64;
+
+export interface UplinkSettings {
+  readonly clock: Clock;
+  readonly outbox: Outbox;
+  readonly inbox: Inbox;
+  /** Where batches go now: the open link, or undefined while there is none. */
+  target(): { send(frames: readonly Frame[]): void } | undefined;
+  /** The server's message limit: no batch carries more (see maxBodyBytes in the protocol). */
+  maxBytes(): number;
+}
+
+/** What goes up the link, and when: control frames, the ack and the outbox, in bounded batches. */
+export interface Uplink {
+  /** Queues a ping or pong for the next batch. */
+  control(frame: Frame): void;
+  /** Something may be ready: everything queued in this tick leaves as one batch. */
+  schedule(): void;
+  /** Sends what is ready now (a lone ack still waits for company). */
+  flush(): void;
+  /** The link is gone: the held ack goes with the next link's first batch. */
+  reset(): void;
+}
+
+export function createUplink({ clock, outbox, inbox, target, maxBytes }: UplinkSettings): Uplink {
+  let control: Frame[] = [];
+  let queued = false;
+  let ackTimer: TimerId | undefined;
+
+  const sendAck = () => {
+    ackTimer = undefined;
+    const link = target();
+    const ack = link ? inbox.takeAck() : 0;
+    if (ack) link!.send([{ type: "ack", seq: ack }]);
+  };
+
+  function flush(): void {
+    queued = false;
+    const link = target();
+    if (!link) return;
+    let messages = outbox.takeUnsent(maxBytes());
+    if (!control.length && !messages.length && inbox.unacked < ACK_EVERY) {
+      if (inbox.unacked && ackTimer === undefined) ackTimer = clock.setTimeout(sendAck, ACK_DELAY_MS);
+      return;
+    }
+    const frames = control;
+    control = [];
+    const ack = inbox.takeAck();
+    if (ack) frames.push({ type: "ack", seq: ack });
+    link.send(frames.concat(messages));
+    while ((messages = outbox.takeUnsent(maxBytes())).length) link.send(messages);
+  }
+
+  function schedule(): void {
+    if (queued) return;
+    queued = true;
+    // One WebSocket message or one POST for everything sent in the same tick.
+    Promise.resolve().then(flush);
+  }
+
+  return {
+    control(frame) {
+      control.push(frame);
+      schedule();
+    },
+    schedule,
+    flush,
+    reset() {
+      clock.clearTimeout(ackTimer);
+      ackTimer = undefined;
+    },
+  };
+}
