@@ -45,13 +45,6 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   const caps = resolveCapabilities(options.caps);
   const outbox = createOutbox(options.maxMessages, options.maxBytes);
   const inbox = createInbox();
-  const uplink = createUplink({
-    clock,
-    outbox,
-    inbox,
-    target: () => (state === "open" ? link : undefined),
-    maxBytes: () => maxMessageBytes,
-  });
 
   let state: ConnectionState = "connecting";
   let generation = 0;
@@ -75,6 +68,14 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   let lastTransport: TransportName | null = null;
   let candidateFailures: string[] = [];
   const log = options.log;
+  const uplink = createUplink({
+    clock,
+    outbox,
+    inbox,
+    target: () => (state === "open" ? link : undefined),
+    maxBytes: () => maxMessageBytes,
+  });
+
   function dispatch(event: ConnectionEvent, reason: string, error?: LifelineError): void {
     const next = transition(state, event);
     if (!next) return;
