@@ -118,7 +118,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   function retryDelay(info: LinkClose, error: LifelineError): number | null {
     if (info.final || !isRetryable(info.code)) return null;
     const policy = options.retryPolicy;
-    if (policy && info.code === CloseCode.TRANSPORT_REPLACED) {
+    if (policy && state === "open" && info.code === CloseCode.TRANSPORT_REPLACED) {
       // Another link of ours took the session (a race candidate we dropped reached the server
       // late): nothing is wrong with the network, so take it back at once.
       return policy.nextDelayMs({ attempt: ++attempt, elapsedMs: 0, reason: error }) === null ? null : 0;

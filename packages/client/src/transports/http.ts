@@ -10,8 +10,9 @@ import type { LinkClose, TransportOpenOptions } from "./transport.js";
 
 /**
  * Batches queued behind a POST in flight are merged into one body of at most half the server's
- * message limit in characters: even at 3 UTF-8 bytes each, that stays within its body limit
- * (1.5 × the message limit), and one POST carries thousands of small messages.
+ * message limit in characters: even at 3 UTF-8 bytes each, that stays well within its body
+ * limit (maxBodyBytes: 6 × the message limit + 64 KiB), and one POST carries thousands of
+ * small messages.
  */
 const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
 
@@ -105,7 +106,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   let sendTimeoutMs = 0;
   let sendTimer: TimerId | undefined;
   let ended = false;
-  // Encoded batches, one per send(): the driver bounds each to what the server accepts.
+  // Encoded batches, one per send(): the uplink bounds each to what the server accepts.
   let queue: string[] = [];
   let posting: PendingRequest | undefined;
 

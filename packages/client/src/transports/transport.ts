@@ -47,7 +47,7 @@ export interface TransportOpenOptions {
 }
 
 /**
- * Creates links of one kind. Rules every transport keeps (checked by one contract suite): no
+ * Creates links of one kind. Rules every transport keeps (each transport's tests check them): no
  * handler call before open() returns; onClose exactly once, errors before the link is up
  * included; after close(), no handler call at all.
  */
