@@ -57,6 +57,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   let rtt: number | null = null;
   let pingId = 0;
   let pingSentAt = 0;
+  let pingIntervalMs = 0;
+  let rttTimer: TimerId | undefined;
   let attempt = 0;
   let linkAttempts = 0;
   let openedAt = 0;
@@ -220,6 +222,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
 
   /** Lets go of the link without ending the connection; its downstream stops, sent frames still go. */
   function detachLink(): void {
+    clock.clearTimeout(rttTimer);
+    rttTimer = undefined;
     heartbeat?.stop();
     link?.close();
     link = undefined;
@@ -227,6 +231,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
 
   function closeLink(finalFrames?: Frame[]): void {
     generation++;
+    clock.clearTimeout(rttTimer);
+    rttTimer = undefined;
     uplink.reset();
     plugin?.stop();
     heartbeat?.stop();
@@ -257,6 +263,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     const sessionLost = !welcome.resumed && previous !== null;
     openInfo = { transport: name, resumed: welcome.resumed, sessionLost, resent: sessionLost ? resent : [] };
     openedAt = clock.now();
+    pingIntervalMs = welcome.pingIntervalMs;
     heartbeat = createHeartbeat({
       clock,
       intervalMs: welcome.pingIntervalMs,
@@ -297,7 +304,11 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
           uplink.control({ type: "pong", id: frame.id });
           break;
         case "pong":
-          if (frame.id === pingId) rtt = clock.now() - pingSentAt;
+          if (frame.id !== pingId) break;
+          rtt = clock.now() - pingSentAt;
+          // Keep rtt current: measure again one ping interval later.
+          clock.clearTimeout(rttTimer);
+          rttTimer = clock.setTimeout(ping, pingIntervalMs);
           break;
         case "close": {
           const info = linkClose(frame.code, frame.reason || "closed by server");

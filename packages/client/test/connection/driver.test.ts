@@ -133,6 +133,29 @@ describe("driver", () => {
     expect(conn.rtt).toBe(42);
   });
 
+  it("measures rtt again every ping interval, and stops with the link", async () => {
+    const { conn, factory, clock } = setup();
+    await settle();
+    const link = factory.links[0]!;
+    link.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500 });
+    await settle();
+    const pings = () => link.sent.filter((f) => f.type === "ping") as { id: number }[];
+    clock.advance(40);
+    link.deliver({ type: "pong", id: pings()[0]!.id });
+    expect(conn.rtt).toBe(40);
+    clock.advance(999);
+    await settle();
+    expect(pings()).toHaveLength(1);
+    clock.advance(1);
+    await settle();
+    expect(pings()).toHaveLength(2);
+    clock.advance(7);
+    link.deliver({ type: "pong", id: pings()[1]!.id });
+    expect(conn.rtt).toBe(7);
+    conn.close();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it("resumes after a drop: reconnects after the policy's delay and resends only what the server lacks", async () => {
     const { conn, factory, clock, log, opens } = setup();
     await settle();
