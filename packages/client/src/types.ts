@@ -66,7 +66,7 @@ export interface Connection {
   readonly transport: TransportName | null;
   /** The session id once open. */
   readonly id: string | null;
-  /** Last measured round-trip time in ms (ping to pong), or null before the first sample. */
+  /** Last measured round-trip time in ms (ping to pong, measured every ping interval), or null before the first sample. */
   readonly rtt: number | null;
   /** Messages sent but not yet acknowledged by the server (queued or in flight). */
   readonly bufferedMessages: number;
