@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { createHeartbeat } from "../src/heartbeat.js";
-import { createManualClock } from "./helpers/manual-clock.js";
+import { createManualClock } from "@lifeline/testkit";
 
 const setup = () => {
   const clock = createManualClock();

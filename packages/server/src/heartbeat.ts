@@ -93,24 +93,3 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
     },
   };
 }
-
-/** One link's heartbeat on its own timer (see createHeartbeats). */
-export interface Heartbeat {
-  /** Something arrived from the client: the link is alive. */
-  activity(): void;
-  /** Cancels the timer; no callback runs afterwards. Idempotent. */
-  stop(): void;
-}
-
-/** Starts watching one link with callbacks; for callers that have no Watched object. */
-export function startHeartbeat(config: HeartbeatConfig & { onPing(): void; onExpired(): void }): Heartbeat {
-  const heartbeats = createHeartbeats(config);
-  const link: Watched = { lastActivityMs: 0, nextPingAtMs: 0, ping: config.onPing, expire: config.onExpired };
-  heartbeats.watch(link);
-  return {
-    activity() {
-      link.lastActivityMs = config.clock.now();
-    },
-    stop: () => heartbeats.unwatch(link),
-  };
-}

@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { createHeartbeats, startHeartbeat } from "../src/heartbeat.js";
-import type { Watched } from "../src/heartbeat.js";
-import { createManualClock } from "./helpers/manual-clock.js";
+import { createHeartbeats } from "../src/heartbeat.js";
+import type { HeartbeatConfig, Watched } from "../src/heartbeat.js";
+import { createManualClock } from "@lifeline/testkit";
+
+/** One link watched with callbacks, as a session is. */
+function startHeartbeat(config: HeartbeatConfig & { onPing(): void; onExpired(): void }) {
+  const heartbeats = createHeartbeats(config);
+  const link: Watched = { lastActivityMs: 0, nextPingAtMs: 0, ping: config.onPing, expire: config.onExpired };
+  heartbeats.watch(link);
+  return {
+    activity: () => void (link.lastActivityMs = config.clock.now()),
+    stop: () => heartbeats.unwatch(link),
+  };
+}
 
 function setup(intervalMs = 100, timeoutMs = 50) {
   const clock = createManualClock();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createManualClock } from "./helpers/manual-clock.js";
+import { createManualClock } from "@lifeline/testkit";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, postFrames, request, startPoll, text } from "./helpers/wire.js";
 

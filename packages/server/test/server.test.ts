@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { LifelineServerError, createServer } from "@lifeline/server";
 import type { LifelineServer } from "@lifeline/server";
-import { createManualClock } from "./helpers/manual-clock.js";
+import { createManualClock } from "@lifeline/testkit";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { hello, openStream, openWs, postFrames, request, startPoll, text, wsSession } from "./helpers/wire.js";
 

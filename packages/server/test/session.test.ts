@@ -6,7 +6,7 @@ import { resolveOptions } from "../src/options.js";
 import type { ServerOptions } from "../src/options.js";
 import type { SessionCore } from "../src/session.js";
 import { createSession } from "../src/session.js";
-import { createManualClock } from "./helpers/manual-clock.js";
+import { createManualClock } from "@lifeline/testkit";
 import { text } from "./helpers/wire.js";
 
 interface FakeLink extends Link {

@@ -21,7 +21,6 @@ interface Record {
 export interface TransportHealth {
   /** Candidates in the order to try: `preferred` first, demoted ones left out unless nothing else is left. */
   order(factories: readonly TransportFactory[], preferred: TransportName | undefined): TransportFactory[];
-  isDemoted(name: TransportName): boolean;
   /** How long `name` stays demoted, 0 when it is not. */
   demotedForMs(name: TransportName): number;
   /** An open link of `name` ended after `uptimeMs`; true when that demoted the transport. */
@@ -38,7 +37,6 @@ export function createTransportHealth(clock: Clock): TransportHealth {
   const demotedForMs = (name: TransportName) => Math.max(0, (records.get(name)?.demotedUntil ?? 0) - clock.now());
   const isDemoted = (name: TransportName) => demotedForMs(name) > 0;
   return {
-    isDemoted,
     demotedForMs,
     order(factories, preferred) {
       const healthy = factories.filter((f) => !isDemoted(f.name));

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { connectWith } from "../../src/client.js";
 import type { CoreOptions } from "../../src/options.js";
 import type { RetryPolicy } from "../../src/reconnect.js";
-import { createManualClock } from "../helpers/manual-clock.js";
-import type { ManualClock } from "../helpers/manual-clock.js";
+import { createManualClock } from "@lifeline/testkit";
+import type { ManualClock } from "@lifeline/testkit";
 import { createFakeFactory, settle } from "../helpers/fake-transport.js";
 import { createFakeAppState, createFakeDocument, createFakeWindow } from "../helpers/fake-platform.js";
 

@@ -4,7 +4,7 @@ import { connectWith } from "../../src/client.js";
 import type { CoreOptions } from "../../src/options.js";
 import type { RetryPolicy } from "../../src/reconnect.js";
 import type { ConnectionEvents } from "../../src/types.js";
-import { createManualClock } from "../helpers/manual-clock.js";
+import { createManualClock } from "@lifeline/testkit";
 import { createFakeFactory, settle } from "../helpers/fake-transport.js";
 import type { FakeFactory } from "../helpers/fake-transport.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { connectWith } from "../../src/client.js";
-import { createManualClock } from "../helpers/manual-clock.js";
+import { createManualClock } from "@lifeline/testkit";
 import { createFakeFactory, settle } from "../helpers/fake-transport.js";
 
 function setup() {

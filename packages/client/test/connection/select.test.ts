@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { openFirstTransport } from "../../src/connection/select.js";
 import type { SelectOptions } from "../../src/connection/select.js";
 import type { LinkClose, TransportFactory } from "../../src/transports/transport.js";
-import { createManualClock } from "../helpers/manual-clock.js";
+import { createManualClock } from "@lifeline/testkit";
 import { createFakeFactory } from "../helpers/fake-transport.js";
 
 function race(factories: TransportFactory[]) {

@@ -3,7 +3,7 @@ import type { Frame } from "@lifeline/protocol";
 import { createUplink } from "../../src/connection/uplink.js";
 import { createInbox } from "../../src/inbox.js";
 import { createOutbox } from "../../src/outbox.js";
-import { createManualClock } from "../helpers/manual-clock.js";
+import { createManualClock } from "@lifeline/testkit";
 import { settle } from "../helpers/fake-transport.js";
 
 function setup(maxBytes = 1000) {

@@ -1,4 +1,4 @@
-import type { Clock } from "../../src/clock.js";
+import type { Clock } from "@lifeline/protocol";
 
 /** A clock that only moves when the test says so. Timers fire in deadline order during advance(). */
 export interface ManualClock extends Clock {
