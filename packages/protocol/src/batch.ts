@@ -1,4 +1,5 @@
-import { decodeFrame, encodeFrame } from "./codec.js";
+import { decodeFrame, decodeServerFrame, encodeClientFrame, encodeFrame } from "./codec.js";
+import type { ClientFrame, ServerFrame } from "./codec.js";
 import type { Frame } from "./frames.js";
 
 /**
@@ -6,17 +7,35 @@ import type { Frame } from "./frames.js";
  * and WebSocket messages all carry batches, so many frames cost one request or one message.
  */
 export function encodeBatch(frames: readonly Frame[]): string {
-  let out = "";
-  for (let i = 0; i < frames.length; i++) out += (i ? "\n" : "") + encodeFrame(frames[i]!);
-  return out;
+  return join(frames, encodeFrame);
 }
 
 /** Decodes a whole batch; blank lines are skipped, unknown frame types dropped. */
 export function decodeBatch(text: string): Frame[] {
-  const frames: Frame[] = [];
+  return split(text, decodeFrame);
+}
+
+/** encodeBatch for a client, on encodeClientFrame. */
+export function encodeClientBatch(frames: readonly ClientFrame[]): string {
+  return join(frames, encodeClientFrame);
+}
+
+/** decodeBatch for a client, on decodeServerFrame. */
+export function decodeServerBatch(text: string): ServerFrame[] {
+  return split(text, decodeServerFrame);
+}
+
+function join<T>(frames: readonly T[], encode: (frame: T) => string): string {
+  let out = "";
+  for (let i = 0; i < frames.length; i++) out += (i ? "\n" : "") + encode(frames[i]!);
+  return out;
+}
+
+function split<T>(text: string, decode: (line: string) => T | undefined): T[] {
+  const frames: T[] = [];
   for (const line of text.split("\n")) {
     if (line === "") continue;
-    const frame = decodeFrame(line);
+    const frame = decode(line);
     if (frame) frames.push(frame);
   }
   return frames;

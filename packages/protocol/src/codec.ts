@@ -1,5 +1,5 @@
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
-import type { ChannelPosition, Frame, HelloFrame } from "./frames.js";
+import type { ChannelPosition, Frame, HelloFrame, WelcomeFrame } from "./frames.js";
 
 /**
  * Wire form: each frame is one JSON array whose first element names its type. JSON never
@@ -22,7 +22,13 @@ function encodePosition(position: ChannelPosition): object {
   return { ch: position.channel, ep: position.epoch, off: position.offset };
 }
 
-export function encodeFrame(frame: Frame): string {
+/** The frames a client sends: every frame but the server's welcome. */
+export type ClientFrame = Exclude<Frame, WelcomeFrame>;
+/** The frames a server sends: every frame but the client's hello. */
+export type ServerFrame = Exclude<Frame, HelloFrame>;
+
+/** Encodes the frames both sides send; the handshake frames have their own encoders. */
+function encodeShared(frame: Exclude<Frame, HelloFrame | WelcomeFrame>): string {
   switch (frame.type) {
     case "message": {
       const text = typeof frame.data === "string";
@@ -38,23 +44,38 @@ export function encodeFrame(frame: Frame): string {
       return `["P",${frame.id}]`;
     case "close":
       return JSON.stringify(["c", frame.code, frame.reason]);
-    case "hello":
-      return JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack, att: frame.attempt }]);
-    case "welcome":
-      return JSON.stringify([
-        "w",
-        {
-          v: frame.version,
-          sid: frame.sessionId,
-          resumed: frame.resumed,
-          ack: frame.ack,
-          pingInterval: frame.pingIntervalMs,
-          pingTimeout: frame.pingTimeoutMs,
-          maxMessageBytes: frame.maxMessageBytes,
-          resumeWindow: frame.resumeWindowMs,
-        },
-      ]);
   }
+}
+
+function encodeWelcome(frame: WelcomeFrame): string {
+  return JSON.stringify([
+    "w",
+    {
+      v: frame.version,
+      sid: frame.sessionId,
+      resumed: frame.resumed,
+      ack: frame.ack,
+      pingInterval: frame.pingIntervalMs,
+      pingTimeout: frame.pingTimeoutMs,
+      maxMessageBytes: frame.maxMessageBytes,
+      resumeWindow: frame.resumeWindowMs,
+    },
+  ]);
+}
+
+/**
+ * What a client sends. The client uses this one (and decodeServerFrame), so its bundle leaves
+ * out the halves of the handshake only a server needs.
+ */
+export function encodeClientFrame(frame: ClientFrame): string {
+  return frame.type === "hello"
+    ? JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack, att: frame.attempt }])
+    : encodeShared(frame);
+}
+
+/** Encodes any frame. */
+export function encodeFrame(frame: Frame): string {
+  return frame.type === "welcome" ? encodeWelcome(frame) : encodeClientFrame(frame);
 }
 
 // One message for every malformed frame: which field was wrong helps nobody on the wire, and
@@ -80,19 +101,19 @@ function decodePosition(value: unknown): ChannelPosition {
   return { channel: text(pos["ch"]), epoch: text(pos["ep"]), offset: count(pos["off"]) };
 }
 
-/**
- * Decodes one frame. Returns undefined for a well-formed frame of a type this version does
- * not know, so newer peers can add frame types without breaking older ones.
- * @throws FrameError when the text is not a valid frame.
- */
-export function decodeFrame(input: string): Frame | undefined {
+/** The wire array of one frame. */
+function parse(input: string): unknown[] {
   let wire: unknown;
   try {
     wire = JSON.parse(input);
   } catch {
     fail();
   }
-  if (!Array.isArray(wire) || typeof wire[0] !== "string") fail();
+  return Array.isArray(wire) && typeof wire[0] === "string" ? wire : fail();
+}
+
+/** The frames both sides send; undefined for any other tag. */
+function decodeShared(wire: unknown[]): Frame | undefined {
   switch (wire[0]) {
     case "m":
     case "b": {
@@ -109,31 +130,49 @@ export function decodeFrame(input: string): Frame | undefined {
       return { type: "pong", id: count(wire[1]) };
     case "c":
       return { type: "close", code: count(wire[1]), reason: typeof wire[2] === "string" ? wire[2] : "" };
-    case "h": {
-      const body = record(wire[1]);
-      const { sid, att } = body;
-      const hello: HelloFrame = { type: "hello", version: count(body["v"]), ack: count(body["ack"] ?? 0) };
-      return {
-        ...hello,
-        ...(sid === undefined || sid === null ? {} : { sessionId: text(sid) }),
-        ...(att === undefined || att === null ? {} : { attempt: count(att) }),
-      };
-    }
-    case "w": {
-      const body = record(wire[1]);
-      return {
-        type: "welcome",
-        version: count(body["v"]),
-        sessionId: text(body["sid"]),
-        resumed: body["resumed"] === true,
-        ack: count(body["ack"]),
-        pingIntervalMs: count(body["pingInterval"]),
-        pingTimeoutMs: count(body["pingTimeout"]),
-        maxMessageBytes: count(body["maxMessageBytes"]),
-        resumeWindowMs: count(body["resumeWindow"]),
-      };
-    }
     default:
       return undefined;
   }
+}
+
+function decodeHello(wire: unknown[]): HelloFrame {
+  const body = record(wire[1]);
+  const { sid, att } = body;
+  const hello: HelloFrame = { type: "hello", version: count(body["v"]), ack: count(body["ack"] ?? 0) };
+  return {
+    ...hello,
+    ...(sid === undefined || sid === null ? {} : { sessionId: text(sid) }),
+    ...(att === undefined || att === null ? {} : { attempt: count(att) }),
+  };
+}
+
+function decodeWelcome(wire: unknown[]): WelcomeFrame {
+  const body = record(wire[1]);
+  return {
+    type: "welcome",
+    version: count(body["v"]),
+    sessionId: text(body["sid"]),
+    resumed: body["resumed"] === true,
+    ack: count(body["ack"]),
+    pingIntervalMs: count(body["pingInterval"]),
+    pingTimeoutMs: count(body["pingTimeout"]),
+    maxMessageBytes: count(body["maxMessageBytes"]),
+    resumeWindowMs: count(body["resumeWindow"]),
+  };
+}
+
+/**
+ * Decodes one frame. Returns undefined for a well-formed frame of a type this version does
+ * not know, so newer peers can add frame types without breaking older ones.
+ * @throws FrameError when the text is not a valid frame.
+ */
+export function decodeFrame(input: string): Frame | undefined {
+  const wire = parse(input);
+  return wire[0] === "h" ? decodeHello(wire) : wire[0] === "w" ? decodeWelcome(wire) : decodeShared(wire);
+}
+
+/** Decodes what a server sends, as decodeFrame does; a hello is an unknown frame here. */
+export function decodeServerFrame(input: string): ServerFrame | undefined {
+  const wire = parse(input);
+  return wire[0] === "w" ? decodeWelcome(wire) : (decodeShared(wire) as ServerFrame | undefined);
 }

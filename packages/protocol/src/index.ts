@@ -1,6 +1,6 @@
 export * from "./frames.js";
-export { encodeFrame, decodeFrame, FrameError } from "./codec.js";
-export { encodeBatch, decodeBatch, createLineSplitter, type LineSplitter } from "./batch.js";
+export { encodeFrame, decodeFrame, encodeClientFrame, decodeServerFrame, FrameError, type ClientFrame, type ServerFrame } from "./codec.js";
+export { encodeBatch, decodeBatch, encodeClientBatch, decodeServerBatch, createLineSplitter, type LineSplitter } from "./batch.js";
 export { CloseCode, isRetryable, closeCodeName, HttpStatusForClose, type CloseCodeName, type CloseCodeValue } from "./close-codes.js";
 export * from "./limits.js";
 export { bytesToBase64, base64ToBytes } from "./base64.js";

@@ -9,7 +9,11 @@ import {
   createLineSplitter,
   decodeBatch,
   decodeFrame,
+  decodeServerBatch,
+  decodeServerFrame,
   encodeBatch,
+  encodeClientBatch,
+  encodeClientFrame,
   encodeFrame,
   isRetryable,
   payloadBytes,
@@ -80,6 +84,21 @@ describe("codec", () => {
     for (const bad of ["", "{", "{}", "[]", "[1]", '["m"]', '["m",-1,"x"]', '["m",1.5,"x"]', '["m",1,2]', '["b",1,"@@@@"]', '["b",1,"abc"]', '["a","1"]', '["h",null]', '["w",{"v":1}]']) {
       expect(() => decodeFrame(bad), bad).toThrow(FrameError);
     }
+  });
+
+  it("has direction codecs for a client that agree with the full codec", () => {
+    const hello: Frame = { type: "hello", version: 1, sessionId: "abc", ack: 4, attempt: 2 };
+    const sent: Frame[] = [hello, { type: "message", seq: 1, data: new Uint8Array([1, 2]) }, { type: "ack", seq: 3 }, { type: "close", code: 1000, reason: "bye" }];
+    for (const frame of sent) expect(encodeClientFrame(frame as never)).toBe(encodeFrame(frame));
+    expect(encodeClientBatch(sent as never)).toBe(encodeBatch(sent));
+
+    const welcome: Frame = { type: "welcome", version: 1, sessionId: "abc", resumed: true, ack: 2, pingIntervalMs: 100, pingTimeoutMs: 50, maxMessageBytes: 1024, resumeWindowMs: 1000 };
+    const received: Frame[] = [welcome, { type: "message", seq: 5, data: "hi", position: { channel: "c", epoch: "e", offset: 9 } }, { type: "pong", id: 7 }];
+    for (const frame of received) expect(decodeServerFrame(encodeFrame(frame))).toEqual(frame);
+    expect(decodeServerBatch(encodeBatch(received))).toEqual(received);
+    // A hello is not something a server sends: unknown to the client's decoder, like any new type.
+    expect(decodeServerFrame(encodeFrame(hello))).toBeUndefined();
+    for (const bad of ["{", '["w",{"v":1}]', '["b",1,"abc"]']) expect(() => decodeServerFrame(bad), bad).toThrow(FrameError);
   });
 
   it("ignores well-formed frames of unknown types, so new frame types are not breaking", () => {

@@ -1,5 +1,5 @@
 import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES, PROTOCOL_VERSION, isRetryable, payloadBytes } from "@lifeline/protocol";
-import type { Frame, WelcomeFrame } from "@lifeline/protocol";
+import type { ClientFrame, Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { TimerId } from "../clock.js";
 import type { Emitter } from "../emitter.js";
 import { resolveCapabilities } from "../env.js";
@@ -154,7 +154,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     // Every candidate of one request shares the attempt number: the server keeps the first
     // that reaches it and refuses the rest, so the race is decided in one place.
     const attempt = ++linkAttempts;
-    const hello: Frame = sessionId
+    const hello: ClientFrame = sessionId
       ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq, attempt }
       : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq, attempt };
     return { endpoint, hello, caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
@@ -229,7 +229,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     link = undefined;
   }
 
-  function closeLink(finalFrames?: Frame[]): void {
+  function closeLink(finalFrames?: ClientFrame[]): void {
     generation++;
     clock.clearTimeout(rttTimer);
     rttTimer = undefined;

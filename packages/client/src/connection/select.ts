@@ -1,5 +1,5 @@
 import { CloseCode, PROTOCOL_VERSION } from "@lifeline/protocol";
-import type { Frame, WelcomeFrame } from "@lifeline/protocol";
+import type { ClientFrame, Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { Clock, TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
 import { LifelineError, linkClose } from "../errors.js";
@@ -9,7 +9,7 @@ import type { Endpoint } from "../url.js";
 /** What every attempt to open a link shares: where, with which hello, within which times. */
 export interface LinkRequest {
   readonly endpoint: Endpoint;
-  readonly hello: Frame;
+  readonly hello: ClientFrame;
   readonly caps: Capabilities;
   readonly clock: Clock;
   /** How long one candidate may take to complete the handshake. */

@@ -1,5 +1,5 @@
-import { CloseCode, Endpoint, createLineSplitter, decodeFrame, encodeBatch } from "@lifeline/protocol";
-import type { Frame } from "@lifeline/protocol";
+import { CloseCode, Endpoint, createLineSplitter, decodeServerFrame, encodeClientBatch } from "@lifeline/protocol";
+import type { ClientFrame, Frame } from "@lifeline/protocol";
 import type { TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
 import { linkClose } from "../errors.js";
@@ -58,7 +58,7 @@ export function request(caps: Capabilities, method: "GET" | "POST", url: string,
 export function closeForResponse(status: number, text: string): LinkClose {
   let frame: Frame | undefined;
   try {
-    frame = decodeFrame(text.trim());
+    frame = decodeServerFrame(text.trim());
   } catch {
     // Not a Lifeline error body (a proxy's page, say): fall back to the status.
   }
@@ -86,7 +86,7 @@ export interface HttpLink {
   url(suffix: string): string;
   end(info: LinkClose): void;
   /** Queues frames for the upstream POST; at most one request is in flight. */
-  send(frames: readonly Frame[]): void;
+  send(frames: readonly ClientFrame[]): void;
   /**
    * Ends the link from our side and calls no handler: the downstream request is aborted, frames
    * already passed to send() are still posted (so a close frame reaches the server).
@@ -154,7 +154,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   };
 
   return {
-    helloBody: encodeBatch([hello]),
+    helloBody: encodeClientBatch([hello]),
     ended: () => ended,
     url: endpoint,
     end,
@@ -165,7 +165,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
       const frames: Frame[] = [];
       try {
         for (const line of splitter.push(text)) {
-          const frame = decodeFrame(line);
+          const frame = decodeServerFrame(line);
           if (frame?.type === "welcome") {
             ({ sessionId, maxMessageBytes } = frame);
             sendTimeoutMs = frame.pingIntervalMs + frame.pingTimeoutMs;
@@ -179,7 +179,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     },
     send(frames) {
       if (ended) return;
-      queue.push(encodeBatch(frames));
+      queue.push(encodeClientBatch(frames));
       if (!posting) post();
     },
     close: () => {

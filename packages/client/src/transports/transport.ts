@@ -1,4 +1,4 @@
-import type { Frame } from "@lifeline/protocol";
+import type { ClientFrame, Frame } from "@lifeline/protocol";
 import type { Clock } from "../clock.js";
 import type { Capabilities } from "../env.js";
 import type { LifelineError } from "../errors.js";
@@ -28,7 +28,7 @@ export interface TransportHandlers {
 export interface Transport {
   readonly name: TransportName;
   /** Sends frames as one batch. Only called after the welcome arrived. */
-  send(frames: readonly Frame[]): void;
+  send(frames: readonly ClientFrame[]): void;
   /** Ends the link at once; no handler is called afterwards. Idempotent. */
   close(): void;
 }
@@ -39,7 +39,7 @@ export interface TransportOpenOptions {
   /** Query string to keep on every request (without "?"), possibly empty. */
   readonly query: string;
   /** Sent to open or resume the session; every link starts with it. */
-  readonly hello: Frame;
+  readonly hello: ClientFrame;
   readonly caps: Capabilities;
   readonly handlers: TransportHandlers;
   /** For the transport's own timeouts (an upstream request that never answers, say). */

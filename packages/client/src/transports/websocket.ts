@@ -1,4 +1,4 @@
-import { CloseCode, Endpoint, decodeBatch, encodeBatch } from "@lifeline/protocol";
+import { CloseCode, Endpoint, decodeServerBatch, encodeClientBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import { linkClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
@@ -40,12 +40,12 @@ export const webSocket: TransportFactory = {
     try {
       socket = new caps.WebSocket!(endpointUrl(url.replace(/^http/, "ws"), Endpoint.websocket, query));
       detach();
-      socket.onopen = () => socket!.send(encodeBatch([hello]));
+      socket.onopen = () => socket!.send(encodeClientBatch([hello]));
       socket.onmessage = (event: MessageEvent) => {
         let frames: Frame[];
         try {
           if (typeof event.data !== "string") throw new Error("binary WebSocket message");
-          frames = decodeBatch(event.data);
+          frames = decodeServerBatch(event.data);
         } catch (cause) {
           return fail(linkClose(CloseCode.PROTOCOL_ERROR, "malformed frame", "PROTOCOL_ERROR", cause));
         }
@@ -64,7 +64,7 @@ export const webSocket: TransportFactory = {
     return {
       name: "websocket",
       send(frames) {
-        socket!.send(encodeBatch(frames));
+        socket!.send(encodeClientBatch(frames));
       },
       close() {
         if (ended) return;

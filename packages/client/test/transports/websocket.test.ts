@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
 import { decodeBatch, encodeBatch } from "@lifeline/protocol";
-import type { Frame } from "@lifeline/protocol";
+import type { ClientFrame, Frame } from "@lifeline/protocol";
 import { connect } from "@lifeline/client";
 import type { Connection, ConnectionEvents } from "@lifeline/client";
 import { webSocket } from "../../src/transports/websocket.js";
@@ -9,7 +9,7 @@ import type { LinkClose } from "../../src/transports/transport.js";
 import { FakeWebSocket } from "../helpers/fake-websocket.js";
 import { settle, welcomeFrame } from "../helpers/fake-transport.js";
 
-const hello: Frame = { type: "hello", version: 1, ack: 0 };
+const hello: ClientFrame = { type: "hello", version: 1, ack: 0 };
 const WebSocket = FakeWebSocket as unknown as typeof globalThis.WebSocket;
 
 afterEach(() => FakeWebSocket.reset());
