@@ -4,16 +4,17 @@ import type { FallbackFactory } from "./connection/fallback.js";
 import { createEmitter } from "./emitter.js";
 import { resolveOptions } from "./options.js";
 import type { CoreOptions } from "./options.js";
+import type { TransportFactory } from "./transports/transport.js";
 import type { Connection, ConnectionEvents } from "./types.js";
 import { parseEndpoint } from "./url.js";
 
 /**
- * Opens a connection with the transports given in `options.transportFactories` and the adaptive
- * fallback (remembered transport, demotion, upgrade to WebSocket): what the default entry runs.
+ * Opens a connection with these transports (else `options.transportFactories`) and the adaptive fallback (remembered transport,
+ * demotion, upgrade to WebSocket): what the default entry runs.
  * @throws LifelineError INVALID_ARGUMENT for a bad URL or option.
  */
-export function connectWith(url: string, options: CoreOptions): Connection {
-  return open(url, options, adaptiveFallback);
+export function connectWith(url: string, options: Partial<CoreOptions>, factories?: readonly TransportFactory[]): Connection {
+  return open(url, options, factories, adaptiveFallback);
 }
 
 /**
@@ -26,9 +27,9 @@ export function connectCore(url: string, options: CoreOptions): Connection {
   return open(url, options);
 }
 
-function open(url: string, options: CoreOptions, fallback?: FallbackFactory): Connection {
+function open(url: string, options: Partial<CoreOptions>, factories?: readonly TransportFactory[], fallback?: FallbackFactory): Connection {
   const endpoint = parseEndpoint(url);
-  const resolved = resolveOptions(options);
+  const resolved = resolveOptions(options, factories);
   const events = createEmitter<ConnectionEvents>();
   const driver = createDriver(endpoint, resolved, events, fallback);
   return {

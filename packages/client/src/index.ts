@@ -24,7 +24,7 @@ import type { Connection } from "./types.js";
  */
 export function connect(url: string, options: ClientOptions = {}): Connection {
   const all: TransportFactory[] = [webSocket, httpStream, longPolling];
-  return connectWith(url, { ...options, transportFactories: all });
+  return connectWith(url, options, all);
 }
 
 export { LifelineError } from "./errors.js";

@@ -54,7 +54,8 @@ export interface ClientOptions extends CapabilityOptions {
   fallbackDelay?: number;
   /**
    * While connected over streaming or polling, keep trying WebSocket in the background and switch
-   * to it, without losing or reordering a message, once it works. Default true.
+   * to it, without losing or reordering a message, once it works. Default true. (This and the
+   * next two belong to the default entry's adaptive fallback; the core entry ignores them.)
    */
   upgrade?: boolean;
   /**
@@ -90,72 +91,64 @@ export interface ResolvedOptions {
   readonly clock: Clock;
   readonly network: NetworkSources;
   readonly fallbackDelayMs: number;
-  readonly upgrade: boolean;
-  readonly rememberTransport: boolean;
-  readonly storage: StorageLike | undefined;
   readonly log: ((message: string) => void) | undefined;
+  /** What the caller passed, for a fallback plug-in's own options (upgrade, rememberTransport, storage). */
+  readonly given: ClientOptions;
 }
 
 /** Throws INVALID_ARGUMENT naming the option and what it got. */
-function bad(name: string, value: unknown): never {
+export function invalidOption(name: string, value: unknown): never {
   throw new LifelineError("INVALID_ARGUMENT", `invalid option ${name}: ${String(value)}`);
 }
 
-/** A duration or count: a number ≥ 0 (> 0 unless zeroOk), or the fallback when absent. */
-function num(value: number | undefined, name: string, fallback: number, zeroOk = true): number {
+/** A number from 0 (or above 0 when `positive`) to `max`, or the fallback when absent. */
+function num(value: number | undefined, name: string, fallback: number, positive?: boolean, max = Infinity): number {
   if (value === undefined) return fallback;
-  return typeof value === "number" && value >= 0 && (zeroOk || value > 0) ? value : bad(name, value);
+  return typeof value === "number" && (positive ? value > 0 : value >= 0) && value <= max ? value : invalidOption(name, value);
 }
 
-function typed<T>(value: T, name: string, type: string): T {
-  return value === undefined || typeof value === type ? value : bad(name, value);
+/** The value when absent or of the given type (typeof); throws otherwise. */
+export function optionOfType<T>(value: T, name: string, type: string): T {
+  return value === undefined || typeof value === type ? value : invalidOption(name, value);
 }
 
-const hasMethods = (value: unknown, methods: string[]) => methods.every((m) => typeof (value as Record<string, unknown> | null)?.[m] === "function");
+/** An object with these methods, or undefined when absent; throws otherwise. */
+export function optionWithMethods<T>(value: T, name: string, methods: string[]): T {
+  return value === undefined || methods.every((m) => typeof (value as Record<string, unknown> | null)?.[m] === "function") ? value : invalidOption(name, value);
+}
 
 /** Validates options and fills in defaults. Throws LifelineError("INVALID_ARGUMENT"). */
-export function resolveOptions(options: CoreOptions): ResolvedOptions {
-  if (typeof options !== "object" || !options) bad("options", options);
-  for (const name of ["WebSocket", "fetch", "XMLHttpRequest"] as const) typed(options[name], name, "function");
-  let factories = options.transportFactories;
+export function resolveOptions(options: Partial<CoreOptions>, factories?: readonly TransportFactory[]): ResolvedOptions {
+  if (typeof options !== "object" || !options) invalidOption("options", options);
+  for (const name of ["WebSocket", "fetch", "XMLHttpRequest"] as const) optionOfType(options[name], name, "function");
+  const all = factories ?? options.transportFactories;
+  if (!Array.isArray(all)) invalidOption("transportFactories", all);
   const wanted = options.transports;
-  if (wanted !== undefined) {
-    if (!Array.isArray(wanted) || !wanted.length) bad("transports", wanted);
-    factories = wanted.map((name) => factories.find((f) => f.name === name) ?? bad("transports", name));
-  }
+  if (wanted !== undefined && (!Array.isArray(wanted) || !wanted.length)) invalidOption("transports", wanted);
   const reconnect = options.reconnect ?? {};
-  let retryPolicy: RetryPolicy | null = options.retryPolicy ?? null;
-  if (!retryPolicy && reconnect !== false) {
-    if (typeof reconnect !== "object") bad("reconnect", reconnect);
-    const jitter = num(reconnect.jitter, "reconnect.jitter", 0.5);
-    if (jitter > 1) bad("reconnect.jitter", jitter);
-    const initialDelayMs = num(reconnect.initialDelay, "reconnect.initialDelay", 500);
-    retryPolicy = exponentialBackoff({
-      initialDelayMs,
-      maxDelayMs: Math.max(initialDelayMs, num(reconnect.maxDelay, "reconnect.maxDelay", 15_000)),
-      factor: num(reconnect.factor, "reconnect.factor", 2, false),
-      jitter,
-      maxAttempts: num(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity),
-    });
-  }
+  if (reconnect !== false && typeof reconnect !== "object") invalidOption("reconnect", reconnect);
+  const backoff = reconnect && {
+    initialDelayMs: num(reconnect.initialDelay, "reconnect.initialDelay", 500),
+    maxDelayMs: num(reconnect.maxDelay, "reconnect.maxDelay", 15_000),
+    factor: num(reconnect.factor, "reconnect.factor", 2, true),
+    jitter: num(reconnect.jitter, "reconnect.jitter", 0.5, false, 1),
+    maxAttempts: num(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity),
+  };
   const buffer = options.buffer ?? {};
-  const { storage, appState, debug } = options;
-  if (storage !== undefined && !hasMethods(storage, ["getItem", "setItem", "removeItem"])) bad("storage", storage);
-  if (appState !== undefined && !hasMethods(appState, ["addEventListener"])) bad("appState", appState);
-  if (debug !== undefined && typeof debug !== "boolean") typed(debug, "debug", "function");
+  const appState = optionWithMethods(options.appState, "appState", ["addEventListener"]);
+  const { debug } = options;
+  const log = debug === true ? (message: string) => console.debug("[lifeline] " + message) : debug === false ? undefined : optionOfType(debug, "debug", "function");
   return {
-    factories,
+    factories: wanted ? wanted.map((name) => all.find((f) => f.name === name) ?? invalidOption("transports", name)) : all,
     caps: options,
-    retryPolicy,
-    maxMessages: num(buffer.maxMessages, "buffer.maxMessages", DEFAULT_BUFFER_MAX_MESSAGES, false),
-    maxBytes: num(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES, false),
-    connectTimeoutMs: num(options.connectTimeout, "connectTimeout", 10_000, false),
+    retryPolicy: options.retryPolicy ?? (backoff ? exponentialBackoff(backoff) : null),
+    maxMessages: num(buffer.maxMessages, "buffer.maxMessages", DEFAULT_BUFFER_MAX_MESSAGES, true),
+    maxBytes: num(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES, true),
+    connectTimeoutMs: num(options.connectTimeout, "connectTimeout", 10_000, true),
     clock: options.clock ?? systemClock,
     network: options.networkSources ?? platformSources(appState),
     fallbackDelayMs: num(options.fallbackDelay, "fallbackDelay", 500),
-    upgrade: typed(options.upgrade, "upgrade", "boolean") !== false,
-    rememberTransport: typed(options.rememberTransport, "rememberTransport", "boolean") !== false,
-    storage,
-    log: debug === true ? (message) => console.debug("[lifeline] " + message) : debug || undefined,
+    log,
+    given: options,
   };
 }

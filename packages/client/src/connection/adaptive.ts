@@ -1,3 +1,4 @@
+import { optionOfType, optionWithMethods } from "../options.js";
 import { createTransportMemory, platformStorage } from "../transport-memory.js";
 import type { FallbackFactory } from "./fallback.js";
 import { createTransportHealth } from "./health.js";
@@ -14,8 +15,12 @@ const MEMORY_TTL_MS = 24 * 3600_000;
 export const adaptiveFallback: FallbackFactory = (host, options) => {
   const { clock, log } = options;
   const health = createTransportHealth(clock);
-  const memory = options.rememberTransport ? createTransportMemory(host.endpoint.url, options.storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
-  const webSocket = options.upgrade ? options.factories.find((f) => f.name === "websocket" && f.isSupported(host.caps)) : undefined;
+  const { given } = options;
+  const storage = optionWithMethods(given.storage, "storage", ["getItem", "setItem", "removeItem"]);
+  const remember = optionOfType(given.rememberTransport, "rememberTransport", "boolean") !== false;
+  const upgrade = optionOfType(given.upgrade, "upgrade", "boolean") !== false;
+  const memory = remember ? createTransportMemory(host.endpoint.url, storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
+  const webSocket = upgrade ? options.factories.find((f) => f.name === "websocket" && f.isSupported(host.caps)) : undefined;
   const upgrader = webSocket ? createUpgrader(host, { factory: webSocket, clock, health, log }) : undefined;
   return {
     order: (supported, last) => health.order(supported, memory ? memory.recall() : (last ?? undefined)),

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { connect, LifelineError } from "@lifeline/client";
+import type { ClientOptions } from "@lifeline/client";
+import { connect as connectCore } from "@lifeline/client/core";
+import { exponentialBackoff } from "../src/reconnect.js";
+import { resolveOptions } from "../src/options.js";
+import { webSocket } from "../src/transports/websocket.js";
+
+const URL = "http://127.0.0.1:1/x";
+
+/** The error connect() throws for these options, or undefined when it accepts them. */
+function rejection(options: unknown, entry: typeof connect = connect): LifelineError | undefined {
+  try {
+    const conn = entry(URL, options as ClientOptions);
+    conn.close();
+    return undefined;
+  } catch (error) {
+    return error as LifelineError;
+  }
+}
+
+describe("options", () => {
+  const bad: [string, unknown][] = [
+    ["options", "fast"],
+    ["WebSocket", "ws"],
+    ["fetch", 1],
+    ["XMLHttpRequest", {}],
+    ["transports", "websocket"],
+    ["transports", []],
+    ["transports", ["carrier-pigeon"]],
+    ["reconnect", true],
+    ["reconnect.initialDelay", -1],
+    ["reconnect.maxDelay", "1s"],
+    ["reconnect.factor", 0],
+    ["reconnect.jitter", 1.5],
+    ["reconnect.maxAttempts", Number.NaN],
+    ["buffer.maxMessages", 0],
+    ["buffer.maxBytes", -5],
+    ["connectTimeout", 0],
+    ["fallbackDelay", -1],
+    ["appState", { on() {} }],
+    ["debug", "yes"],
+    ["upgrade", "no"],
+    ["rememberTransport", 0],
+    ["storage", { getItem() {} }],
+  ];
+
+  it.each(bad)("rejects a bad %s with INVALID_ARGUMENT naming it", (name, value) => {
+    const options = name === "options" ? value : name.includes(".") ? { [name.split(".")[0]!]: { [name.split(".")[1]!]: value } } : { [name]: value };
+    const error = rejection(options);
+    expect(error).toBeInstanceOf(LifelineError);
+    expect(error!.code).toBe("INVALID_ARGUMENT");
+    expect(error!.message).toContain(name === "transports" && Array.isArray(value) && value.length ? "transports" : name);
+  });
+
+  it("accepts every option at its edge", () => {
+    const storage = { getItem: () => null, setItem() {}, removeItem() {} };
+    const appState = { addEventListener: () => ({ remove() {} }) };
+    const good: ClientOptions = {
+      transports: ["polling"],
+      reconnect: { initialDelay: 0, maxDelay: 0, factor: 1, jitter: 1, maxAttempts: 0 },
+      buffer: { maxMessages: 1, maxBytes: 1 },
+      connectTimeout: 1,
+      fallbackDelay: 0,
+      appState,
+      debug: () => {},
+      upgrade: false,
+      rememberTransport: true,
+      storage,
+    };
+    expect(rejection(good)).toBeUndefined();
+    expect(rejection({ reconnect: false })).toBeUndefined();
+    expect(rejection({ debug: false })).toBeUndefined();
+  });
+
+  it("leaves the adaptive fallback's options to it: the core entry, which has none, ignores them", () => {
+    const core = (options: object) => rejection({ transportFactories: [webSocket], ...options }, connectCore as typeof connect);
+    expect(core({ upgrade: "no", storage: 1 })).toBeUndefined();
+    expect(core({ connectTimeout: 0 })?.code).toBe("INVALID_ARGUMENT");
+  });
+
+  it("fills in the documented defaults", () => {
+    const resolved = resolveOptions({ transportFactories: [webSocket] });
+    expect(resolved).toMatchObject({ maxMessages: 100_000, maxBytes: 64 * 1024 * 1024, connectTimeoutMs: 10_000, fallbackDelayMs: 500, log: undefined });
+    expect(resolved.factories).toEqual([webSocket]);
+    // The default backoff: 500 ms, doubling, at most 15 s, half of each delay random.
+    const expected = exponentialBackoff({ initialDelayMs: 500, maxDelayMs: 15_000, factor: 2, jitter: 0.5, maxAttempts: Infinity }, () => 0);
+    for (const attempt of [1, 2, 6, 40]) {
+      const context = { attempt, elapsedMs: 0, reason: new LifelineError("TIMEOUT", "t") };
+      const delay = resolved.retryPolicy!.nextDelayMs(context)!;
+      const full = expected.nextDelayMs(context)!;
+      expect(delay).toBeGreaterThanOrEqual(full / 2);
+      expect(delay).toBeLessThanOrEqual(full);
+    }
+    expect(resolveOptions({ transportFactories: [webSocket], reconnect: false }).retryPolicy).toBeNull();
+  });
+});
