@@ -15,8 +15,6 @@ export interface HeartbeatSettings {
 export interface Heartbeat {
   /** Something arrived: the link is alive now. */
   activity(): void;
-  /** Judge the link now. */
-  check(): void;
   /** The link may have died unseen (the app was in the background): it has `timeout` to show life. */
   suspect(): void;
   stop(): void;
@@ -71,9 +69,6 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
     activity() {
       deadline = clock.now() + intervalMs + timeoutMs;
       probing = false;
-    },
-    check() {
-      if (!stopped) judge(0);
     },
     suspect() {
       if (stopped) return;

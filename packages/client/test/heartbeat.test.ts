@@ -66,15 +66,14 @@ describe("heartbeat", () => {
     expect(onExpired).toHaveBeenCalledTimes(1);
   });
 
-  it("check() judges at once, and stop() clears its timer", () => {
-    const { clock, onExpired, heartbeat } = setup();
-    clock.jump(2000);
-    heartbeat.check();
-    expect(onExpired).toHaveBeenCalledTimes(1);
-    const second = setup();
-    second.heartbeat.stop();
-    expect(second.clock.pendingTimers).toBe(0);
-    second.clock.advance(10_000);
-    expect(second.onExpired).not.toHaveBeenCalled();
+  it("stop() clears its timer and nothing fires afterwards", () => {
+    const { clock, onExpired, onProbe, heartbeat } = setup();
+    heartbeat.stop();
+    expect(clock.pendingTimers).toBe(0);
+    clock.advance(10_000);
+    clock.jump(60_000);
+    clock.advance(0);
+    expect(onExpired).not.toHaveBeenCalled();
+    expect(onProbe).not.toHaveBeenCalled();
   });
 });
