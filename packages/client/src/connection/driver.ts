@@ -231,17 +231,13 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
 
   function closeLink(finalFrames?: ClientFrame[]): void {
     generation++;
-    clock.clearTimeout(rttTimer);
-    rttTimer = undefined;
     uplink.reset();
     plugin?.stop();
-    heartbeat?.stop();
-    heartbeat = undefined;
     cancelAttempt?.();
     cancelAttempt = undefined;
     if (link && finalFrames) link.send(finalFrames);
-    link?.close();
-    link = undefined;
+    detachLink();
+    heartbeat = undefined;
   }
 
   function welcomed(name: TransportName, welcome: WelcomeFrame): void {
