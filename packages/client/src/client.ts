@@ -9,8 +9,8 @@ import type { Connection, ConnectionEvents } from "./types.js";
 import { parseEndpoint } from "./url.js";
 
 /**
- * Opens a connection with these transports (else `options.transportFactories`) and the adaptive fallback (remembered transport,
- * demotion, upgrade to WebSocket): what the default entry runs.
+ * Opens a connection with these transports (else `options.transportFactories`) and the adaptive
+ * fallback (remembered transport, demotion, upgrade to WebSocket): what the default entry runs.
  * @throws LifelineError INVALID_ARGUMENT for a bad URL or option.
  */
 export function connectWith(url: string, options: Partial<CoreOptions>, factories?: readonly TransportFactory[]): Connection {
