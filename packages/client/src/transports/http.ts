@@ -148,7 +148,9 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
       (error) => {
         clock.clearTimeout(sendTimer);
         posting = undefined;
-        end(closeForNetworkError(error));
+        // After close() the frames behind the failed one (the close frame) still get their try.
+        if (ended && queue.length) post();
+        else end(closeForNetworkError(error));
       },
     );
   };

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { systemClock } from "../../src/clock.js";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
+import { decodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import { connect } from "@lifeline/client";
 import type { Connection, ConnectionEvents } from "@lifeline/client";
@@ -136,6 +137,32 @@ describe.each([
     if (xhr) expect(xhrs.made.filter((m) => m.aborted)).toHaveLength(1);
     else await until(() => held.aborted);
     expect(fake.polls).toHaveLength(2);
+  });
+
+  it("close() still posts the close frame when the POST ahead of it fails", async () => {
+    const { fake, conn, opened } = start();
+    (await fake.poll(1)).respond([welcome()]);
+    await opened;
+    // The first POST hangs, then fails on the network; the ones after it are recorded.
+    let failFirst!: () => void;
+    const bodies: string[] = [];
+    msw.use(
+      http.post(`${BASE}/send`, async ({ request }) => {
+        const text = await request.text();
+        if (!bodies.length && !failFirst) {
+          await new Promise<void>((resolve) => (failFirst = resolve));
+          return HttpResponse.error();
+        }
+        bodies.push(text);
+        return new HttpResponse(null, { status: 204 });
+      }),
+    );
+    conn.send("last words");
+    await until(() => failFirst !== undefined);
+    conn.close();
+    failFirst();
+    await until(() => bodies.length > 0);
+    expect(decodeBatch(bodies[0]!).at(-1)).toEqual({ type: "close", code: 1000, reason: "closed by client" });
   });
 });
 
