@@ -86,7 +86,7 @@ function probe(endpoint: string, options: ClientOptions = {}): Probe {
   const startedAt = performance.now();
   const log: string[] = [];
   const debug = DEBUG ? { debug: (message: string) => void log.push(`${round(performance.now() - startedAt)} ms ${message}`) } : {};
-  const conn = connect(endpoint, { WebSocket: WebSocket as never, rememberTransport: false, ...debug, ...options });
+  const conn = connect(endpoint, { WebSocket, rememberTransport: false, ...debug, ...options });
   const transports: Probe["transports"] = [];
   const received: Probe["received"] = [];
   conn.on("transport", (event) => transports.push({ ...event, at: performance.now() - startedAt }));

@@ -85,7 +85,7 @@ describe.each(transports)("playground endpoint over %s", (transport) => {
   async function opened(): Promise<Connection> {
     const c = (conn = connect(playground.endpoint, {
       transports: [transport],
-      WebSocket: WebSocket as never,
+      WebSocket,
       reconnect: { initialDelay: 20, maxDelay: 100 },
     }));
     const open = await nextOpen(c);

@@ -11,8 +11,21 @@ export interface Capabilities {
   readonly TextDecoder?: typeof TextDecoder;
 }
 
-/** The subset of the WebSocket constructor Lifeline uses; `ws` in Node fits it too. */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
+/**
+ * The part of a WebSocket Lifeline uses, so the browser's, React Native's and `ws`'s in Node all
+ * fit without a cast. Handlers take `never` because each implementation types its events its own
+ * way; the transport reads only `data`, `code` and `reason` from them.
+ */
+export interface WebSocketLike {
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
 export type XMLHttpRequestConstructor = new () => XMLHttpRequest;
 
 export interface CapabilityOptions {

@@ -96,6 +96,9 @@ export interface ResolvedOptions {
   readonly given: ClientOptions;
 }
 
+/** setTimeout's limit: a longer delay would fire at once. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /** Throws INVALID_ARGUMENT naming the option and what it got. */
 export function invalidOption(name: string, value: unknown): never {
   throw new LifelineError("INVALID_ARGUMENT", `invalid option ${name}: ${String(value)}`);
@@ -128,8 +131,8 @@ export function resolveOptions(options: Partial<CoreOptions>, factories?: readon
   const reconnect = options.reconnect ?? {};
   if (reconnect !== false && typeof reconnect !== "object") invalidOption("reconnect", reconnect);
   const backoff = reconnect && {
-    initialDelayMs: num(reconnect.initialDelay, "reconnect.initialDelay", 500),
-    maxDelayMs: num(reconnect.maxDelay, "reconnect.maxDelay", 15_000),
+    initialDelayMs: num(reconnect.initialDelay, "reconnect.initialDelay", 500, false, MAX_DELAY_MS),
+    maxDelayMs: num(reconnect.maxDelay, "reconnect.maxDelay", 15_000, false, MAX_DELAY_MS),
     factor: num(reconnect.factor, "reconnect.factor", 2, true),
     jitter: num(reconnect.jitter, "reconnect.jitter", 0.5, false, 1),
     maxAttempts: num(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity),
@@ -144,10 +147,10 @@ export function resolveOptions(options: Partial<CoreOptions>, factories?: readon
     retryPolicy: options.retryPolicy ?? (backoff ? exponentialBackoff(backoff) : null),
     maxMessages: num(buffer.maxMessages, "buffer.maxMessages", DEFAULT_BUFFER_MAX_MESSAGES, true),
     maxBytes: num(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES, true),
-    connectTimeoutMs: num(options.connectTimeout, "connectTimeout", 10_000, true),
+    connectTimeoutMs: num(options.connectTimeout, "connectTimeout", 10_000, true, MAX_DELAY_MS),
     clock: options.clock ?? systemClock,
     network: options.networkSources ?? platformSources(appState),
-    fallbackDelayMs: num(options.fallbackDelay, "fallbackDelay", 500),
+    fallbackDelayMs: num(options.fallbackDelay, "fallbackDelay", 500, false, MAX_DELAY_MS),
     log,
     given: options,
   };

@@ -3,7 +3,7 @@ import type { LifelineError } from "./errors.js";
 export interface RetryContext {
   /** 1 for the first retry after a lost link or a failed attempt. */
   readonly attempt: number;
-  /** Time since the link was lost, in ms. */
+  /** Time since the link was lost (or, before the first open, since connect()), in ms. */
   readonly elapsedMs: number;
   readonly reason: LifelineError;
 }

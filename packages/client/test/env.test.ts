@@ -27,7 +27,7 @@ describe("capabilities in Node 20", () => {
 
   it("takes constructors from the options before globals", () => {
     const fetchFn = (() => Promise.reject(new Error("unused"))) as unknown as typeof fetch;
-    const caps = resolveCapabilities({ WebSocket: WsWebSocket as never, fetch: fetchFn });
+    const caps = resolveCapabilities({ WebSocket: WsWebSocket, fetch: fetchFn });
     expect(caps.WebSocket).toBe(WsWebSocket);
     expect(caps.fetch).toBe(fetchFn);
     expect(supported(caps)).toEqual(["websocket", "streaming", "polling"]);
@@ -72,7 +72,7 @@ describe("default transport order: websocket, streaming, polling, filtered by su
   };
 
   it("uses websocket when a WebSocket is passed", async () => {
-    expect(await openWith({ WebSocket: WsWebSocket as never })).toBe("websocket");
+    expect(await openWith({ WebSocket: WsWebSocket })).toBe("websocket");
   });
 
   it("uses streaming in plain Node (no WebSocket)", async () => {

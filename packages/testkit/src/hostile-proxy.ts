@@ -19,6 +19,8 @@ export type UpgradeRefusal = number | "close";
 export interface HostileProxyStats {
   /** Plain HTTP requests forwarded to the target. */
   readonly requestsForwarded: number;
+  /** Plain HTTP requests answered by {@link HostileProxy.blockPath} instead. */
+  readonly requestsBlocked: number;
   /** Responses held back and sent whole. */
   readonly responsesBuffered: number;
   /** Exchanges given up because they outlived {@link HostileProxy.blockLongRequests}'s maxMs. */
@@ -82,6 +84,12 @@ export interface HostileProxy {
    * long-poll hold time. Null lifts the limit.
    */
   blockLongRequests(limit: { readonly maxMs: number } | null): void;
+  /**
+   * Answers plain HTTP requests whose path (before any query) ends with `suffix` with `status`
+   * and an HTML page, never reaching the target: a filtering proxy that blocks one endpoint.
+   * Null lets them through again. Upgrades are not affected.
+   */
+  blockPath(rule: { readonly suffix: string; readonly status: number } | null): void;
   /** Back to plain forwarding for everything that arrives from now on. */
   reset(): void;
   /** Ends every socket, exchange and timer and releases the port. */
@@ -94,9 +102,10 @@ interface Modes {
   kill: KillRule | null;
   buffer: boolean;
   maxMs: number | null;
+  blocked: { readonly suffix: string; readonly status: number } | null;
 }
 
-const plainModes = (): Modes => ({ refusal: null, hang: false, kill: null, buffer: false, maxMs: null });
+const plainModes = (): Modes => ({ refusal: null, hang: false, kill: null, buffer: false, maxMs: null, blocked: null });
 
 /** What {@link HostileProxy.blockLongRequests} answers upgrades with, unless told otherwise. */
 const BLOCKED_UPGRADE_STATUS = 403;
@@ -121,6 +130,7 @@ export async function createHostileProxy(options: HostileProxyOptions): Promise<
   const heldSockets = new Set<Duplex>();
   const stats = {
     requestsForwarded: 0,
+    requestsBlocked: 0,
     responsesBuffered: 0,
     responsesCut: 0,
     upgradesSeen: 0,
@@ -134,6 +144,13 @@ export async function createHostileProxy(options: HostileProxyOptions): Promise<
   const server = createServer({ requestTimeout: 0 });
 
   server.on("request", (req, res) => {
+    const { blocked } = modes;
+    if (blocked && (req.url ?? "").split("?")[0]!.endsWith(blocked.suffix)) {
+      stats.requestsBlocked += 1;
+      req.resume();
+      const page = `<html><body><h1>${blocked.status} Blocked by policy</h1></body></html>\n`;
+      return void res.writeHead(blocked.status, { "content-type": "text/html", connection: "close" }).end(page);
+    }
     stats.requestsForwarded += 1;
     const policy: ExchangePolicy = { buffer: modes.buffer || modes.maxMs !== null, maxMs: modes.maxMs };
     const abort = forwardRequest(req, res, target, agent, policy, {
@@ -203,6 +220,12 @@ export async function createHostileProxy(options: HostileProxyOptions): Promise<
     },
     bufferResponses(on) {
       modes = { ...modes, buffer: on };
+    },
+    blockPath(rule) {
+      if (rule !== null && !(Number.isInteger(rule.status) && rule.status >= 400 && rule.status <= 599)) {
+        throw new RangeError(`blocking status must be an HTTP error status, got ${rule.status}`);
+      }
+      modes = { ...modes, blocked: rule };
     },
     blockLongRequests(limit) {
       if (limit !== null && !(limit.maxMs >= 0 && Number.isFinite(limit.maxMs))) {

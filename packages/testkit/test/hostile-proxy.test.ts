@@ -178,6 +178,23 @@ describe("createHostileProxy", () => {
     expect(proxy.stats).toMatchObject({ responsesCut: 1, upgradesRefused: 1 });
   });
 
+  it("blockPath() answers one endpoint with an HTML error page and lets the rest through", async () => {
+    expect(() => proxy.blockPath({ suffix: "/stream", status: 200 })).toThrow(RangeError);
+    proxy.blockPath({ suffix: "/stream", status: 403 });
+
+    const blocked = await get("/stream?chunks=3&everyMs=10");
+    expect(blocked.status).toBe(403);
+    expect(blocked.body).toContain("<html>");
+    expect(blocked.body).not.toContain("chunk");
+    const other = await get("/slow?ms=10");
+    expect(other).toMatchObject({ status: 200, body: "done" });
+    await openOf(webSocket());
+    expect(proxy.stats).toMatchObject({ requestsBlocked: 1, requestsForwarded: 1, upgradesForwarded: 1 });
+
+    proxy.blockPath(null);
+    expect((await get("/stream?chunks=2&everyMs=10")).status).toBe(200);
+  });
+
   it("reset() restores plain forwarding", async () => {
     proxy.refuseUpgrades(404);
     proxy.bufferResponses(true);

@@ -62,7 +62,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   let attempt = 0;
   let linkAttempts = 0;
   let openedAt = 0;
-  let lostAt = 0;
+  // When the current outage began: connect(), then each loss of an open link (RetryContext.elapsedMs).
+  let lostAt = clock.now();
   let lastError: LifelineError | undefined;
   let closeInfo = { code: CloseCode.NORMAL as number, reason: "closed by client" };
   let openInfo: ConnectionEvents["open"] | undefined;
@@ -120,23 +121,26 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   function retryDelay(info: LinkClose, error: LifelineError): number | null {
     if (info.final || !isRetryable(info.code)) return null;
     const policy = options.retryPolicy;
-    if (policy && state === "open" && info.code === CloseCode.TRANSPORT_REPLACED) {
-      // Another link of ours took the session (a race candidate we dropped reached the server
-      // late): nothing is wrong with the network, so take it back at once.
-      return policy.nextDelayMs({ attempt: ++attempt, elapsedMs: 0, reason: error }) === null ? null : 0;
-    }
     if (!policy) {
       lastError = new LifelineError("RECONNECT_FAILED", `lost (${error.message}); reconnect is off`, { cause: error });
       return null;
     }
-    const delay = policy.nextDelayMs({ attempt: ++attempt, elapsedMs: clock.now() - lostAt, reason: error });
+    // Another link of ours took the session (a race candidate we dropped reached the server
+    // late): nothing is wrong with the network, so take it back at once.
+    const replaced = state === "open" && info.code === CloseCode.TRANSPORT_REPLACED;
+    const delay = policy.nextDelayMs({ attempt: ++attempt, elapsedMs: replaced ? 0 : clock.now() - lostAt, reason: error });
     if (delay === null) {
       lastError = new LifelineError("RECONNECT_FAILED", `gave up after ${attempt - 1} retries: ${error.message}`, { cause: error });
+      return null;
     }
-    return delay;
+    return replaced ? 0 : delay;
   }
 
-  function linkLost(info: LinkClose): void {
+  /**
+   * The link is gone. `transportsFault` is false when the cause was on this device (it went
+   * offline): then the loss says nothing about the transport, so the fallback does not count it.
+   */
+  function linkLost(info: LinkClose, transportsFault = true): void {
     const error = info.error ?? linkClose(info.code, info.reason).error!;
     lastError = error;
     if (state === "open") {
@@ -144,7 +148,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       log?.(`${lastTransport} link lost after ${uptime} ms: ${info.reason}`);
       if (uptime >= MIN_UPTIME_MS) attempt = 0;
       lostAt = clock.now();
-      if (lastTransport && info.code !== CloseCode.TRANSPORT_REPLACED) plugin?.lost(lastTransport, uptime);
+      if (lastTransport && transportsFault && info.code !== CloseCode.TRANSPORT_REPLACED) plugin?.lost(lastTransport, uptime);
     }
     closeInfo = { code: info.code, reason: info.reason };
     dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error) }, info.reason || error.message, lastError);
@@ -188,8 +192,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
         link = transport;
         const why = candidateFailures.length ? candidateFailures.join("; ") : lastTransport ? "reconnected" : "connected";
         announceTransport(transport.name, why);
-        welcomed(transport.name, welcome);
-        // The 'open' listener may have closed the connection: then the rest is not delivered.
+        // A listener (of 'transport', or of 'error' or 'open' in welcomed()) may have closed the
+        // connection: then nothing more happens on this link.
+        if (current === generation) welcomed(transport.name, welcome);
         if (current === generation) receive(rest);
       },
       onFrames(frames) {
@@ -213,7 +218,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     link = transport;
     const current = generation;
     announceTransport(transport.name, "upgraded: the WebSocket probe carried frames both ways");
-    welcomed(transport.name, welcome);
+    if (current === generation) welcomed(transport.name, welcome);
     if (current !== generation) return undefined;
     receive(rest);
     uplink.schedule();
@@ -241,6 +246,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   }
 
   function welcomed(name: TransportName, welcome: WelcomeFrame): void {
+    const current = generation;
     const previous = sessionId;
     sessionId = welcome.sessionId;
     maxMessageBytes = welcome.maxMessageBytes;
@@ -254,6 +260,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       if (dropped.length) {
         const message = `${dropped.length} queued message(s) over the server's limit of ${maxMessageBytes} bytes not sent`;
         events.emit("error", new LifelineError("MESSAGE_TOO_LARGE", message, { messages: dropped }));
+        if (current !== generation) return;
       }
     }
     const sessionLost = !welcome.resumed && previous !== null;
@@ -271,7 +278,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     });
     ping();
     dispatch({ type: "welcome" }, welcome.resumed ? "session resumed" : "session started");
-    plugin?.opened(name);
+    if (current === generation) plugin?.opened(name);
   }
 
   function ping(): void {
@@ -320,30 +327,14 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     uplink.schedule();
   }
 
-  const unwatchNetwork = watchNetwork(options.network, {
-    online() {
-      if (state === "reconnecting") dispatch({ type: "wake" }, "the device is back online");
-    },
-    offline() {
-      if (state !== "open") return;
-      linkLost(linkClose(CloseCode.ABNORMAL, "the device went offline"));
-    },
-    foreground() {
-      if (state === "reconnecting") dispatch({ type: "wake" }, "the app is back in the foreground");
-      else if (state === "open") {
-        // Timers may have been frozen: the link must show life soon or be replaced.
-        heartbeat?.suspect();
-        ping();
-      }
-    },
-  });
-
   const api: Driver = {
     get state() {
       return state;
     },
+    // While an upgrade is being adopted there is briefly no link: the connection is still on
+    // the transport it last opened.
     get transport() {
-      return state === "open" && link ? link.name : null;
+      return state === "open" ? lastTransport : null;
     },
     get id() {
       return sessionId;
@@ -400,6 +391,25 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     },
     options,
   );
+
+  // Listeners go on last: creating the fallback validates its options and may throw.
+  const unwatchNetwork = watchNetwork(options.network, {
+    online() {
+      if (state === "reconnecting") dispatch({ type: "wake" }, "the device is back online");
+    },
+    offline() {
+      if (state !== "open") return;
+      linkLost(linkClose(CloseCode.ABNORMAL, "the device went offline"), false);
+    },
+    foreground() {
+      if (state === "reconnecting") dispatch({ type: "wake" }, "the app is back in the foreground");
+      else if (state === "open") {
+        // Timers may have been frozen: the link must show life soon or be replaced.
+        heartbeat?.suspect();
+        ping();
+      }
+    },
+  });
 
   // Start on the next microtask, so listeners added right after connect() see every event.
   Promise.resolve().then(() => {

@@ -1,4 +1,4 @@
-import { CloseCode, PROTOCOL_VERSION } from "@lifeline/protocol";
+import { CloseCode, PROTOCOL_VERSION, isRetryable } from "@lifeline/protocol";
 import type { ClientFrame, Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { Clock, TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
@@ -71,10 +71,14 @@ export function openFirstTransport(options: SelectOptions): () => void {
     options.onClose(info);
   };
 
-  const giveUp = (last: LinkClose | undefined) => {
+  // The failure that decides what happens next: a retryable one, if any candidate had one, so
+  // the order in which candidates failed does not decide whether the connection retries.
+  let decisive: LinkClose | undefined;
+
+  const giveUp = () => {
     const message = factories.length ? `no transport connected (${failures.join("; ")})` : "no transport can run here";
-    const error = new LifelineError("TRANSPORT_UNAVAILABLE", message, { cause: last?.error, closeCode: last?.code });
-    finish({ code: last?.code ?? CloseCode.ABNORMAL, reason: message, error, final: !factories.length });
+    const error = new LifelineError("TRANSPORT_UNAVAILABLE", message, { cause: decisive?.error, closeCode: decisive?.code });
+    finish({ code: decisive?.code ?? CloseCode.ABNORMAL, reason: message, error, final: !factories.length });
   };
 
   const startNext = () => {
@@ -94,8 +98,9 @@ export function openFirstTransport(options: SelectOptions): () => void {
     failures.push(`${attempt.name}: ${info.reason}`);
     options.onCandidateFailed?.(attempt.name, info.reason);
     if (REFUSES_EVERY_TRANSPORT.includes(info.code)) return finish(info);
+    if (!decisive || !isRetryable(decisive.code)) decisive = info;
     if (started < factories.length) startNext();
-    else if (!attempts.size) giveUp(info);
+    else if (!attempts.size) giveUp();
   };
 
   function start(factory: TransportFactory): void {
@@ -153,7 +158,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
     if (earlyFailure) failed(attempt, earlyFailure);
   }
 
-  if (!factories.length) giveUp(undefined);
+  if (!factories.length) giveUp();
   else startNext();
   return () => {
     done = true;

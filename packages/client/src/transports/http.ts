@@ -54,22 +54,21 @@ export function request(caps: Capabilities, method: "GET" | "POST", url: string,
   };
 }
 
-/** How a refused request ends the link: the close frame in its body, else a code for its status. */
+/**
+ * How a refused request ends the link: the close frame in its body (the server always sends
+ * one). A status without one comes from something in between (a proxy's page, say): a retryable
+ * loss of this link only, since a proxy that blocks one transport says nothing about the others;
+ * except 413, as the same body would be refused again.
+ */
 export function closeForResponse(status: number, text: string): LinkClose {
   let frame: Frame | undefined;
   try {
     frame = decodeServerFrame(text.trim());
   } catch {
-    // Not a Lifeline error body (a proxy's page, say): fall back to the status.
+    // Not a Lifeline error body: fall back to the status.
   }
   if (frame?.type === "close") return linkClose(frame.code, frame.reason);
-  const codes: Record<number, number> = {
-    400: CloseCode.PROTOCOL_ERROR,
-    403: CloseCode.ORIGIN_NOT_ALLOWED,
-    404: CloseCode.SESSION_NOT_FOUND,
-    413: CloseCode.MESSAGE_TOO_LARGE,
-  };
-  return linkClose(codes[status] ?? CloseCode.ABNORMAL, `HTTP ${status}`);
+  return linkClose(status === 413 ? CloseCode.MESSAGE_TOO_LARGE : CloseCode.ABNORMAL, `HTTP ${status}`);
 }
 
 export function closeForNetworkError(cause: unknown): LinkClose {

@@ -1,5 +1,6 @@
 import { CloseCode, Endpoint, decodeServerBatch, encodeClientBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
+import type { WebSocketLike } from "../env.js";
 import { linkClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
 import type { LinkClose, Transport, TransportFactory, TransportOpenOptions } from "./transport.js";
@@ -12,7 +13,7 @@ export const webSocket: TransportFactory = {
   name: "websocket",
   isSupported: (caps) => !!caps.WebSocket,
   open({ url, query, hello, caps, handlers }: TransportOpenOptions): Transport {
-    let socket: WebSocket | undefined;
+    let socket: WebSocketLike | undefined;
     let ended = false;
 
     // Detach first, so nothing the socket does afterwards reaches the handlers. The error

@@ -151,4 +151,47 @@ describe("reconnecting after a server restart", () => {
     expect(Math.max(...slices.values())).toBeLessThan(40);
     for (const c of clients) c.conn.close();
   });
+
+  it("leaves no listener behind when connect() throws for a bad option of the fallback", () => {
+    const win = createFakeWindow();
+    const doc = createFakeDocument();
+    expect(() =>
+      connectWith("http://127.0.0.1:1/lifeline", {
+        networkSources: { window: win, document: doc },
+        storage: 5 as never,
+        transportFactories: [createFakeFactory("websocket")],
+      }),
+    ).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    expect(win.listenerCount() + doc.listenerCount()).toBe(0);
+  });
+
+  it("going offline is no strike against the transport: a phone that flaps stays on WebSocket", async () => {
+    const win = createFakeWindow();
+    const ws = createFakeFactory("websocket");
+    const streaming = createFakeFactory("streaming");
+    const clock = createManualClock();
+    const log: string[] = [];
+    const conn = connectWith("http://127.0.0.1:1/lifeline", {
+      retryPolicy: fixedDelay(100),
+      rememberTransport: false,
+      upgrade: false,
+      networkSources: { window: win },
+      transportFactories: [ws, streaming],
+      clock,
+      debug: (message) => log.push(message),
+    });
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      ws.links.at(-1)!.welcome({ resumed: i > 0 });
+      await settle();
+      clock.advance(1000);
+      win.fire("offline");
+      win.fire("online");
+    }
+    await settle();
+    expect(log.filter((line) => line.includes("demoted"))).toEqual([]);
+    expect(ws.links).toHaveLength(4);
+    expect(streaming.links).toHaveLength(0);
+    conn.close();
+  });
 });

@@ -12,8 +12,8 @@ const fixedDelays = (...delays: number[]): RetryPolicy => ({
   nextDelayMs: ({ attempt }) => delays[attempt - 1] ?? null,
 });
 
-function setup(options: Partial<CoreOptions> & { factories?: FakeFactory[] } = {}) {
-  const clock = createManualClock();
+function setup(options: Partial<CoreOptions> & { factories?: FakeFactory[]; startAt?: number } = {}) {
+  const clock = createManualClock(options.startAt);
   const factories = options.factories ?? [createFakeFactory("websocket")];
   const conn = connectWith("http://127.0.0.1:1/lifeline", {
     retryPolicy: fixedDelays(100, 200, 400),
@@ -341,5 +341,30 @@ describe("driver", () => {
     expect(received).toEqual([]);
     expect(conn.state).toBe("open");
   });
-});
 
+  it("gives up with RECONNECT_FAILED when the policy allows no retry after a 4001, as after any loss", async () => {
+    for (const close of [{ type: "close", code: 4001, reason: "replaced" } as const, undefined]) {
+      const { factory, conn, errors } = setup({ retryPolicy: { nextDelayMs: () => null } });
+      await settle();
+      factory.links[0]!.welcome();
+      await settle();
+      if (close) factory.links[0]!.deliver(close);
+      else factory.links[0]!.drop();
+      expect(conn.state).toBe("closed");
+      expect(errors.map((e) => e.code)).toEqual(["RECONNECT_FAILED"]);
+    }
+  });
+
+  it("tells the retry policy how long the outage has lasted, from connect() for a first connection that fails", async () => {
+    const elapsed: number[] = [];
+    const { factory, clock } = setup({ startAt: 1_700_000_000_000, retryPolicy: { nextDelayMs: ({ elapsedMs }) => (elapsed.push(elapsedMs), 100) } });
+    await settle();
+    clock.advance(40);
+    factory.links[0]!.drop();
+    clock.advance(100);
+    await settle();
+    clock.advance(60);
+    factory.links[1]!.drop();
+    expect(elapsed).toEqual([40, 200]);
+  });
+});

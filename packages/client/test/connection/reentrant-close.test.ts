@@ -79,3 +79,29 @@ describe("close() from an open listener", () => {
     expect(s.events).toEqual(["connecting->open", "open->closed", "close"]);
   });
 });
+
+describe("close() from a listener while the handshake completes", () => {
+  it("from the 'error' about queued messages over the server's limit: no heartbeat is left running", async () => {
+    const s = setup();
+    s.conn.send("x".repeat(2000));
+    s.conn.on("error", () => s.conn.close());
+    await settle();
+    s.ws.links[0]!.welcome({ maxMessageBytes: 1024 });
+    await settle();
+    expect(s.conn.state).toBe("closed");
+    expect(s.ws.links[0]!.closed).toBe(true);
+    expect(s.clock.pendingTimers).toBe(0);
+  });
+
+  it("from the 'transport' listener: the welcome is not taken up and nothing is left running", async () => {
+    const s = setup();
+    s.conn.on("transport", () => s.conn.close());
+    await settle();
+    s.ws.links[0]!.welcome();
+    await settle();
+    expect(s.conn.state).toBe("closed");
+    expect(s.conn.id).toBeNull();
+    expect(s.events).toEqual(["connecting->closed", "close"]);
+    expect(s.clock.pendingTimers).toBe(0);
+  });
+});

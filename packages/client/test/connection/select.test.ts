@@ -74,4 +74,25 @@ describe("openFirstTransport", () => {
     expect(closes[0]!.reason).toBe("no transport connected (websocket: refused; polling: network error)");
     expect(clock.pendingTimers).toBe(0);
   });
+
+  it("when every candidate fails, retries if any failure was retryable, whatever the order", () => {
+    for (const streamingFirst of [false, true]) {
+      const ws = createFakeFactory("websocket");
+      const streaming = createFakeFactory("streaming");
+      const { closes, clock } = race([ws, streaming]);
+      clock.advance(500); // both running
+      const lostLink = () => ws.links[0]!.drop(); // 1006
+      const notAWelcome = () => streaming.links[0]!.deliver({ type: "ping", id: 1 }); // 4100
+      if (streamingFirst) {
+        notAWelcome();
+        lostLink();
+      } else {
+        lostLink();
+        notAWelcome();
+      }
+      expect(closes).toHaveLength(1);
+      expect(closes[0]!.code).toBe(1006);
+      expect(closes[0]!.error?.code).toBe("TRANSPORT_UNAVAILABLE");
+    }
+  });
 });

@@ -19,7 +19,7 @@ describe.each(["websocket", "streaming", "polling"] as TransportName[])("batches
     let received = 0;
     server.on("connection", (s) => s.on("message", () => received++));
     const { url } = await server.listen(0, "127.0.0.1");
-    conn = connect(url, { transports: [transport], WebSocket: WebSocket as never });
+    conn = connect(url, { transports: [transport], WebSocket });
     await new Promise<void>((r) => conn!.on("open", () => r()));
     const errors: string[] = [];
     conn.on("error", (e) => errors.push(e.code));
@@ -35,7 +35,7 @@ describe.each(["websocket", "streaming", "polling"] as TransportName[])("batches
     let received = 0;
     server.on("connection", (s) => s.on("message", () => received++));
     const { url } = await server.listen(0, "127.0.0.1");
-    conn = connect(url, { transports: [transport], WebSocket: WebSocket as never });
+    conn = connect(url, { transports: [transport], WebSocket });
     await new Promise<void>((r) => conn!.on("open", () => r()));
     const errors: string[] = [];
     conn.on("error", (e) => errors.push(e.code));

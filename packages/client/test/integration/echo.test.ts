@@ -50,7 +50,7 @@ const once = <K extends "open" | "close" | "error">(c: Connection, event: K) =>
   });
 
 describe.each(transports)("client ↔ server over %s", (transport) => {
-  const only = (extra: ClientOptions = {}): ClientOptions => ({ transports: [transport], WebSocket: WebSocket as never, ...extra });
+  const only = (extra: ClientOptions = {}): ClientOptions => ({ transports: [transport], WebSocket, ...extra });
 
   it("opens on the forced transport with a session id", async () => {
     const url = await startServer();
@@ -276,7 +276,7 @@ describe("bad input at the API", () => {
     const probe = createServer();
     const { url } = await probe.listen(0, "127.0.0.1");
     await probe.close();
-    conn = connect(url, { reconnect: false, WebSocket: WebSocket as never });
+    conn = connect(url, { reconnect: false, WebSocket });
     const error = (await once(conn, "error")) as LifelineError;
     expect(["TRANSPORT_UNAVAILABLE", "RECONNECT_FAILED"]).toContain(error.code);
     expect(conn.state).toBe("closed");

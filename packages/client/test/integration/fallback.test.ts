@@ -34,7 +34,7 @@ async function behindHostileProxy(serverOptions: ServerOptions = {}) {
 
 function watch(endpoint: string, options: ClientOptions = {}) {
   const startedAt = Date.now();
-  const conn: Connection = connect(endpoint, { WebSocket: WebSocket as never, rememberTransport: false, ...options });
+  const conn: Connection = connect(endpoint, { WebSocket, rememberTransport: false, ...options });
   cleanups.push(() => conn.close());
   const opens: (OpenEvent & { at: number })[] = [];
   const transports: TransportEvent[] = [];
@@ -114,6 +114,19 @@ describe("automatic fallback behind hostile networks", () => {
     expect(transports[0]!.to).toBe("polling");
     await echoes(conn, "through");
     await echoes(conn, "and again");
+  });
+
+  it("4b. a filtering proxy answers POST /stream with its own 403 page: polling at once, not a closed connection", async () => {
+    const { proxy, endpoint } = await behindHostileProxy();
+    proxy.refuseUpgrades(403);
+    proxy.blockPath({ suffix: "/stream", status: 403 });
+    const { conn, opens, transports } = watch(endpoint);
+    await until(() => conn.state === "open", 5000, "open");
+    expect(conn.transport).toBe("polling");
+    expect(opens[0]!.at).toBeLessThan(1000);
+    expect(transports[0]!.reason).toMatch(/streaming: HTTP 403/);
+    expect(proxy.stats.requestsBlocked).toBeGreaterThanOrEqual(1);
+    await echoes(conn, "around the filter");
   });
 
   it("5. nothing but short plain HTTP: long polling works", async () => {

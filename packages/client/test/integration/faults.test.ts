@@ -51,7 +51,7 @@ async function startStack(transport: TransportName) {
 
   const conn: Connection = connect(`${proxy.url}${target.pathname}`, {
     transports: [transport],
-    WebSocket: WebSocket as never,
+    WebSocket,
     reconnect: { initialDelay: 100, maxDelay: 500 },
     // Attempts born inside a blackhole never answer: give up on them quickly.
     connectTimeout: 1000,

@@ -28,7 +28,7 @@ describe("a resume raced on every transport at once", () => {
     };
     conn = connectWith(url, {
       transportFactories: [webSocket, httpStream, longPolling],
-      WebSocket: WebSocket as never,
+      WebSocket,
       fetch: globalThis.fetch,
       TextDecoder,
       fallbackDelay: 0,

@@ -192,8 +192,11 @@ describe.each([
     { status: 409, body: closeBody(4001, "transport replaced"), code: 4001, error: "TRANSPORT_ERROR" },
     { status: 413, body: closeBody(4102, "body too large"), code: 4102, error: "MESSAGE_TOO_LARGE" },
     { status: 503, body: closeBody(1001, "server shutting down"), code: 1001, error: "CLOSED_BY_SERVER" },
-    // Not a Lifeline body (a proxy's error page): the status decides.
-    { status: 404, body: "<h1>Not Found</h1>", code: 4004, error: "SESSION_NOT_FOUND" },
+    // Not a Lifeline body (a proxy's error page): this link is lost and may be retried, unless
+    // the body itself is too large.
+    { status: 403, body: "<h1>Forbidden by policy</h1>", code: 1006, error: "TRANSPORT_ERROR" },
+    { status: 400, body: "Bad Request", code: 1006, error: "TRANSPORT_ERROR" },
+    { status: 404, body: "<h1>Not Found</h1>", code: 1006, error: "TRANSPORT_ERROR" },
     { status: 413, body: "Request Entity Too Large", code: 4102, error: "MESSAGE_TOO_LARGE" },
     { status: 502, body: "Bad Gateway", code: 1006, error: "TRANSPORT_ERROR" },
   ])("$status $body → $code $error", async ({ status, body, code, error }) => {
