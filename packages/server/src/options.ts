@@ -143,10 +143,16 @@ export function resolveOptions(input: ServerOptions | undefined): ResolvedOption
   if (logger !== undefined && (typeof logger !== "object" || logger === null)) invalid("logger must be an object with debug/info/warn/error methods");
 
   const maxMessageBytes = integer(options["maxMessageSize"], "maxMessageSize", DEFAULT_MAX_MESSAGE_BYTES, 1, Number.MAX_SAFE_INTEGER);
+  const pingIntervalMs = integer(heartbeat["interval"], "heartbeat.interval", DEFAULT_PING_INTERVAL_MS, 1);
+  const pingTimeoutMs = integer(heartbeat["timeout"], "heartbeat.timeout", DEFAULT_PING_TIMEOUT_MS, 1);
+  // Some timers wait for their sum (a link's silence limit), and setTimeout fires longer ones at once.
+  if (pingIntervalMs + pingTimeoutMs > 2_147_483_647) {
+    invalid(`heartbeat.interval + heartbeat.timeout must be at most 2147483647 ms, got ${pingIntervalMs + pingTimeoutMs}`);
+  }
   return {
     path: resolvePath(options["path"]),
-    pingIntervalMs: integer(heartbeat["interval"], "heartbeat.interval", DEFAULT_PING_INTERVAL_MS, 1),
-    pingTimeoutMs: integer(heartbeat["timeout"], "heartbeat.timeout", DEFAULT_PING_TIMEOUT_MS, 1),
+    pingIntervalMs,
+    pingTimeoutMs,
     resumeWindowMs: integer(options["resumeWindow"], "resumeWindow", DEFAULT_RESUME_WINDOW_MS, 0),
     maxMessageBytes,
     maxBodyBytes: maxBodyBytes(maxMessageBytes),

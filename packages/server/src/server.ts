@@ -99,6 +99,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
   });
 
   let own: HttpServer | undefined;
+  let abortListen: (() => void) | undefined;
   const detachers: (() => void)[] = [];
 
   const notFound = (res: ServerResponse) => refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, "not found", 404));
@@ -108,6 +109,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
   };
 
   async function shutdown() {
+    abortListen?.();
     registry.closeAll({ code: CloseCode.GOING_AWAY, reason: "server shutting down" });
     polling.close();
     flushQueue.clear();
@@ -139,6 +141,12 @@ export function createServer(input?: ServerOptions): LifelineServer {
       });
       try {
         await new Promise<void>((resolve, reject) => {
+          // close() while binding: Node then reports neither 'listening' nor 'error'.
+          abortListen = () => {
+            reject(new LifelineServerError("SERVER_CLOSED", "close() was called while listen() was binding"));
+            // Should the bind still complete, the port is let go at once.
+            server.once("listening", () => server.close());
+          };
           server.once("error", reject);
           server.listen(port, host, () => {
             server.off("error", reject);
@@ -146,9 +154,13 @@ export function createServer(input?: ServerOptions): LifelineServer {
           });
         });
       } catch (cause) {
+        if (cause instanceof LifelineServerError) throw cause;
         own = undefined;
         throw new LifelineServerError("LISTEN_FAILED", `could not listen on ${host}:${port}: ${(cause as Error).message}`, { cause });
+      } finally {
+        abortListen = undefined;
       }
+      if (closing) throw new LifelineServerError("SERVER_CLOSED", "close() was called while listen() was binding");
       server.on("error", (error) => log.error("[server] HTTP server error", error));
       const { port: bound } = server.address() as AddressInfo;
       return { url: `http://${urlHost(host)}:${bound}${options.path}` };

@@ -30,6 +30,7 @@ describe("options", () => {
     ["heartbeat.interval", { heartbeat: { interval: 0 } }],
     ["heartbeat.timeout", { heartbeat: { timeout: 1.5 } }],
     ["heartbeat.interval", { heartbeat: { interval: "15s" } }],
+    ["heartbeat.interval + heartbeat.timeout", { heartbeat: { interval: 2_000_000_000, timeout: 2_000_000_000 } }],
     ["resumeWindow", { resumeWindow: -1 }],
     ["maxMessageSize", { maxMessageSize: Number.NaN }],
     ["allowedOrigins", { allowedOrigins: "https://a.example" }],

@@ -8,6 +8,14 @@ import { LifelineServerError, createServer } from "@lifeline/server";
 import type { LifelineServer } from "@lifeline/server";
 import { createManualClock } from "@lifeline/testkit";
 import { closeOf, echo, startServer } from "./helpers/server.js";
+
+/** Polls `check` every 5 ms until it holds (or fails the test after 2 s). */
+async function until(check: () => boolean): Promise<void> {
+  for (const start = Date.now(); !check(); ) {
+    if (Date.now() - start > 2000) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 import { hello, openStream, openWs, postFrames, request, startPoll, text, wsSession } from "./helpers/wire.js";
 
 const extraServers: HttpServer[] = [];
@@ -80,6 +88,17 @@ describe("createServer / listen", () => {
     expect([...server.sessions]).toEqual([]);
   });
 
+  it("listen() rejects with SERVER_CLOSED when close() is called while it binds", async () => {
+    const server = createServer();
+    const listening = server.listen(0, "127.0.0.1");
+    const outcome = listening.then(
+      () => "resolved",
+      (error: LifelineServerError) => error.code,
+    );
+    await server.close();
+    expect(await outcome).toBe("SERVER_CLOSED");
+  });
+
   it("rejects a port in use with LISTEN_FAILED and a second listen() with ALREADY_LISTENING", async () => {
     const { app } = await appServer();
     const port = (app.address() as AddressInfo).port;
@@ -121,6 +140,33 @@ describe("close()", () => {
     expect(await portIsFree(port)).toBe(true);
     await server.close(); // idempotent
     await expect(server.listen()).rejects.toMatchObject({ code: "SERVER_CLOSED" });
+  });
+
+  it("ends a WebSocket refused for its Origin whose peer never answers the close, after the grace period", async () => {
+    const clock = createManualClock();
+    const server = createServer({ clock, allowedOrigins: ["https://good.example"] });
+    extraLifelines.push(server);
+    const { url } = await server.listen(0, "127.0.0.1");
+    const { port, pathname } = new URL(url);
+    // A raw upgrade that reads the 101 and the close, and never answers.
+    const raw = connect(Number(port), "127.0.0.1");
+    const ended = new Promise<void>((resolve) => raw.once("close", () => resolve()));
+    let received = "";
+    raw.on("data", (chunk) => (received += chunk.toString("latin1")));
+    raw.write(
+      `GET ${pathname}/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: https://evil.example\r\n\r\n",
+    );
+    await until(() => received.includes("4103"));
+    expect(received).toMatch(/^HTTP\/1\.1 101/);
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    clock.advance(1000);
+    await closing;
+    await ended;
+    expect(closed).toBe(true);
   });
 
   it("closes sockets that have not said hello yet", async () => {

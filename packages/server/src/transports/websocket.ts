@@ -193,7 +193,10 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
     },
     refuse(req, socket, head, close) {
       wss.handleUpgrade(req, socket, head, (ws) => {
+        // Tracked until it closes, so close() ends it too if the peer never answers the close.
+        sockets.add(ws);
         ws.on("error", noop);
+        ws.once("close", () => sockets.delete(ws));
         closeSocket(ws, close);
       });
     },
