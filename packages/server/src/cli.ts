@@ -103,9 +103,16 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
     return undefined;
   }
   let server: LifelineServer;
-  let url: string;
   try {
     server = createServer(args.path === undefined ? {} : { path: args.path });
+  } catch (error) {
+    // The only option given is --path: a bad one is a bad argument.
+    env.stderr(`lifeline-server: ${(error as Error).message}\n\n${USAGE}`);
+    env.exit(2);
+    return undefined;
+  }
+  let url: string;
+  try {
     if (args.echo) server.on("connection", (session) => session.on("message", (data) => session.send(data)));
     ({ url } = await server.listen(args.port, args.host));
   } catch (error) {

@@ -49,6 +49,13 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
   }
   const session = ctx.registry.create();
   session.attempt = hello.attempt;
+  // Frames sent along with the hello that break the rules refuse the new session before anyone
+  // hears of it (no 'connection', and an HTTP status that says why).
+  const violation = session.check(rest);
+  if (violation) {
+    session.close(violation, false);
+    return { refused: violation };
+  }
   return { accepted: { session, resumed: false, helloAck: 0, rest } };
 }
 

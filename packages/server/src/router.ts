@@ -74,11 +74,14 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     return sid !== null && SID.test(sid) ? sid : undefined;
   };
 
-  const withFrames = (req: IncomingMessage, res: ServerResponse, then: (frames: Frame[]) => void) => {
+  /** Reads the body's frames; a refused body also ends the session it was sent on, if any. */
+  const withFrames = (req: IncomingMessage, res: ServerResponse, then: (frames: Frame[]) => void, sid?: string) => {
     readFrames(req, options.maxBodyBytes).then((body) => {
       if (!body || res.writableEnded || res.destroyed) return;
       if ("refused" in body) {
         ctx.log.debug(`[http] refused ${req.method} ${req.url}: ${body.refused.reason}`);
+        // As over WebSocket: a body the session cannot take (too large, malformed) ends it.
+        if (sid) ctx.registry.get(sid)?.close({ code: body.refused.code, reason: body.refused.reason });
         // The rest of an oversized body is not worth reading: close the connection instead.
         return refuse(res, body.refused, body.refused.code === CloseCode.MESSAGE_TOO_LARGE ? { Connection: "close" } : {});
       }
@@ -101,7 +104,7 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     const sid = sidOf(url);
     if (!sid) return refuse(res, refusal(CloseCode.PROTOCOL_ERROR, "missing or malformed sid query parameter"));
     if (endpoint === Endpoint.poll) return handlers.poll(req, res, sid);
-    withFrames(req, res, (frames) => handlers.send(res, sid, frames));
+    withFrames(req, res, (frames) => handlers.send(res, sid, frames), sid);
   }
 
   return {

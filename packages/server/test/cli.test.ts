@@ -58,6 +58,11 @@ describe("lifeline-server CLI", () => {
     expect(err[0]).toContain("Usage: lifeline-server");
     expect(exits).toEqual([2]);
     expect(out).toEqual([]);
+
+    const bad = environment();
+    expect(await runCli(["--port", "0", "--path", "no-slash"], bad.env)).toBeUndefined();
+    expect(bad.err[0]).toContain("Usage: lifeline-server");
+    expect(bad.exits).toEqual([2]);
   });
 
   it("prints the usage for --help", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { echo, startServer } from "./helpers/server.js";
-import { hello, openWs, postFrames, request, text, wsSession } from "./helpers/wire.js";
+import { hello, openStream, openWs, postFrames, request, text, wsSession } from "./helpers/wire.js";
 
 describe("HTTP refusals (docs/protocol.md §2)", () => {
   it("404 + 4004 for an unknown path under the base path", async () => {
@@ -70,6 +70,38 @@ describe("HTTP refusals (docs/protocol.md §2)", () => {
     expect(sessions).toHaveLength(1);
     expect(sessions[0]!.transport).toBeNull(); // closed with 4102
     expect(await postFrames(`${url}/send?sid=${sid}`, [])).toMatchObject({ status: 404 });
+  });
+
+  it("a /send body refused as too large or malformed ends its session, as over WebSocket", async () => {
+    for (const body of ["z".repeat(6000 + 64 * 1024 + 1), "not a frame"]) {
+      const { url, sessions, server } = await startServer({ maxMessageSize: 1000 });
+      const stream = await openStream(url, [hello()]);
+      const sid = (await stream.inbox.next("welcome")).sessionId;
+      const closed = new Promise<{ code: number }>((resolve) => sessions[0]!.on("close", resolve));
+      const answer = await request(`${url}/send?sid=${sid}`, { method: "POST", body });
+      const code = body.startsWith("z") ? 4102 : 4100;
+      expect(answer).toMatchObject({ status: code === 4102 ? 413 : 400, frames: [expect.objectContaining({ code })] });
+      expect((await closed).code).toBe(code);
+      expect([...server.sessions]).toEqual([]);
+      // The stream hears why and ends.
+      expect(await stream.inbox.next("close")).toMatchObject({ code });
+      await stream.ended;
+    }
+  });
+
+  it("refuses a new session whose opening batch breaks the rules with the status, before announcing it", async () => {
+    const { url, sessions, server } = await startServer({ maxMessageSize: 10 });
+    const stream = await openStream(url, [hello(), text(1, "x".repeat(100))]);
+    expect(stream.status).toBe(413);
+    await stream.ended;
+    expect(stream.lines.map((line) => JSON.parse(line)[0])).toEqual(["c"]);
+    const poll = await postFrames(url + "/poll", [hello(), { type: "ack", seq: 5 }]);
+    expect(poll).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100 })] });
+    const ws = await openWs(url);
+    ws.send(hello(), text(1, "x".repeat(100)));
+    expect((await ws.closed).code).toBe(4102);
+    expect(sessions).toEqual([]);
+    expect([...server.sessions]).toEqual([]);
   });
 
   it("403 + 4103 for a disallowed Origin; allowed origins are echoed, requests without Origin pass", async () => {
