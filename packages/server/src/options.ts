@@ -37,8 +37,10 @@ export interface ServerOptions {
   /** Largest message payload accepted and sent, in bytes. Default 4 MiB. */
   maxMessageSize?: number;
   /**
-   * Origins allowed to connect, e.g. `["https://app.example.com"]`; `"*"` allows any. Checked
-   * only for requests that carry an Origin header. Default: every origin.
+   * Origins allowed to connect, e.g. `["https://app.example.com", "http://localhost:3000"]`;
+   * `"*"` allows any. Each must be scheme://host[:port] (anything else is refused with
+   * INVALID_OPTION, as it could never match). Checked only for requests that carry an Origin
+   * header. Default: every origin.
    */
   allowedOrigins?: string[];
   /**
@@ -117,7 +119,24 @@ function resolveOrigins(value: unknown): ReadonlySet<string> | undefined {
   }
   const origins = value as string[];
   if (origins.includes("*")) return undefined;
-  return new Set(origins.map((origin) => origin.toLowerCase().replace(/\/+$/, "")));
+  return new Set(origins.map(normalizeOrigin));
+}
+
+/**
+ * The form a browser sends in its Origin header: scheme://host[:port], lower case, no path, no
+ * default port. Anything that cannot be one would never match, so it is refused instead.
+ */
+function normalizeOrigin(origin: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(origin);
+  } catch {
+    // Not a URL at all (no scheme, say).
+  }
+  if (!url || url.origin === "null" || url.pathname.replace(/\/+$/, "") !== "" || url.search || url.hash || url.username) {
+    invalid(`allowedOrigins: "${origin}" is not an origin such as "https://app.example.com"`);
+  }
+  return url.origin;
 }
 
 function resolveClock(value: unknown): Clock {

@@ -21,6 +21,8 @@ describe("options", () => {
   it("normalises the path and the origins", () => {
     expect(resolveOptions({ path: "/rt/" }).path).toBe("/rt");
     expect(resolveOptions({ allowedOrigins: ["https://A.example/"] }).allowedOrigins).toEqual(new Set(["https://a.example"]));
+    // Written as a browser sends it: no default port.
+    expect(resolveOptions({ allowedOrigins: ["https://a.example:443", "http://localhost:3000"] }).allowedOrigins).toEqual(new Set(["https://a.example", "http://localhost:3000"]));
     expect(resolveOptions({ allowedOrigins: ["*"] }).allowedOrigins).toBeUndefined();
   });
 
@@ -34,6 +36,9 @@ describe("options", () => {
     ["resumeWindow", { resumeWindow: -1 }],
     ["maxMessageSize", { maxMessageSize: Number.NaN }],
     ["allowedOrigins", { allowedOrigins: "https://a.example" }],
+    ["app.example.com", { allowedOrigins: ["app.example.com"] }],
+    ["localhost:3000", { allowedOrigins: ["localhost:3000"] }],
+    ["https://a.example/app", { allowedOrigins: ["https://a.example/app"] }],
     ["replayBuffer.maxMessages", { replayBuffer: { maxMessages: 0 } }],
     ['unknown option "pingInterval"', { pingInterval: 1000 }],
     ['unknown option "heartbeat.intervalMs"', { heartbeat: { intervalMs: 1000 } }],
