@@ -22,10 +22,14 @@ export function createLog(logger: Logger | undefined): Log {
     (name: keyof Logger) =>
     (message: string, ...details: unknown[]) => {
       try {
-        logger?.[name]?.(message, ...details);
+        // An async logger's rejection would be an unhandled one: swallow it as a throw is.
+        const result: unknown = logger?.[name]?.(message, ...details);
+        if (result instanceof Promise) result.catch(ignore);
       } catch {
         // A broken logger must not break the server.
       }
     };
   return { debug: level("debug"), info: level("info"), warn: level("warn"), error: level("error") };
 }
+
+function ignore(): void {}
