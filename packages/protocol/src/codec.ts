@@ -6,7 +6,7 @@ import type { ChannelPosition, Frame, HelloFrame, WelcomeFrame } from "./frames.
  * contains a raw newline, so frames can be joined by "\n" into batches (batch.ts) and split
  * back apart on any transport, text-only HTTP included. Binary payloads travel as base64.
  *
- *   hello    ["h", {"v":1, "sid"?:string, "ack":n, "att"?:n}]
+ *   hello    ["h", {"v":1, "sid"?:string, "ack":n, "att"?:n, "cid"?:string}]
  *   welcome  ["w", {"v":1, "sid":s, "resumed":b, "ack":n, "pingInterval":ms, "pingTimeout":ms,
  *                   "maxMessageBytes":n, "resumeWindow":ms}]
  *   message  ["m", seq, "text", pos?]   ["b", seq, "base64", pos?]   pos = {"ch":s,"ep":s,"off":n}
@@ -69,7 +69,7 @@ function encodeWelcome(frame: WelcomeFrame): string {
  */
 export function encodeClientFrame(frame: ClientFrame): string {
   return frame.type === "hello"
-    ? JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack, att: frame.attempt }])
+    ? JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack, att: frame.attempt, cid: frame.connectionId }])
     : encodeShared(frame);
 }
 
@@ -137,12 +137,13 @@ function decodeShared(wire: unknown[]): Frame | undefined {
 
 function decodeHello(wire: unknown[]): HelloFrame {
   const body = record(wire[1]);
-  const { sid, att } = body;
+  const { sid, att, cid } = body;
   const hello: HelloFrame = { type: "hello", version: count(body["v"]), ack: count(body["ack"] ?? 0) };
   return {
     ...hello,
     ...(sid === undefined || sid === null ? {} : { sessionId: text(sid) }),
     ...(att === undefined || att === null ? {} : { attempt: count(att) }),
+    ...(cid === undefined || cid === null ? {} : { connectionId: text(cid) }),
   };
 }
 

@@ -20,6 +20,12 @@ export interface HelloFrame {
    * session is refused (4001), so a late candidate cannot take the session from the winner.
    */
   readonly attempt?: number;
+  /**
+   * Names one client connection across all its links and attempts (random, not a secret). When
+   * several candidates of a race each start a new session, the server keeps the one the client
+   * goes on with and ends the others, instead of holding them for the resume window.
+   */
+  readonly connectionId?: string;
 }
 
 /** Server's answer to `hello`: the session and the limits the client must respect. */

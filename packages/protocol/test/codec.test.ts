@@ -32,12 +32,14 @@ describe("codec", () => {
     expect(encodeFrame({ type: "close", code: 1000, reason: "bye" })).toBe('[\"c\",1000,\"bye\"]');
     expect(encodeFrame({ type: "hello", version: 1, ack: 0 })).toBe('["h",{"v":1,"ack":0}]');
     expect(encodeFrame({ type: "hello", version: 1, sessionId: "abc", ack: 4 })).toBe('["h",{"v":1,"sid":"abc","ack":4}]');
+    expect(encodeFrame({ type: "hello", version: 1, ack: 0, attempt: 3, connectionId: "k9" })).toBe('["h",{"v":1,"ack":0,"att":3,"cid":"k9"}]');
   });
 
   it("round-trips every frame type", () => {
     const frames: Frame[] = [
       { type: "hello", version: PROTOCOL_VERSION, ack: 0 },
       { type: "hello", version: PROTOCOL_VERSION, sessionId: "s-1", ack: 12 },
+      { type: "hello", version: PROTOCOL_VERSION, ack: 0, attempt: 2, connectionId: "c-1" },
       {
         type: "welcome",
         version: 1,
@@ -81,7 +83,7 @@ describe("codec", () => {
   });
 
   it("rejects malformed input with FrameError", () => {
-    for (const bad of ["", "{", "{}", "[]", "[1]", '["m"]', '["m",-1,"x"]', '["m",1.5,"x"]', '["m",1,2]', '["b",1,"@@@@"]', '["b",1,"abc"]', '["a","1"]', '["h",null]', '["w",{"v":1}]']) {
+    for (const bad of ["", "{", "{}", "[]", "[1]", '["m"]', '["m",-1,"x"]', '["m",1.5,"x"]', '["m",1,2]', '["b",1,"@@@@"]', '["b",1,"abc"]', '["a","1"]', '["h",null]', '["h",{"v":1,"cid":5}]', '["w",{"v":1}]']) {
       expect(() => decodeFrame(bad), bad).toThrow(FrameError);
     }
   });

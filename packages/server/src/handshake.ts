@@ -47,7 +47,17 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
     existing.close({ code: CloseCode.TRANSPORT_REPLACED, reason: "could not resume: messages the client lacks were dropped from the replay buffer" });
     ctx.log.info(`[session] ${existing.id} could not be resumed from ack ${hello.ack}; starting a new session`);
   }
-  const session = ctx.registry.create();
+  if (hello.connectionId !== undefined) {
+    for (const other of ctx.registry.ofConnection(hello.connectionId)) {
+      const newer = hello.attempt !== undefined && other.attempt !== undefined && hello.attempt > other.attempt;
+      // The client already went on with a session of this connection: this hello is a candidate
+      // of the same race (or an older one) arriving late.
+      if (other.confirmed && !newer) return refused(CloseCode.TRANSPORT_REPLACED, "this connection already went on with another session");
+      // A session of an earlier attempt that the client never used: it gave up on it.
+      if (!other.confirmed && newer) other.close({ code: CloseCode.TRANSPORT_REPLACED, reason: "abandoned by a newer attempt of its connection" });
+    }
+  }
+  const session = ctx.registry.create(hello.connectionId);
   session.attempt = hello.attempt;
   // Frames sent along with the hello that break the rules refuse the new session before anyone
   // hears of it (no 'connection', and an HTTP status that says why).

@@ -1,12 +1,18 @@
 import { randomBytes } from "node:crypto";
+import { CloseCode } from "@lifeline/protocol";
 import type { CloseInfo } from "./link.js";
 import type { SessionCore } from "./session.js";
 
 /** Live sessions by id. A session removes itself (onClosed) when it ends. */
 export interface Registry {
   get(id: string): SessionCore | undefined;
-  /** Creates a session with a fresh id and registers it. */
-  create(): SessionCore;
+  /**
+   * Creates a session with a fresh id and registers it, as started by the client connection
+   * `connectionId` (hello.cid) when given.
+   */
+  create(connectionId?: string): SessionCore;
+  /** The live sessions started by one client connection, oldest first. */
+  ofConnection(connectionId: string): readonly SessionCore[];
   values(): SessionCore[];
   readonly size: number;
   /** Closes every session with `info`; each one emits 'close'. */
@@ -21,20 +27,49 @@ export function newSessionId(): string {
   return randomBytes(18).toString("base64url");
 }
 
-export function createRegistry(make: (id: string, onClosed: (core: SessionCore) => void) => SessionCore): Registry {
+/** What the registry needs to hear from each session it makes. */
+export interface SessionHooks {
+  onClosed(core: SessionCore): void;
+  onConfirmed(core: SessionCore): void;
+}
+
+/** How the candidates a client dropped end once it went on with one of them. */
+const RACE_LOST: CloseInfo = { code: CloseCode.TRANSPORT_REPLACED, reason: "another link of this connection went on with its own session" };
+
+export function createRegistry(make: (id: string, hooks: SessionHooks) => SessionCore): Registry {
   const sessions = new Map<string, SessionCore>();
-  const onClosed = (core: SessionCore) => {
-    if (sessions.get(core.id) === core) sessions.delete(core.id);
+  // Only sessions whose hello named its connection; an entry goes when its last session does.
+  const byConnection = new Map<string, SessionCore[]>();
+  const ofConnection = (connectionId: string | undefined): readonly SessionCore[] =>
+    connectionId === undefined ? [] : (byConnection.get(connectionId) ?? []);
+  const hooks: SessionHooks = {
+    onClosed(core) {
+      if (sessions.get(core.id) === core) sessions.delete(core.id);
+      if (core.connectionId === undefined) return;
+      const relatives = ofConnection(core.connectionId).filter((other) => other !== core);
+      if (relatives.length) byConnection.set(core.connectionId, relatives);
+      else byConnection.delete(core.connectionId);
+    },
+    onConfirmed(core) {
+      // The client went on with this session: other new sessions of its connection that it
+      // never used are candidates of its race that reached us too, and lost.
+      for (const other of ofConnection(core.connectionId)) if (other !== core && !other.confirmed) other.close(RACE_LOST);
+    },
   };
   return {
     get: (id) => sessions.get(id),
-    create() {
+    create(connectionId) {
       let id = newSessionId();
       while (sessions.has(id)) id = newSessionId();
-      const core = make(id, onClosed);
+      const core = make(id, hooks);
       sessions.set(id, core);
+      if (connectionId !== undefined) {
+        core.connectionId = connectionId;
+        byConnection.set(connectionId, [...ofConnection(connectionId), core]);
+      }
       return core;
     },
+    ofConnection,
     values: () => [...sessions.values()],
     get size() {
       return sessions.size;

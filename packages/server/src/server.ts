@@ -76,7 +76,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
   const events = createEmitter<ServerEvents>();
   const flushQueue = createFlushQueue((error) => log.error("[session] flush failed", error));
   const heartbeats = createHeartbeats({ clock: options.clock, intervalMs: options.pingIntervalMs, timeoutMs: options.pingTimeoutMs });
-  const registry = createRegistry((id, onClosed) => createSession({ id, options, schedule: flushQueue.schedule, onClosed, heartbeats }));
+  const registry = createRegistry((id, hooks) => createSession({ id, options, schedule: flushQueue.schedule, ...hooks, heartbeats }));
   let closing: Promise<void> | undefined;
   const ctx: ServerContext = {
     options,

@@ -54,6 +54,13 @@ export interface SessionCore {
   readonly closed: boolean;
   /** The client's attempt number (hello.attempt) that holds the session; undefined when it sent none. */
   attempt: number | undefined;
+  /** The client connection that started it (hello.cid); undefined when it sent none. */
+  connectionId: string | undefined;
+  /**
+   * True once the client sent anything after its hello: it took the welcome and went on with
+   * this session. Until then the session may be a candidate of a race the client dropped.
+   */
+  readonly confirmed: boolean;
   /** Whether a hello with this ack can resume: "ahead" is a protocol error, "lost" means a new session. */
   resumable(helloAck: number): "ok" | "ahead" | "lost";
   /** Moves the session to `link` (ending the previous one with 4001) and sends welcome (+ replay). */
@@ -80,6 +87,8 @@ export interface SessionDeps {
   readonly schedule: (flush: () => void) => void;
   /** The session ended; forget it. */
   readonly onClosed: (core: SessionCore) => void;
+  /** The client sent its first frame after the hello (see SessionCore.confirmed). */
+  readonly onConfirmed?: (core: SessionCore) => void;
   /** The server's heartbeat, shared by every session; a session of its own when absent. */
   readonly heartbeats?: Heartbeats;
 }
@@ -144,6 +153,8 @@ class ServerSession implements SessionCore, Watched {
   link: Link | null = null;
   closed = false;
   attempt: number | undefined = undefined;
+  connectionId: string | undefined = undefined;
+  confirmed = false;
   lastActivityMs = 0;
   nextPingAtMs = 0;
   private resumeTimer: TimerId | undefined = undefined;
@@ -157,6 +168,7 @@ class ServerSession implements SessionCore, Watched {
   private readonly options: ResolvedOptions;
   private readonly schedule: (flush: () => void) => void;
   private readonly onClosed: (core: SessionCore) => void;
+  private readonly onConfirmed: ((core: SessionCore) => void) | undefined;
   private readonly heartbeats: Heartbeats;
 
   constructor(
@@ -166,6 +178,7 @@ class ServerSession implements SessionCore, Watched {
     this.options = deps.options;
     this.schedule = deps.schedule;
     this.onClosed = deps.onClosed;
+    this.onConfirmed = deps.onConfirmed;
     this.heartbeats = deps.heartbeats ?? createHeartbeats({ clock: deps.options.clock, intervalMs: deps.options.pingIntervalMs, timeoutMs: deps.options.pingTimeoutMs });
     this.sent = createReplayBuffer(deps.options.replayMaxMessages, deps.options.replayMaxBytes);
   }
@@ -332,6 +345,10 @@ class ServerSession implements SessionCore, Watched {
 
   receive(frames: readonly Frame[], from?: Link): Refusal | undefined {
     if (this.closed || (from && from !== this.link)) return undefined;
+    if (!this.confirmed && frames.length) {
+      this.confirmed = true;
+      this.onConfirmed?.(this);
+    }
     if (this.link) this.lastActivityMs = this.options.clock.now();
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i]!;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
 import { closeOf, echo, startServer } from "./helpers/server.js";
-import { bytes, hello, nextTurn, openWs, text, wsSession } from "./helpers/wire.js";
+import { bytes, hello, nextTurn, openStream, openWs, text, wsSession } from "./helpers/wire.js";
 
 describe("websocket transport", () => {
   it("answers hello with a welcome for a new session and announces it", async () => {
@@ -288,6 +288,49 @@ describe("websocket transport: bad input", () => {
     const older = await openWs(url);
     older.send(resume(2));
     expect(await older.inbox.next("close")).toMatchObject({ code: 4001 });
+  });
+
+  it("ends the new sessions of a connection's race candidates once the client goes on with one, and refuses late ones", async () => {
+    const { url, server, sessions } = await startServer();
+    const opening = (attempt: number) => ({ type: "hello" as const, version: 1, ack: 0, attempt, connectionId: "conn-1" });
+    // Two candidates of attempt 1 both reach the server: each gets a session of its own.
+    const a = await openWs(url);
+    a.send(opening(1));
+    await a.inbox.next("welcome");
+    const b = await openStream(url, [opening(1)]);
+    await b.inbox.next("welcome");
+    expect(sessions).toHaveLength(2);
+    const lost = new Promise<{ code: number }>((resolve) => sessions[1]!.on("close", resolve));
+    // The client went on with the WebSocket one: its first frame after the welcome says so.
+    a.send({ type: "ping", id: 1 });
+    expect((await lost).code).toBe(4001);
+    expect(await b.inbox.next("close")).toMatchObject({ code: 4001 });
+    expect([...server.sessions]).toEqual([sessions[0]]);
+    // A candidate of the same attempt arriving now is refused, and makes no session.
+    const late = await openWs(url);
+    late.send(opening(1));
+    expect(await late.inbox.next("close")).toMatchObject({ code: 4001 });
+    expect(sessions).toHaveLength(2);
+    expect(sessions[0]!.transport).toBe("websocket");
+  });
+
+  it("ends a connection's unused session when a newer attempt of it starts another", async () => {
+    const { url, sessions } = await startServer();
+    const opening = (attempt: number) => ({ type: "hello" as const, version: 1, ack: 0, attempt, connectionId: "conn-2" });
+    const first = await openWs(url);
+    first.send(opening(1));
+    await first.inbox.next("welcome");
+    const abandoned = new Promise<{ code: number }>((resolve) => sessions[0]!.on("close", resolve));
+    const next = await openWs(url);
+    next.send(opening(2));
+    await next.inbox.next("welcome");
+    expect((await abandoned).code).toBe(4001);
+    // Hellos of other connections, or with no connection id, are not affected.
+    const other = await openWs(url);
+    other.send({ ...opening(1), connectionId: "conn-3" });
+    await other.inbox.next("welcome");
+    await wsSession(url);
+    expect(sessions.map((s) => s.transport)).toEqual([null, "websocket", "websocket", "websocket"]);
   });
 
   it("compares attempts only when the session is held by a hello that named one", async () => {

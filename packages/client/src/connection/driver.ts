@@ -70,6 +70,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   // The transport of the last link that opened: fallback judges it and events name it.
   let lastTransport: TransportName | null = null;
   let candidateFailures: string[] = [];
+  // Names this connection in every hello (cid), so the server can end the sessions that race
+  // candidates we dropped started. Random, not a secret.
+  const connectionId = Math.random().toString(36).slice(2) + clock.now().toString(36);
   const log = options.log;
   const uplink = createUplink({
     clock,
@@ -159,8 +162,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     // that reaches it and refuses the rest, so the race is decided in one place.
     const attempt = ++linkAttempts;
     const hello: ClientFrame = sessionId
-      ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq, attempt }
-      : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq, attempt };
+      ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq, attempt, connectionId }
+      : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq, attempt, connectionId };
     return { endpoint, hello, caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
   }
 

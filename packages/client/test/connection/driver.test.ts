@@ -44,7 +44,7 @@ describe("driver", () => {
     conn.send(new Uint8Array([1, 2]));
     await settle();
     const link = factory.links[0]!;
-    expect(link.options.hello).toEqual({ type: "hello", version: 1, ack: 0, attempt: 1 });
+    expect(link.options.hello).toEqual({ type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.stringMatching(/^[a-z0-9]{8,}$/) });
     expect(link.sent).toEqual([]);
     link.welcome();
     await settle();
@@ -174,7 +174,9 @@ describe("driver", () => {
     clock.advance(1);
     await settle();
     const second = factory.links[1]!;
-    expect(second.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 1, attempt: 2 });
+    expect(second.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 1, attempt: 2, connectionId: expect.any(String) });
+    // One connection id for every link of the connection.
+    expect((second.options.hello as { connectionId: string }).connectionId).toBe((factory.links[0]!.options.hello as { connectionId: string }).connectionId);
     second.welcome({ resumed: true, ack: 2 });
     await settle();
     expect(messages(second.sent)).toEqual(["m3", "m4"]);

@@ -104,7 +104,7 @@ describe("automatic fallback behind hostile networks", () => {
   });
 
   it("4. streaming buffered by the proxy: the welcome never comes, so polling wins", async () => {
-    const { proxy, endpoint } = await behindHostileProxy();
+    const { proxy, endpoint, server } = await behindHostileProxy();
     proxy.refuseUpgrades(403);
     proxy.bufferResponses(true);
     const { conn, opens, transports } = watch(endpoint);
@@ -114,6 +114,10 @@ describe("automatic fallback behind hostile networks", () => {
     expect(transports[0]!.to).toBe("polling");
     await echoes(conn, "through");
     await echoes(conn, "and again");
+    // The streaming candidate's hello reached the server and started a session too: it ends
+    // once the client goes on with the polling one, instead of lingering for the resume window.
+    await until(() => [...server.sessions].length === 1, 2000, "the losing candidate's session to end");
+    expect([...server.sessions][0]!.id).toBe(conn.id);
   });
 
   it("4b. a filtering proxy answers POST /stream with its own 403 page: polling at once, not a closed connection", async () => {

@@ -26,7 +26,7 @@ afterEach(() => {
 });
 
 const msg = (seq: number, data: string): Frame => ({ type: "message", seq, data });
-const hello: Frame = { type: "hello", version: 1, ack: 0, attempt: 1 };
+const hello: Frame = { type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.any(String) as string };
 
 function record(c: Connection) {
   const messages: unknown[] = [];
@@ -98,7 +98,7 @@ describe.each([
     fake.polls[1]!.respondText("");
     const reopen = await fake.poll(3);
     expect(reopen.request.method).toBe("POST");
-    expect(reopen.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2 }]);
+    expect(reopen.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String) }]);
     expect(states.map((s) => s.to)).toEqual(["open", "reconnecting", "connecting"]);
     expect(states[1]!.error?.code).toBe("TRANSPORT_ERROR");
   });
