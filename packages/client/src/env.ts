@@ -14,9 +14,12 @@ export interface Capabilities {
 /**
  * The part of a WebSocket Lifeline uses, so the browser's, React Native's and `ws`'s in Node all
  * fit without a cast. Handlers take `never` because each implementation types its events its own
- * way; the transport reads only `data`, `code` and `reason` from them.
+ * way; the transport reads only `data`, `code` and `reason` from them. A custom transport gets
+ * the same type in `caps.WebSocket`.
  */
 export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
   onopen: ((event: never) => void) | null;
   onmessage: ((event: never) => void) | null;
   onclose: ((event: never) => void) | null;

@@ -5,7 +5,7 @@ import type { CapabilityOptions } from "./env.js";
 import { platformSources } from "./network.js";
 import type { AppStateLike, NetworkSources } from "./network.js";
 import { LifelineError } from "./errors.js";
-import type { RetryPolicy } from "./reconnect.js";
+import type { BackoffSettings, RetryPolicy } from "./reconnect.js";
 import type { StorageLike } from "./transport-memory.js";
 import { exponentialBackoff } from "./reconnect.js";
 import type { TransportFactory, TransportName } from "./transports/transport.js";
@@ -120,6 +120,19 @@ export function optionWithMethods<T>(value: T, name: string, methods: string[]):
   return value === undefined || methods.every((m) => typeof (value as Record<string, unknown> | null)?.[m] === "function") ? value : invalidOption(name, value);
 }
 
+/** The backoff of `reconnect`, checked, with its defaults. */
+function backoffSettings(reconnect: ReconnectOptions): BackoffSettings {
+  const initialDelayMs = num(reconnect.initialDelay, "reconnect.initialDelay", 500, false, MAX_DELAY_MS);
+  return {
+    initialDelayMs,
+    // A cap below the first delay would cut that delay short: the cap rises to it instead.
+    maxDelayMs: Math.max(initialDelayMs, num(reconnect.maxDelay, "reconnect.maxDelay", 15_000, false, MAX_DELAY_MS)),
+    factor: num(reconnect.factor, "reconnect.factor", 2, true),
+    jitter: num(reconnect.jitter, "reconnect.jitter", 0.5, false, 1),
+    maxAttempts: num(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity),
+  };
+}
+
 /** Validates options and fills in defaults. Throws LifelineError("INVALID_ARGUMENT"). */
 export function resolveOptions(options: Partial<CoreOptions>, factories?: readonly TransportFactory[]): ResolvedOptions {
   if (typeof options !== "object" || !options) invalidOption("options", options);
@@ -130,13 +143,7 @@ export function resolveOptions(options: Partial<CoreOptions>, factories?: readon
   if (wanted !== undefined && (!Array.isArray(wanted) || !wanted.length)) invalidOption("transports", wanted);
   const reconnect = options.reconnect ?? {};
   if (reconnect !== false && typeof reconnect !== "object") invalidOption("reconnect", reconnect);
-  const backoff = reconnect && {
-    initialDelayMs: num(reconnect.initialDelay, "reconnect.initialDelay", 500, false, MAX_DELAY_MS),
-    maxDelayMs: num(reconnect.maxDelay, "reconnect.maxDelay", 15_000, false, MAX_DELAY_MS),
-    factor: num(reconnect.factor, "reconnect.factor", 2, true),
-    jitter: num(reconnect.jitter, "reconnect.jitter", 0.5, false, 1),
-    maxAttempts: num(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity),
-  };
+  const backoff = reconnect && backoffSettings(reconnect);
   const buffer = options.buffer ?? {};
   const appState = optionWithMethods(options.appState, "appState", ["addEventListener"]);
   const { debug } = options;

@@ -97,5 +97,10 @@ describe("options", () => {
       expect(delay).toBeLessThanOrEqual(full);
     }
     expect(resolveOptions({ transportFactories: [webSocket], reconnect: false }).retryPolicy).toBeNull();
+    // A first delay above the default cap is kept: the cap rises to it.
+    const slow = resolveOptions({ transportFactories: [webSocket], reconnect: { initialDelay: 30_000, jitter: 0 } }).retryPolicy!;
+    const reason = new LifelineError("TIMEOUT", "t");
+    expect(slow.nextDelayMs({ attempt: 1, elapsedMs: 0, reason })).toBe(30_000);
+    expect(slow.nextDelayMs({ attempt: 3, elapsedMs: 0, reason })).toBe(30_000);
   });
 });

@@ -16,6 +16,9 @@ export type HandshakeResult = { readonly accepted: Accepted } | { readonly refus
 
 const refused = (code: number, reason: string): HandshakeResult => ({ refused: { code, reason } });
 
+/** What a hello's cid must look like to be tracked (docs/protocol.md, Race candidates). */
+const CONNECTION_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
 /**
  * Reads the hello that opens every link (the first frame of the first batch) and picks the
  * session: the live one it names when its replay buffer still holds everything the client
@@ -47,9 +50,13 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
     existing.close({ code: CloseCode.TRANSPORT_REPLACED, reason: "could not resume: messages the client lacks were dropped from the replay buffer" });
     ctx.log.info(`[session] ${existing.id} could not be resumed from ack ${hello.ack}; starting a new session`);
   }
-  if (hello.connectionId !== undefined) {
-    for (const other of ctx.registry.ofConnection(hello.connectionId)) {
-      const newer = hello.attempt !== undefined && other.attempt !== undefined && hello.attempt > other.attempt;
+  // An id of another shape is not tracked: it costs memory for the session's whole life.
+  const connectionId = hello.connectionId !== undefined && CONNECTION_ID.test(hello.connectionId) ? hello.connectionId : undefined;
+  // Race candidates are told apart by attempt number: without one on both sides, nothing to judge.
+  if (connectionId !== undefined && hello.attempt !== undefined) {
+    for (const other of ctx.registry.ofConnection(connectionId)) {
+      if (other.attempt === undefined) continue;
+      const newer = hello.attempt > other.attempt;
       // The client already went on with a session of this connection: this hello is a candidate
       // of the same race (or an older one) arriving late.
       if (other.confirmed && !newer) return refused(CloseCode.TRANSPORT_REPLACED, "this connection already went on with another session");
@@ -57,7 +64,7 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
       if (!other.confirmed && newer) other.close({ code: CloseCode.TRANSPORT_REPLACED, reason: "abandoned by a newer attempt of its connection" });
     }
   }
-  const session = ctx.registry.create(hello.connectionId);
+  const session = ctx.registry.create(connectionId);
   session.attempt = hello.attempt;
   // Frames sent along with the hello that break the rules refuse the new session before anyone
   // hears of it (no 'connection', and an HTTP status that says why).

@@ -123,20 +123,18 @@ function resolveOrigins(value: unknown): ReadonlySet<string> | undefined {
 }
 
 /**
- * The form a browser sends in its Origin header: scheme://host[:port], lower case, no path, no
- * default port. Anything that cannot be one would never match, so it is refused instead.
+ * The form a browser sends in its Origin header: scheme://host[:port] in lower case, without a
+ * path (nor, for http and https, a default port); or "null" (sandboxed frames, file: pages).
+ * Anything else could never match, so it is refused instead.
  */
 function normalizeOrigin(origin: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(origin);
-  } catch {
-    // Not a URL at all (no scheme, say).
-  }
-  if (!url || url.origin === "null" || url.pathname.replace(/\/+$/, "") !== "" || url.search || url.hash || url.username) {
+  const lower = origin.toLowerCase().replace(/\/+$/, "");
+  if (lower === "null") return lower;
+  // Other schemes (capacitor://localhost, chrome-extension://id) have no URL.origin: keep as written.
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/.test(lower)) {
     invalid(`allowedOrigins: "${origin}" is not an origin such as "https://app.example.com"`);
   }
-  return url.origin;
+  return /^https?:/.test(lower) ? new URL(lower).origin : lower;
 }
 
 function resolveClock(value: unknown): Clock {

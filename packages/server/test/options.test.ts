@@ -23,6 +23,9 @@ describe("options", () => {
     expect(resolveOptions({ allowedOrigins: ["https://A.example/"] }).allowedOrigins).toEqual(new Set(["https://a.example"]));
     // Written as a browser sends it: no default port.
     expect(resolveOptions({ allowedOrigins: ["https://a.example:443", "http://localhost:3000"] }).allowedOrigins).toEqual(new Set(["https://a.example", "http://localhost:3000"]));
+    // Apps in a native shell or an extension, and opaque origins, as the browser sends them.
+    const others = ["capacitor://localhost", "chrome-extension://abcdefgh", "null"];
+    expect(resolveOptions({ allowedOrigins: others }).allowedOrigins).toEqual(new Set(others));
     expect(resolveOptions({ allowedOrigins: ["*"] }).allowedOrigins).toBeUndefined();
   });
 

@@ -292,7 +292,7 @@ describe("websocket transport: bad input", () => {
 
   it("ends the new sessions of a connection's race candidates once the client goes on with one, and refuses late ones", async () => {
     const { url, server, sessions } = await startServer();
-    const opening = (attempt: number) => ({ type: "hello" as const, version: 1, ack: 0, attempt, connectionId: "conn-1" });
+    const opening = (attempt: number) => ({ type: "hello" as const, version: 1, ack: 0, attempt, connectionId: "connection-1" });
     // Two candidates of attempt 1 both reach the server: each gets a session of its own.
     const a = await openWs(url);
     a.send(opening(1));
@@ -316,7 +316,7 @@ describe("websocket transport: bad input", () => {
 
   it("ends a connection's unused session when a newer attempt of it starts another", async () => {
     const { url, sessions } = await startServer();
-    const opening = (attempt: number) => ({ type: "hello" as const, version: 1, ack: 0, attempt, connectionId: "conn-2" });
+    const opening = (attempt: number) => ({ type: "hello" as const, version: 1, ack: 0, attempt, connectionId: "connection-2" });
     const first = await openWs(url);
     first.send(opening(1));
     await first.inbox.next("welcome");
@@ -325,12 +325,24 @@ describe("websocket transport: bad input", () => {
     next.send(opening(2));
     await next.inbox.next("welcome");
     expect((await abandoned).code).toBe(4001);
+    // A cid of another shape is not tracked, nor is one without an attempt number.
+    const untracked = async (extra: object) => {
+      const peer = await openWs(url);
+      peer.send({ type: "hello", version: 1, ack: 0, ...extra });
+      await peer.inbox.next("welcome");
+      peer.send({ type: "ping", id: 1 });
+      const late = await openWs(url);
+      late.send({ type: "hello", version: 1, ack: 0, ...extra });
+      return (await late.inbox.next("welcome")).type;
+    };
+    expect(await untracked({ attempt: 1, connectionId: "short" })).toBe("welcome");
+    expect(await untracked({ connectionId: "no-attempt-1" })).toBe("welcome");
     // Hellos of other connections, or with no connection id, are not affected.
     const other = await openWs(url);
-    other.send({ ...opening(1), connectionId: "conn-3" });
+    other.send({ ...opening(1), connectionId: "connection-3" });
     await other.inbox.next("welcome");
     await wsSession(url);
-    expect(sessions.map((s) => s.transport)).toEqual([null, "websocket", "websocket", "websocket"]);
+    expect(sessions.map((s) => s.transport)).toEqual([null, "websocket", "websocket", "websocket", "websocket", "websocket", "websocket", "websocket"]);
   });
 
   it("compares attempts only when the session is held by a hello that named one", async () => {

@@ -72,7 +72,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
   let candidateFailures: string[] = [];
   // Names this connection in every hello (cid), so the server can end the sessions that race
   // candidates we dropped started. Random, not a secret.
-  const connectionId = Math.random().toString(36).slice(2) + clock.now().toString(36);
+  const connectionId = Math.random().toString(36).slice(2).padEnd(8, "0") + clock.now().toString(36);
   const log = options.log;
   const uplink = createUplink({
     clock,

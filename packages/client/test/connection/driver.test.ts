@@ -44,7 +44,7 @@ describe("driver", () => {
     conn.send(new Uint8Array([1, 2]));
     await settle();
     const link = factory.links[0]!;
-    expect(link.options.hello).toEqual({ type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.stringMatching(/^[a-z0-9]{8,}$/) });
+    expect(link.options.hello).toEqual({ type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.stringMatching(/^[A-Za-z0-9_-]{8,64}$/) });
     expect(link.sent).toEqual([]);
     link.welcome();
     await settle();
