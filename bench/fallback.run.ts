@@ -156,6 +156,15 @@ async function finish(p: Probe, net: Network, extra: Partial<RunResult> = {}): P
   };
 }
 
+/** Stops the probes' clients, then the proxies and server behind them. */
+async function tearDown(net: Network, ...probes: (Probe | undefined)[]): Promise<void> {
+  for (const p of probes) {
+    p?.stopSending();
+    p?.conn.close();
+  }
+  await net.close();
+}
+
 interface Scenario {
   id: string;
   behaviour: string;
@@ -179,9 +188,7 @@ function simple(id: string, behaviour: string, expectTransport: TransportName, s
         await sleep(OBSERVE_MS);
         return await finish(p, net);
       } finally {
-        p.stopSending();
-        p.conn.close();
-        await net.close();
+        await tearDown(net, p);
       }
     },
   };
@@ -205,9 +212,7 @@ function flapping(id: string, behaviour: string, rule: { afterMs?: number; after
         const result = await finish(p, net);
         return { ...result, upgradesAfterSettle: net.hostile.stats.upgradesSeen - upgradesAtSettle };
       } finally {
-        p.stopSending();
-        p.conn.close();
-        await net.close();
+        await tearDown(net, p);
       }
     },
   };
@@ -247,9 +252,7 @@ const scenarios: Scenario[] = [
         const next = p.firstMessageAt(cutAt);
         return { ...result, settledMs: round(settled), ...(next !== undefined ? { gapMs: round(next - cutAt) } : {}) };
       } finally {
-        p.stopSending();
-        p.conn.close();
-        await net.close();
+        await tearDown(net, p);
       }
     },
   },
@@ -268,9 +271,7 @@ const scenarios: Scenario[] = [
         await sleep(OBSERVE_MS);
         return await finish(p, net);
       } finally {
-        p.stopSending();
-        p.conn.close();
-        await net.close();
+        await tearDown(net, p);
       }
     },
   },
@@ -300,11 +301,7 @@ const scenarios: Scenario[] = [
         await sleep(OBSERVE_MS);
         return await finish(second, net);
       } finally {
-        learner.stopSending();
-        learner.conn.close();
-        p?.stopSending();
-        p?.conn.close();
-        await net.close();
+        await tearDown(net, learner, p);
       }
     },
   },

@@ -83,7 +83,6 @@ export interface CoreOptions extends ClientOptions {
 
 export interface ResolvedOptions {
   readonly factories: readonly TransportFactory[];
-  readonly caps: CapabilityOptions;
   readonly retryPolicy: RetryPolicy | null;
   readonly maxMessages: number;
   readonly maxBytes: number;
@@ -92,7 +91,10 @@ export interface ResolvedOptions {
   readonly network: NetworkSources;
   readonly fallbackDelayMs: number;
   readonly log: ((message: string) => void) | undefined;
-  /** What the caller passed, for a fallback plug-in's own options (upgrade, rememberTransport, storage). */
+  /**
+   * What the caller passed: the source of the capabilities (WebSocket, fetch, XMLHttpRequest) and
+   * of a fallback plug-in's own options (upgrade, rememberTransport, storage).
+   */
   readonly given: ClientOptions;
 }
 
@@ -150,7 +152,6 @@ export function resolveOptions(options: Partial<CoreOptions>, factories?: readon
   const log = debug === true ? (message: string) => console.debug("[lifeline] " + message) : debug === false ? undefined : optionOfType(debug, "debug", "function");
   return {
     factories: wanted ? wanted.map((name) => all.find((f) => f.name === name) ?? invalidOption("transports", name)) : all,
-    caps: options,
     retryPolicy: options.retryPolicy ?? (backoff ? exponentialBackoff(backoff) : null),
     maxMessages: num(buffer.maxMessages, "buffer.maxMessages", DEFAULT_BUFFER_MAX_MESSAGES, true),
     maxBytes: num(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES, true),

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket as WsWebSocket } from "ws";
 import { connect } from "@lifeline/client";
-import type { Connection, ConnectionEvents } from "@lifeline/client";
+import type { ConnectionEvents } from "@lifeline/client";
 import { createServer } from "@lifeline/server";
-import type { LifelineServer } from "@lifeline/server";
 import { resolveCapabilities } from "../src/env.js";
+import { cleanupAfterEach } from "./helpers/integration.js";
 import type { Capabilities } from "../src/env.js";
 import { httpStream } from "../src/transports/http-stream.js";
 import { longPolling } from "../src/transports/long-polling.js";
@@ -54,20 +54,15 @@ describe("capabilities in Node 20", () => {
 });
 
 describe("default transport order: websocket, streaming, polling, filtered by support", () => {
-  let server: LifelineServer | undefined;
-  let conn: Connection | undefined;
-  afterEach(async () => {
-    conn?.close();
-    conn = undefined;
-    await server?.close();
-    server = undefined;
-  });
+  const cleanups = cleanupAfterEach();
 
   const openWith = async (options: Parameters<typeof connect>[1] = {}) => {
-    server = createServer();
+    const server = createServer();
+    cleanups.push(() => server.close());
     const { url } = await server.listen(0, "127.0.0.1");
-    conn = connect(url, options);
-    const open = await new Promise<ConnectionEvents["open"]>((resolve) => conn!.on("open", resolve));
+    const conn = connect(url, options);
+    cleanups.push(() => conn.close());
+    const open = await new Promise<ConnectionEvents["open"]>((resolve) => conn.on("open", resolve));
     return open.transport;
   };
 
@@ -86,10 +81,12 @@ describe("default transport order: websocket, streaming, polling, filtered by su
 
   it("closes with TRANSPORT_UNAVAILABLE when nothing can run", async () => {
     vi.stubGlobal("fetch", undefined);
-    server = createServer();
+    const server = createServer();
+    cleanups.push(() => server.close());
     const { url } = await server.listen(0, "127.0.0.1");
-    conn = connect(url);
-    const error = await new Promise<ConnectionEvents["error"]>((resolve) => conn!.on("error", resolve));
+    const conn = connect(url);
+    cleanups.push(() => conn.close());
+    const error = await new Promise<ConnectionEvents["error"]>((resolve) => conn.on("error", resolve));
     expect(error.code).toBe("TRANSPORT_UNAVAILABLE");
     expect(conn.state).toBe("closed");
   });

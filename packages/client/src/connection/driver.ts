@@ -42,7 +42,7 @@ export interface Driver {
  */
 export function createDriver(endpoint: Endpoint, options: ResolvedOptions, events: Emitter<ConnectionEvents>, fallback?: FallbackFactory): Driver {
   const { clock } = options;
-  const caps = resolveCapabilities(options.caps);
+  const caps = resolveCapabilities(options.given);
   const outbox = createOutbox(options.maxMessages, options.maxBytes);
   const inbox = createInbox();
 

@@ -20,7 +20,8 @@ function setup() {
 }
 
 describe("close() from a statechange listener", () => {
-  it("on reconnecting -> connecting: no link is opened after close", async () => {
+  /** Opens, loses the link, and lets the retry come due: the listener closes the connection then. */
+  async function closedAsTheRetryStarts() {
     const s = setup();
     s.conn.on("statechange", ({ to, from }) => {
       if (from === "reconnecting" && to === "connecting") s.conn.close();
@@ -29,7 +30,12 @@ describe("close() from a statechange listener", () => {
     s.ws.links[0]!.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500 });
     await settle();
     s.ws.links[0]!.drop();
-    s.clock.advance(100); // retry due: the listener closes the connection
+    s.clock.advance(100); // retry due
+    return s;
+  }
+
+  it("on reconnecting -> connecting: no link is opened after close", async () => {
+    const s = await closedAsTheRetryStarts();
     expect(s.conn.state).toBe("closed");
     // Expected: no transport opened after close(), nothing left running.
     expect(s.ws.links.filter((l) => !l.closed)).toHaveLength(0);
@@ -50,15 +56,7 @@ describe("close() from a statechange listener", () => {
   });
 
   it("a link opened after close delivers messages after the close event", async () => {
-    const s = setup();
-    s.conn.on("statechange", ({ to, from }) => {
-      if (from === "reconnecting" && to === "connecting") s.conn.close();
-    });
-    await settle();
-    s.ws.links[0]!.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500 });
-    await settle();
-    s.ws.links[0]!.drop();
-    s.clock.advance(100);
+    const s = await closedAsTheRetryStarts();
     const late = s.ws.links[1];
     late?.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500, resumed: true });
     late?.deliver({ type: "message", seq: 1, data: "after close" });

@@ -1,4 +1,6 @@
+import { afterAll, afterEach, beforeAll, vi } from "vitest";
 import { http, HttpResponse } from "msw";
+import { setupServer } from "msw/node";
 import type { SetupServer } from "msw/node";
 import { decodeBatch, encodeBatch } from "@lifeline/protocol";
 import type { Frame, WelcomeFrame } from "@lifeline/protocol";
@@ -6,6 +8,25 @@ import { welcomeFrame } from "../helpers/fake-transport.js";
 
 /** Endpoint the HTTP transport tests connect to; msw answers every request under it. */
 export const BASE = "http://lifeline.test/lifeline";
+
+/**
+ * The msw server of one test file, listening for its tests, with the state of each test undone
+ * after it: the connection passed to `closeAfterTest` closes, handlers and stubbed globals reset.
+ */
+export function useMsw(): { msw: SetupServer; closeAfterTest<T extends { close(): void }>(conn: T): T } {
+  // The close frame a connection posts while a test ends may arrive after resetHandlers().
+  const msw = setupServer(http.post(`${BASE}/send`, () => new HttpResponse(null, { status: 204 })));
+  let open: { close(): void } | undefined;
+  beforeAll(() => msw.listen({ onUnhandledRequest: "error" }));
+  afterAll(() => msw.close());
+  afterEach(() => {
+    open?.close();
+    open = undefined;
+    msw.resetHandlers();
+    vi.unstubAllGlobals();
+  });
+  return { msw, closeAfterTest: (conn) => (open = conn) };
+}
 
 /** A welcome with a ping interval long enough that no heartbeat timer fires during a test. */
 export const welcome = (overrides: Partial<WelcomeFrame> = {}): WelcomeFrame =>

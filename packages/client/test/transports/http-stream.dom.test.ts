@@ -1,24 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { HttpResponse, http } from "msw";
-import { setupServer } from "msw/node";
 import { encodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import { connect } from "@lifeline/client";
 import type { Connection, ConnectionEvents } from "@lifeline/client";
-import { BASE, spyXhr, until, useHttpFakeServer, welcome } from "./http-fake-server.js";
+import { BASE, useMsw, spyXhr, until, useHttpFakeServer, welcome } from "./http-fake-server.js";
 
-// The close frame a connection posts while a test ends may arrive after resetHandlers().
-const msw = setupServer(http.post(`${BASE}/send`, () => new HttpResponse(null, { status: 204 })));
-beforeAll(() => msw.listen({ onUnhandledRequest: "error" }));
-afterAll(() => msw.close());
-
-let conn: Connection | undefined;
-afterEach(() => {
-  conn?.close();
-  conn = undefined;
-  msw.resetHandlers();
-  vi.unstubAllGlobals();
-});
+const { msw, closeAfterTest } = useMsw();
 
 const lines = (...frames: Frame[]) => frames.map((f) => encodeBatch([f]) + "\n").join("");
 const msg = (seq: number, data: string): Frame => ({ type: "message", seq, data });
@@ -45,7 +33,7 @@ describe.each([
     if (xhr) vi.stubGlobal("Response", class Response {});
     const fake = useHttpFakeServer(msw);
     const xhrs = spyXhr();
-    conn = connect(BASE, { transports: ["streaming"], reconnect: { initialDelay: 0, jitter: 0 }, XMLHttpRequest: xhrs.XMLHttpRequest });
+    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], reconnect: { initialDelay: 0, jitter: 0 }, XMLHttpRequest: xhrs.XMLHttpRequest }));
     return { fake, conn, xhrs, ...record(conn) };
   };
 

@@ -1,7 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { systemClock } from "../../src/clock.js";
 import { HttpResponse, http } from "msw";
-import { setupServer } from "msw/node";
 import { decodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import { connect } from "@lifeline/client";
@@ -10,20 +9,9 @@ import { resolveCapabilities } from "../../src/env.js";
 import { httpStream } from "../../src/transports/http-stream.js";
 import { longPolling } from "../../src/transports/long-polling.js";
 import type { LinkClose, TransportFactory } from "../../src/transports/transport.js";
-import { BASE, closeBody, spyXhr, until, useHttpFakeServer, welcome } from "./http-fake-server.js";
+import { BASE, useMsw, closeBody, spyXhr, until, useHttpFakeServer, welcome } from "./http-fake-server.js";
 
-// The close frame a connection posts while a test ends may arrive after resetHandlers().
-const msw = setupServer(http.post(`${BASE}/send`, () => new HttpResponse(null, { status: 204 })));
-beforeAll(() => msw.listen({ onUnhandledRequest: "error" }));
-afterAll(() => msw.close());
-
-let conn: Connection | undefined;
-afterEach(() => {
-  conn?.close();
-  conn = undefined;
-  msw.resetHandlers();
-  vi.unstubAllGlobals();
-});
+const { msw, closeAfterTest } = useMsw();
 
 const msg = (seq: number, data: string): Frame => ({ type: "message", seq, data });
 const hello: Frame = { type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.any(String) as string };
@@ -48,7 +36,7 @@ describe.each([
     if (xhr) vi.stubGlobal("fetch", undefined);
     const fake = useHttpFakeServer(msw);
     const xhrs = spyXhr();
-    conn = connect(BASE, { transports: ["polling"], reconnect: { initialDelay: 0, jitter: 0 }, XMLHttpRequest: xhrs.XMLHttpRequest });
+    const conn = closeAfterTest(connect(BASE, { transports: ["polling"], reconnect: { initialDelay: 0, jitter: 0 }, XMLHttpRequest: xhrs.XMLHttpRequest }));
     return { fake, conn, xhrs, ...record(conn) };
   };
 
