@@ -1,11 +1,10 @@
 import { adaptiveFallback } from "./connection/adaptive.js";
 import { createDriver } from "./connection/driver.js";
 import type { FallbackFactory } from "./connection/fallback.js";
-import { createEmitter } from "./emitter.js";
 import { resolveOptions } from "./options.js";
 import type { CoreOptions } from "./options.js";
 import type { TransportFactory } from "./transports/transport.js";
-import type { Connection, ConnectionEvents } from "./types.js";
+import type { Connection } from "./types.js";
 import { parseEndpoint } from "./url.js";
 
 /**
@@ -28,29 +27,5 @@ export function connectCore(url: string, options: CoreOptions): Connection {
 }
 
 function open(url: string, options: Partial<CoreOptions>, factories?: readonly TransportFactory[], fallback?: FallbackFactory): Connection {
-  const endpoint = parseEndpoint(url);
-  const resolved = resolveOptions(options, factories);
-  const events = createEmitter<ConnectionEvents>();
-  const driver = createDriver(endpoint, resolved, events, fallback);
-  return {
-    get state() {
-      return driver.state;
-    },
-    get transport() {
-      return driver.transport;
-    },
-    get id() {
-      return driver.id;
-    },
-    get rtt() {
-      return driver.rtt;
-    },
-    get bufferedMessages() {
-      return driver.bufferedMessages;
-    },
-    send: (data) => driver.send(data as never),
-    close: () => driver.close(),
-    on: events.on,
-    off: events.off,
-  };
+  return createDriver(parseEndpoint(url), resolveOptions(options, factories), fallback);
 }

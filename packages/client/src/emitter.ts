@@ -1,27 +1,40 @@
+import { LifelineError } from "./errors.js";
+
 type Listener<T> = (payload: T) => void;
 
-/** A minimal typed event emitter. on() returns the function that removes the listener. */
+/**
+ * A minimal typed event emitter. Every on() is one registration, as with Node's EventEmitter: the
+ * same function added twice is called twice, and each removal takes away one registration.
+ */
 export interface Emitter<Events extends object> {
+  /** Adds a registration; returns the function that removes it (once). */
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void;
+  /** Removes the latest registration of this listener, if any. */
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void;
   emit<K extends keyof Events>(event: K, payload: Events[K]): void;
-  clear(): void;
 }
 
 export function createEmitter<Events extends object>(): Emitter<Events> {
-  let listeners: { [K in keyof Events]?: Listener<Events[K]>[] } = {};
+  const listeners: { [K in keyof Events]?: Listener<Events[K]>[] } = {};
   const off = <K extends keyof Events>(event: K, listener: Listener<Events[K]>) => {
-    listeners[event] = listeners[event]?.filter((l) => l !== listener);
+    const list = listeners[event] ?? [];
+    const index = list.lastIndexOf(listener);
+    // A copy, not a splice: an emit in progress iterates over the list it started with.
+    if (index >= 0) (listeners[event] = list.slice()).splice(index, 1);
   };
   return {
     on(event, listener) {
-      (listeners[event] ||= []).push(listener);
-      return () => off(event, listener);
+      if (typeof listener !== "function") throw new LifelineError("INVALID_ARGUMENT", "listener must be a function");
+      listeners[event] = (listeners[event] ?? []).concat(listener);
+      let added = true;
+      return () => {
+        if (added) off(event, listener);
+        added = false;
+      };
     },
     off,
     emit(event, payload) {
-      // Iterate over a snapshot: listeners may unsubscribe while being called.
-      for (const listener of listeners[event]?.slice() ?? []) {
+      for (const listener of listeners[event] ?? []) {
         try {
           listener(payload);
         } catch (error) {
@@ -32,9 +45,6 @@ export function createEmitter<Events extends object>(): Emitter<Events> {
           }, 0);
         }
       }
-    },
-    clear() {
-      listeners = {};
     },
   };
 }

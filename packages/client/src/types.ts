@@ -78,7 +78,12 @@ export interface Connection {
   send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView): void;
   /** Closes the connection for good: sends what is queued, then ends every timer, request and listener. */
   close(): void;
-  /** Adds a listener; returns the function that removes it. */
+  /**
+   * Adds a listener; returns the function that removes it. Each call is one registration: the
+   * same function added twice is called twice, and each removal takes away one.
+   * @throws LifelineError INVALID_ARGUMENT when `listener` is not a function.
+   */
   on<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): () => void;
+  /** Removes the latest registration of `listener` for `event`; does nothing when there is none. */
   off<K extends keyof ConnectionEvents>(event: K, listener: (payload: ConnectionEvents[K]) => void): void;
 }

@@ -1,7 +1,7 @@
 import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES, PROTOCOL_VERSION, isRetryable, payloadBytes } from "@lifeline/protocol";
 import type { ClientFrame, Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { TimerId } from "../clock.js";
-import type { Emitter } from "../emitter.js";
+import { createEmitter } from "../emitter.js";
 import { resolveCapabilities } from "../env.js";
 import { LifelineError, linkClose } from "../errors.js";
 import { createHeartbeat } from "../heartbeat.js";
@@ -12,7 +12,7 @@ import type { ResolvedOptions } from "../options.js";
 import { createOutbox, toPayload } from "../outbox.js";
 import type { Payload } from "../outbox.js";
 import type { LinkClose, Transport, TransportName } from "../transports/transport.js";
-import type { ConnectionEvents } from "../types.js";
+import type { Connection, ConnectionEvents } from "../types.js";
 import type { Endpoint } from "../url.js";
 import type { Fallback, FallbackFactory } from "./fallback.js";
 import { transition } from "./state.js";
@@ -24,24 +24,16 @@ import type { LinkRequest } from "./select.js";
 /** A link must stay open this long before the retry count starts again from 1. */
 const MIN_UPTIME_MS = 5_000;
 
-export interface Driver {
-  readonly state: ConnectionState;
-  readonly transport: TransportName | null;
-  readonly id: string | null;
-  readonly rtt: number | null;
-  readonly bufferedMessages: number;
-  send(data: Payload): void;
-  close(): void;
-}
-
 /**
  * Runs one connection: feeds events to the pure state machine, carries out its effects, and
  * routes frames between the transport and the outbox/inbox. The generation number drops
  * callbacks from links that are no longer current. Which transport to try first, and whether
- * to move to another while open, is up to `fallback` (see fallback.ts).
+ * to move to another while open, is up to `fallback` (see fallback.ts). Returns the app's
+ * Connection.
  */
-export function createDriver(endpoint: Endpoint, options: ResolvedOptions, events: Emitter<ConnectionEvents>, fallback?: FallbackFactory): Driver {
+export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallback?: FallbackFactory): Connection {
   const { clock } = options;
+  const events = createEmitter<ConnectionEvents>();
   const caps = resolveCapabilities(options.given);
   const outbox = createOutbox(options.maxMessages, options.maxBytes);
   const inbox = createInbox();
@@ -330,7 +322,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
     uplink.schedule();
   }
 
-  const api: Driver = {
+  const api: Connection = {
     get state() {
       return state;
     },
@@ -358,6 +350,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, event
       outbox.push(payload, bytes);
       uplink.schedule();
     },
+    on: events.on,
+    off: events.off,
     close() {
       if (state === "closed") return;
       closeInfo = { code: CloseCode.NORMAL, reason: "closed by client" };

@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createEmitter } from "../src/emitter.js";
+import { LifelineError } from "../src/errors.js";
+
+interface Events {
+  message: string;
+  close: number;
+}
+
+describe("emitter", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("refuses a listener that is not a function with INVALID_ARGUMENT", () => {
+    const events = createEmitter<Events>();
+    for (const bad of [undefined, null, "handler", {}]) {
+      const error = (() => {
+        try {
+          events.on("message", bad as never);
+        } catch (caught) {
+          return caught;
+        }
+      })();
+      expect(error).toBeInstanceOf(LifelineError);
+      expect((error as LifelineError).code).toBe("INVALID_ARGUMENT");
+    }
+  });
+
+  it("treats every on() as one registration: each removal takes away one", () => {
+    const events = createEmitter<Events>();
+    const seen: string[] = [];
+    const listener = (data: string) => seen.push(data);
+    const removeFirst = events.on("message", listener);
+    const removeSecond = events.on("message", listener);
+    events.emit("message", "a");
+    expect(seen).toEqual(["a", "a"]);
+
+    removeFirst();
+    removeFirst(); // a second call removes nothing more
+    events.emit("message", "b");
+    expect(seen).toEqual(["a", "a", "b"]);
+
+    removeSecond();
+    events.emit("message", "c");
+    expect(seen).toEqual(["a", "a", "b"]);
+
+    events.on("message", listener);
+    events.on("message", listener);
+    events.off("message", listener);
+    events.emit("message", "d");
+    expect(seen).toEqual(["a", "a", "b", "d"]);
+  });
+
+  it("keeps events apart and ignores off() of a listener never added", () => {
+    const events = createEmitter<Events>();
+    const codes: number[] = [];
+    events.on("close", (code) => codes.push(code));
+    events.off("close", () => {});
+    events.off("message", () => {});
+    events.emit("message", "ignored");
+    events.emit("close", 1000);
+    expect(codes).toEqual([1000]);
+  });
+
+  it("calls the listeners present when an emit starts, even if one removes another", () => {
+    const events = createEmitter<Events>();
+    const calls: string[] = [];
+    const second = () => calls.push("second");
+    events.on("message", () => {
+      calls.push("first");
+      events.off("message", second);
+      events.on("message", () => calls.push("added"));
+    });
+    events.on("message", second);
+    events.emit("message", "x");
+    expect(calls).toEqual(["first", "second"]);
+    events.emit("message", "y");
+    expect(calls).toEqual(["first", "second", "first", "added"]);
+  });
+
+  it("rethrows a listener's error outside the emit, and still calls the next listener", () => {
+    vi.useFakeTimers();
+    const events = createEmitter<Events>();
+    const boom = new Error("listener failed");
+    const after = vi.fn();
+    events.on("message", () => {
+      throw boom;
+    });
+    events.on("message", after);
+    expect(() => events.emit("message", "x")).not.toThrow();
+    expect(after).toHaveBeenCalledWith("x");
+    expect(() => vi.runAllTimers()).toThrow(boom);
+  });
+});
