@@ -20,6 +20,6 @@ export type { ClientOptions, CoreOptions, ReconnectOptions, BufferOptions } from
 export type { RetryPolicy, RetryContext } from "./reconnect.js";
 export type { AppStateLike } from "./network.js";
 export type { StorageLike } from "./transport-memory.js";
-export type { Capabilities, WebSocketConstructor, WebSocketLike, XMLHttpRequestConstructor } from "./env.js";
+export type { Capabilities, WebSocketConstructor, WebSocketLike, XMLHttpRequestConstructor, XMLHttpRequestLike } from "./env.js";
 export type { Transport, TransportFactory, TransportHandlers, TransportName, TransportOpenOptions, LinkClose } from "./transports/transport.js";
 export type * from "./types.js";

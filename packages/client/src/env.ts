@@ -29,7 +29,27 @@ export interface WebSocketLike {
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
-export type XMLHttpRequestConstructor = new () => XMLHttpRequest;
+
+/**
+ * The part of an XMLHttpRequest Lifeline uses, so its types need neither the DOM library (a Node
+ * project) nor a cast (React Native's). Handlers take `never`, as in WebSocketLike.
+ */
+export interface XMLHttpRequestLike {
+  readonly readyState: number;
+  readonly status: number;
+  readonly responseText: string;
+  onload: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  ontimeout: ((event: never) => void) | null;
+  onprogress: ((event: never) => void) | null;
+  onreadystatechange: ((event: never) => void) | null;
+  open(method: string, url: string): void;
+  setRequestHeader(name: string, value: string): void;
+  send(body?: string | null): void;
+  abort(): void;
+}
+
+export type XMLHttpRequestConstructor = new () => XMLHttpRequestLike;
 
 export interface CapabilityOptions {
   WebSocket?: WebSocketConstructor | undefined;

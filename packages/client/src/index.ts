@@ -30,7 +30,7 @@ export function connect(url: string, options: ClientOptions = {}): Connection {
 export { LifelineError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type { ClientOptions, ReconnectOptions, BufferOptions } from "./options.js";
-export type { WebSocketConstructor, WebSocketLike, XMLHttpRequestConstructor } from "./env.js";
+export type { WebSocketConstructor, WebSocketLike, XMLHttpRequestConstructor, XMLHttpRequestLike } from "./env.js";
 export type { AppStateLike } from "./network.js";
 export type { StorageLike } from "./transport-memory.js";
 export type * from "./types.js";

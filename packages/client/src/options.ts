@@ -112,6 +112,13 @@ function num(value: number | undefined, name: string, fallback: number, positive
   return typeof value === "number" && (positive ? value > 0 : value >= 0) && value <= max ? value : invalidOption(name, value);
 }
 
+/** A whole number (or Infinity) as num() checks it. */
+function count(value: number | undefined, name: string, fallback: number, positive?: boolean): number {
+  const n = num(value, name, fallback, positive);
+  // Infinity % 1 is NaN, which passes.
+  return n % 1 ? invalidOption(name, value) : n;
+}
+
 /** The value when absent or of the given type (typeof); throws otherwise. */
 export function optionOfType<T>(value: T, name: string, type: string): T {
   return value === undefined || typeof value === type ? value : invalidOption(name, value);
@@ -131,7 +138,7 @@ function backoffSettings(reconnect: ReconnectOptions): BackoffSettings {
     maxDelayMs: Math.max(initialDelayMs, num(reconnect.maxDelay, "reconnect.maxDelay", 15_000, false, MAX_DELAY_MS)),
     factor: num(reconnect.factor, "reconnect.factor", 2, true),
     jitter: num(reconnect.jitter, "reconnect.jitter", 0.5, false, 1),
-    maxAttempts: num(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity),
+    maxAttempts: count(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity),
   };
 }
 
@@ -147,13 +154,14 @@ export function resolveOptions(options: Partial<CoreOptions>, factories?: readon
   if (reconnect !== false && typeof reconnect !== "object") invalidOption("reconnect", reconnect);
   const backoff = reconnect && backoffSettings(reconnect);
   const buffer = options.buffer ?? {};
+  if (typeof buffer !== "object") invalidOption("buffer", buffer);
   const appState = optionWithMethods(options.appState, "appState", ["addEventListener"]);
   const { debug } = options;
   const log = debug === true ? (message: string) => console.debug("[lifeline] " + message) : debug === false ? undefined : optionOfType(debug, "debug", "function");
   return {
     factories: wanted ? wanted.map((name) => all.find((f) => f.name === name) ?? invalidOption("transports", name)) : all,
     retryPolicy: options.retryPolicy ?? (backoff ? exponentialBackoff(backoff) : null),
-    maxMessages: num(buffer.maxMessages, "buffer.maxMessages", DEFAULT_BUFFER_MAX_MESSAGES, true),
+    maxMessages: count(buffer.maxMessages, "buffer.maxMessages", DEFAULT_BUFFER_MAX_MESSAGES, true),
     maxBytes: num(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES, true),
     connectTimeoutMs: num(options.connectTimeout, "connectTimeout", 10_000, true, MAX_DELAY_MS),
     clock: options.clock ?? systemClock,

@@ -12,18 +12,27 @@ export interface Endpoint {
  * location where there is one.
  */
 export function parseEndpoint(input: string): Endpoint {
-  if (typeof input !== "string") throw new LifelineError("INVALID_ARGUMENT", `invalid url: ${String(input)}`);
-  let url = input;
-  const location = (globalThis as { location?: { href?: string } }).location;
-  if (!/^[a-z][a-z0-9+.-]*:/i.test(url) && location?.href) url = new URL(url, location.href).href;
-  const match = /^(http|ws)(s?):\/\/([^/?#]+)([^?#]*)(?:\?([^#]*))?/i.exec(url);
-  if (!match) throw new LifelineError("INVALID_ARGUMENT", `invalid url: ${input}`);
-  const path = match[4]!.replace(/\/+$/, "");
-  return { url: `http${match[2]!.toLowerCase()}://${match[3]}${path}`, query: match[5] ?? "" };
+  try {
+    if (typeof input !== "string") throw 0;
+    const location = (globalThis as { location?: { href?: string } }).location;
+    const url = !/^[a-z][a-z0-9+.-]*:/i.test(input) && location?.href ? new URL(input, location.href).href : input;
+    // Host: a name without spaces or "@" (fetch refuses credentials in a URL), or a bracketed
+    // IPv6 address; then an optional port of at most 5 digits. A failed match (null) throws.
+    const match = /^(http|ws)(s?):\/\/(\[[\da-f:.]+\]|[^\s/?#@[\]:]+)(:\d{1,5})?(\/[^?#]*)?(?:\?([^#]*))?(?:#|$)/i.exec(url)!;
+    const [, , secure, host, port = "", path = "", query = ""] = match;
+    if (+port.slice(1) > 65535) throw 0;
+    return { url: `http${secure!.toLowerCase()}://${host}${port}${path.replace(/\/+$/, "")}`, query };
+  } catch {
+    throw new LifelineError("INVALID_ARGUMENT", `invalid url: ${String(input)}`);
+  }
 }
 
-/** Builds the URL of one endpoint under the base: `suffix` plus the user's query and extras. */
+/**
+ * Builds the URL of one endpoint under the base: `suffix` plus our parameters, then the user's
+ * query. Ours come first because the server reads the first of a name: a `sid` of the app's
+ * own cannot stand in for the session's.
+ */
 export function endpointUrl(url: string, suffix: string, query: string, extra?: string): string {
-  const parts = [query, extra].filter(Boolean).join("&");
+  const parts = [extra, query].filter(Boolean).join("&");
   return url + suffix + (parts ? "?" + parts : "");
 }

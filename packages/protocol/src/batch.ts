@@ -10,7 +10,10 @@ export function encodeBatch(frames: readonly Frame[]): string {
   return join(frames, encodeFrame);
 }
 
-/** Decodes a whole batch; blank lines are skipped, unknown frame types dropped. */
+/**
+ * Decodes a whole batch; blank lines (a lone "\r" too, from a CRLF-rewriting proxy) are skipped,
+ * unknown frame types dropped. A frame line may end in "\r": JSON allows the whitespace.
+ */
 export function decodeBatch(text: string): Frame[] {
   return split(text, decodeFrame);
 }
@@ -34,7 +37,7 @@ function join<T>(frames: readonly T[], encode: (frame: T) => string): string {
 function split<T>(text: string, decode: (line: string) => T | undefined): T[] {
   const frames: T[] = [];
   for (const line of text.split("\n")) {
-    if (line === "") continue;
+    if (line === "" || line === "\r") continue;
     const frame = decode(line);
     if (frame) frames.push(frame);
   }
@@ -63,7 +66,7 @@ export function createLineSplitter(): LineSplitter {
         return [];
       }
       tail = text.slice(end + 1);
-      return text.slice(0, end).split("\n").filter((line) => line !== "");
+      return text.slice(0, end).split("\n").filter((line) => line !== "" && line !== "\r");
     },
     get pendingLength() {
       return tail.length;

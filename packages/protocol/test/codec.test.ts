@@ -122,6 +122,18 @@ describe("batch", () => {
     expect(decodeBatch("")).toEqual([]);
   });
 
+  it("takes CRLF line ends and blank lines from a rewriting proxy in its stride", () => {
+    const crlf = '["a",1]\r\n\r\n["m",1,"x"]\r\n\n';
+    const expected: Frame[] = [
+      { type: "ack", seq: 1 },
+      { type: "message", seq: 1, data: "x" },
+    ];
+    expect(decodeBatch(crlf)).toEqual(expected);
+    expect(decodeServerBatch(crlf)).toEqual(expected);
+    const splitter = createLineSplitter();
+    expect(splitter.push(crlf).map((line) => decodeFrame(line))).toEqual(expected);
+  });
+
   it("reassembles lines split at arbitrary chunk boundaries", () => {
     const text = encodeBatch([
       { type: "message", seq: 1, data: "hello" },

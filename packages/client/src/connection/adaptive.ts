@@ -19,7 +19,9 @@ export const adaptiveFallback: FallbackFactory = (host, options) => {
   const storage = optionWithMethods(given.storage, "storage", ["getItem", "setItem", "removeItem"]);
   const remember = optionOfType(given.rememberTransport, "rememberTransport", "boolean") !== false;
   const upgrade = optionOfType(given.upgrade, "upgrade", "boolean") !== false;
-  const memory = remember ? createTransportMemory(host.endpoint.url, storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
+  // Only a connection that had a choice teaches the next one: one forced onto a transport (a
+  // polling-only widget, say) must not start every other connection to the endpoint on it.
+  const memory = remember && options.factories.length > 1 ? createTransportMemory(host.endpoint.url, storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
   const webSocket = upgrade ? options.factories.find((f) => f.name === "websocket" && f.isSupported(host.caps)) : undefined;
   const upgrader = webSocket ? createUpgrader(host, { factory: webSocket, clock, health, log }) : undefined;
   return {

@@ -121,8 +121,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       return null;
     }
     // Another link of ours took the session (a race candidate we dropped reached the server
-    // late): nothing is wrong with the network, so take it back at once.
-    const replaced = state === "open" && info.code === CloseCode.TRANSPORT_REPLACED;
+    // late), or the transport renews its link: nothing is wrong with the network, so go on at once.
+    const replaced = state === "open" && (info.code === CloseCode.TRANSPORT_REPLACED || !!info.renew);
     const delay = policy.nextDelayMs({ attempt: ++attempt, elapsedMs: replaced ? 0 : clock.now() - lostAt, reason: error });
     if (delay === null) {
       lastError = new LifelineError("RECONNECT_FAILED", `gave up after ${attempt - 1} retries: ${error.message}`, { cause: error });
@@ -143,7 +143,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       log?.(`${lastTransport} link lost after ${uptime} ms: ${info.reason}`);
       if (uptime >= MIN_UPTIME_MS) attempt = 0;
       lostAt = clock.now();
-      if (lastTransport && transportsFault && info.code !== CloseCode.TRANSPORT_REPLACED) plugin?.lost(lastTransport, uptime);
+      if (lastTransport && transportsFault && info.code !== CloseCode.TRANSPORT_REPLACED && !info.renew) plugin?.lost(lastTransport, uptime);
     }
     closeInfo = { code: info.code, reason: info.reason };
     dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error) }, info.reason || error.message, lastError);

@@ -1,13 +1,20 @@
 import { CloseCode, Endpoint } from "@lifeline/protocol";
 import type { Capabilities } from "../env.js";
 import { linkClose } from "../errors.js";
-import { closeForNetworkError, closeForResponse, createHttpLink } from "./http.js";
+import { closeForNetworkError, closeForResponse, createHttpLink, linkLost } from "./http.js";
 import type { HttpLink } from "./http.js";
 import type { Transport, TransportFactory } from "./transport.js";
 
 const canStreamFetch = (caps: Capabilities) => !!(caps.fetch && caps.fetchStreams && caps.TextDecoder);
 
-const streamEnded = () => linkClose(CloseCode.ABNORMAL, "stream ended");
+const streamEnded = () => linkLost("stream ended");
+
+/**
+ * XMLHttpRequest keeps the whole response in responseText, and a healthy stream never ends: past
+ * this many characters the link is renewed (a new stream resumes the session), so memory stays
+ * bounded.
+ */
+const MAX_XHR_STREAM_CHARS = 8 * 1024 * 1024;
 
 /** Reads the long-lived response with fetch and a stream reader (browsers, Node). */
 function streamWithFetch(link: HttpLink, caps: Capabilities): void {
@@ -51,6 +58,7 @@ function streamWithXhr(link: HttpLink, caps: Capabilities): void {
       seen = text.length;
       link.receive(chunk);
     }
+    if (seen > MAX_XHR_STREAM_CHARS && !link.ended()) link.end({ ...linkLost("stream renewed"), renew: true });
   };
   link.setDownstream(() => {
     xhr.onprogress = xhr.onreadystatechange = null;

@@ -26,8 +26,19 @@ export interface PendingRequest {
   abort(): void;
 }
 
-/** One request with a text body, by fetch where there is one, else XMLHttpRequest. */
+/**
+ * One request with a text body, by fetch where there is one, else XMLHttpRequest. Never throws:
+ * a request that cannot even start (a fetch that throws, no AbortController) is a failed one.
+ */
 export function request(caps: Capabilities, method: "GET" | "POST", url: string, body?: string): PendingRequest {
+  try {
+    return start(caps, method, url, body);
+  } catch (error) {
+    return { response: Promise.reject(error), abort() {} };
+  }
+}
+
+function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: string): PendingRequest {
   if (caps.fetch) {
     const controller = new AbortController();
     const init: RequestInit = { method, signal: controller.signal, cache: "no-store" };
@@ -71,14 +82,19 @@ export function closeForResponse(status: number, text: string): LinkClose {
   return linkClose(status === 413 ? CloseCode.MESSAGE_TOO_LARGE : CloseCode.ABNORMAL, `HTTP ${status}`);
 }
 
-export function closeForNetworkError(cause: unknown): LinkClose {
-  return linkClose(CloseCode.ABNORMAL, "network error", undefined, cause);
+/** This link is lost (1006, retryable): the network or something in between failed it. */
+export function linkLost(reason: string, cause?: unknown): LinkClose {
+  return linkClose(CloseCode.ABNORMAL, reason, undefined, cause);
 }
+
+export const closeForNetworkError = (cause: unknown) => linkLost("network error", cause);
 
 export interface HttpLink {
   readonly helloBody: string;
   /** True once the link ended, by either side. */
   ended(): boolean;
+  /** True once the server's welcome arrived. */
+  welcomed(): boolean;
   /** Feeds downstream text; complete lines become frames for the handlers. */
   receive(text: string): void;
   /** The URL of a downstream endpoint, with `sid` once the session is known. */
@@ -133,7 +149,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
         // After close() the link is already ended: the request is only given up.
         const quiet = ended;
         stop();
-        if (!quiet) handlers.onClose(linkClose(CloseCode.ABNORMAL, `send got no answer in ${sendTimeoutMs} ms`));
+        if (!quiet) handlers.onClose(linkLost(`send got no answer in ${sendTimeoutMs} ms`));
       }, sendTimeoutMs);
     }
     pending.response.then(
@@ -157,6 +173,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   return {
     helloBody: encodeClientBatch([hello]),
     ended: () => ended,
+    welcomed: () => !!sessionId,
     url: endpoint,
     end,
     setDownstream: (abort) => {
@@ -174,7 +191,9 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
           if (frame) frames.push(frame);
         }
       } catch (cause) {
-        return end(linkClose(CloseCode.PROTOCOL_ERROR, "malformed frame", "PROTOCOL_ERROR", cause));
+        // The server only writes frames: text that is not one comes from something in between
+        // (a captive portal's page, say), so this link is lost, not the protocol broken.
+        return end(linkLost("unreadable response", cause));
       }
       if (frames.length) handlers.onFrames(frames);
     },

@@ -1,5 +1,5 @@
 import { Endpoint } from "@lifeline/protocol";
-import { closeForNetworkError, closeForResponse, createHttpLink, request } from "./http.js";
+import { closeForNetworkError, closeForResponse, createHttpLink, linkLost, request } from "./http.js";
 import type { HttpLink } from "./http.js";
 import type { Capabilities } from "../env.js";
 import type { Transport, TransportFactory } from "./transport.js";
@@ -16,7 +16,10 @@ function poll(link: HttpLink, caps: Capabilities, body?: string): void {
       if (link.ended()) return;
       if (status !== 200) return link.end(closeForResponse(status, text));
       link.receive(text + "\n");
-      if (!link.ended()) poll(link, caps);
+      if (link.ended()) return;
+      // An answer without the welcome (an empty 200 from something in between) opened nothing.
+      if (!link.welcomed()) return link.end(linkLost("no welcome"));
+      poll(link, caps);
     },
     (error) => link.end(closeForNetworkError(error)),
   );

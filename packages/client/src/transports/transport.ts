@@ -14,6 +14,11 @@ export interface LinkClose {
   readonly error?: LifelineError;
   /** Set when retrying cannot help (nothing can run here), whatever the code says. */
   readonly final?: boolean;
+  /**
+   * Set when the transport ended a healthy link on purpose, to be replaced at once (a streamed
+   * response grown too long to keep): reconnect without delay, and hold nothing against it.
+   */
+  readonly renew?: boolean;
 }
 
 /** What a transport reports to its owner. */

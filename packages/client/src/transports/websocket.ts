@@ -1,4 +1,4 @@
-import { CloseCode, Endpoint, decodeServerBatch, encodeClientBatch } from "@lifeline/protocol";
+import { CloseCode, Endpoint, decodeServerBatch, encodeClientBatch, isRetryable } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import type { WebSocketLike } from "../env.js";
 import { linkClose } from "../errors.js";
@@ -53,9 +53,14 @@ export const webSocket: TransportFactory = {
         handlers.onFrames(frames);
       };
       // The error event carries no detail in browsers; the close event that follows says how it ended.
+      // The server says why in a close frame first, which ends the link before this runs: a close
+      // without one comes from something in between (a load balancer's 1000 or 1012, a proxy's
+      // 1005) or a dropped socket, so it is a lost link, whatever its code, unless the code is
+      // one of the protocol's own.
       socket.onclose = (event: CloseEvent) => {
-        const code = event.code || CloseCode.ABNORMAL;
-        end(linkClose(code, event.reason || (code === CloseCode.ABNORMAL ? "WebSocket lost" : "")));
+        const { code } = event;
+        const ours = isRetryable(code) || (code >= 4100 && code < 4200);
+        end(linkClose(ours ? code : CloseCode.ABNORMAL, event.reason || (code && code !== CloseCode.ABNORMAL ? `WebSocket closed (${code})` : "WebSocket lost")));
       };
     } catch (cause) {
       // The constructor throws for a bad URL; report it like any failed link, but not before open() returns.

@@ -100,6 +100,26 @@ describe("remembering what worked", () => {
     second.conn.close();
   });
 
+  it("learns nothing from a connection forced onto one transport", async () => {
+    const storage = memoryStorage();
+    storage.setItem("lifeline:transport:http://127.0.0.1:1/lifeline", `streaming ${1_000_000}`);
+    const forced = setup({ transports: ["polling"], storage });
+    await settle();
+    expect(forced.ws.links).toHaveLength(0);
+    forced.polling.links[0]!.welcome(welcomeOpts);
+    await settle();
+    expect(forced.conn.transport).toBe("polling");
+    forced.conn.close();
+    // What an earlier connection with a choice learned is still there, untouched.
+    expect([...storage.data.values()]).toEqual([`streaming ${1_000_000}`]);
+
+    const next = setup({ fallbackDelay: 5000, storage });
+    await settle();
+    expect(next.streaming.links).toHaveLength(1);
+    expect(next.polling.links).toHaveLength(0);
+    next.conn.close();
+  });
+
   it("forgets it after 24 hours", async () => {
     const storage = memoryStorage();
     storage.setItem("lifeline:transport:http://127.0.0.1:1/lifeline", `polling ${1_000_000 - 24 * 3600_000}`);

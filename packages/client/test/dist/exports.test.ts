@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -24,6 +25,9 @@ function targets(value: unknown, path: string[] = []): Array<[string, string]> {
   if (value && typeof value === "object") return Object.entries(value).flatMap(([key, inner]) => targets(inner, [...path, key]));
   throw new Error(`unexpected export target ${JSON.stringify(value)}`);
 }
+
+/** An export of code (conditions per environment), not a plain file such as package.json or the CDN bundle. */
+const isCode = ([, target]: [string, unknown]) => typeof target === "object";
 
 /** Runs a script in a fresh Node process (nothing imported before it) and parses its JSON output. */
 function runFresh(script: string): unknown {
@@ -50,8 +54,7 @@ suite(title, () => {
     });
 
     it("lists types first and has ESM, CJS and both kinds of declarations for each code entry", () => {
-      for (const [subpath, target] of Object.entries(json.exports)) {
-        if (subpath === "./package.json") continue;
+      for (const [subpath, target] of Object.entries(json.exports).filter(isCode)) {
         const conditions = target as Record<string, unknown>;
         expect(Object.keys(conditions)[0], subpath).toBe("types");
         expect(conditions["types"], subpath).toEqual({ import: expect.stringMatching(/\.d\.ts$/), require: expect.stringMatching(/\.d\.cts$/) });
@@ -61,7 +64,7 @@ suite(title, () => {
     });
 
     it("exports the same names from its ESM and CJS builds", () => {
-      const entries = Object.entries(json.exports).filter(([subpath]) => subpath !== "./package.json");
+      const entries = Object.entries(json.exports).filter(isCode);
       const pairs = entries.map(([subpath, target]) => {
         const conditions = target as Record<string, string>;
         return [subpath, join(root, conditions["import"]!), join(root, conditions["require"]!)];
@@ -85,7 +88,7 @@ suite(title, () => {
   describe("@lifeline/client", () => {
     const json = manifest("client");
     const root = join(packagesDir, "client");
-    const codeEntries = Object.entries(json.exports).filter(([subpath]) => subpath !== "./package.json") as Array<[string, Record<string, string>]>;
+    const codeEntries = Object.entries(json.exports).filter(isCode) as Array<[string, Record<string, string>]>;
 
     it("is side-effect free and serves one ESM build to browsers, React Native and Node's import", () => {
       expect(json.sideEffects).toBe(false);
@@ -116,6 +119,43 @@ suite(title, () => {
         visit(join(root, conditions["require"]!));
       }
       expect(seen.size).toBeGreaterThanOrEqual(codeEntries.length * 2);
+    });
+
+    // A Node project has @types/node but no DOM library: the declarations must not need it, and
+    // the subpaths must have types under the old `node` resolution too (typesVersions).
+    it.each(["nodenext", "node10"])("has declarations that typecheck in a Node project without the DOM library (%s resolution)", (resolution) => {
+      const project = mkdtempSync(join(tmpdir(), "lifeline-types-"));
+      try {
+        mkdirSync(join(project, "node_modules/@lifeline"), { recursive: true });
+        symlinkSync(root, join(project, "node_modules/@lifeline/client"), "dir");
+        symlinkSync(join(packagesDir, "../node_modules/@types"), join(project, "node_modules/@types"), "dir");
+        const nodenext = resolution === "nodenext";
+        writeFileSync(join(project, "package.json"), JSON.stringify(nodenext ? { type: "module" } : {}));
+        writeFileSync(
+          join(project, "app.ts"),
+          `import { connect, LifelineError } from "@lifeline/client";
+          import { connect as connectCore } from "@lifeline/client/core";
+          import { webSocket } from "@lifeline/client/transports/websocket";
+          import { httpStream } from "@lifeline/client/transports/http-stream";
+          import { longPolling } from "@lifeline/client/transports/long-polling";
+          const conn = connect("http://127.0.0.1:8080/lifeline", { transports: ["websocket", "polling"] });
+          conn.on("message", (data: string | Uint8Array) => console.log(data));
+          conn.on("error", (error: LifelineError) => console.log(error.code));
+          connectCore("http://127.0.0.1:8080/lifeline", { transportFactories: [webSocket, httpStream, longPolling] }).close();
+          export {};`,
+        );
+        const tsc = join(packagesDir, "../node_modules/typescript/bin/tsc");
+        const flags = ["--strict", "--noEmit", "--lib", "es2022", "--types", "node", "--module", nodenext ? "nodenext" : "commonjs", "--moduleResolution", resolution];
+        let output = "";
+        try {
+          execFileSync(process.execPath, [tsc, ...flags, "app.ts"], { cwd: project, encoding: "utf8" });
+        } catch (error) {
+          output = String((error as { stdout?: string }).stdout ?? error);
+        }
+        expect(output).toBe("");
+      } finally {
+        rmSync(project, { recursive: true, force: true });
+      }
     });
 
     it("touches no global when any entry is imported or required", () => {

@@ -113,6 +113,28 @@ describe.each([
     expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);
   });
 
+  // XMLHttpRequest keeps the whole response: a long stream is renewed before it eats the memory.
+  it.runIf(xhr)("renews the stream past 8 Mi characters at once, without the reconnect delay", async () => {
+    vi.stubGlobal("Response", class Response {});
+    const fake = useHttpFakeServer(msw);
+    const xhrs = spyXhr();
+    // A minute of backoff: only a renewal that skips it reaches the second stream in time.
+    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], reconnect: { initialDelay: 60_000, jitter: 0 }, XMLHttpRequest: xhrs.XMLHttpRequest }));
+    const { messages, states, errors, opened } = record(conn);
+    const first = await fake.stream(1);
+    first.write(lines(welcome()));
+    await opened;
+    const big = "x".repeat(8 * 1024 * 1024);
+    first.write(lines(msg(1, big)));
+    const second = await fake.stream(2);
+    expect(messages).toEqual([big]);
+    expect(second.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String) }]);
+    second.write(lines(welcome({ resumed: true })));
+    await until(() => states.at(-1) === "open");
+    expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);
+    expect(errors).toEqual([]);
+  });
+
   it("reconnects when the server ends the response", async () => {
     const { fake, states, errors, opened } = start();
     const first = await fake.stream(1);

@@ -112,6 +112,30 @@ describe.each([
     expect(errors.map((e) => e.code)).toEqual(["ORIGIN_NOT_ALLOWED"]);
   });
 
+  // Thrown from inside send(), it used to escape as an unhandled rejection (which fails the run)
+  // and leave the link up with its batch gone.
+  it.skipIf(xhr)("reconnects when a request cannot even start (the fetch given throws)", async () => {
+    const fake = useHttpFakeServer(msw);
+    let refuse = true;
+    const throwingFetch: typeof fetch = (input, init) => {
+      if (refuse && String(input).includes("/send")) throw new TypeError("this fetch refuses");
+      return fetch(input, init);
+    };
+    const conn = closeAfterTest(connect(BASE, { transports: ["polling"], reconnect: { initialDelay: 0, jitter: 0 }, fetch: throwingFetch }));
+    const { states, opened } = record(conn);
+    (await fake.poll(1)).respond([welcome()]);
+    await opened;
+    await until(() => states.some((s) => s.to === "reconnecting"));
+    expect(states.find((s) => s.to === "reconnecting")!.error).toMatchObject({ code: "TRANSPORT_ERROR", message: "network error" });
+    refuse = false;
+    conn.send("kept");
+    const reopen = await fake.poll(3);
+    expect(reopen.frames[0]).toMatchObject({ type: "hello", sessionId: "sess-1" });
+    reopen.respond([welcome({ resumed: true })]);
+    const sent = await fake.send(1);
+    expect(sent.frames.filter((f) => f.type === "message")).toEqual([{ type: "message", seq: 1, data: "kept" }]);
+  });
+
   it("close() aborts the held poll and posts the close frame", async () => {
     const { fake, conn, xhrs, opened } = start();
     (await fake.poll(1)).respond([welcome()]);
@@ -193,5 +217,19 @@ describe.each([
     expect(info!.code).toBe(code);
     expect(info!.error?.code).toBe(error);
     expect(info!.error?.closeCode).toBe(code);
+  });
+
+  // A captive portal or a proxy answers 200 with a page of its own: the server only writes
+  // frames, so this link is lost (retryable), not the protocol broken.
+  it.each([
+    { body: "<html>Sign in to the Wi-Fi</html>\n", reason: "unreadable response" },
+    // Without a newline the page never makes a whole line: the stream ends first.
+    { body: "<html>Sign in to the Wi-Fi</html>", reason: factory === httpStream ? "stream ended" : "unreadable response" },
+    { body: "", reason: factory === httpStream ? "stream ended" : "no welcome" },
+  ])("200 $body → 1006 TRANSPORT_ERROR ($reason)", async ({ body, reason }) => {
+    const [info, ...more] = await open(factory, 200, body);
+    expect(more).toEqual([]);
+    expect(info).toMatchObject({ code: 1006, reason });
+    expect(info!.error?.code).toBe("TRANSPORT_ERROR");
   });
 });

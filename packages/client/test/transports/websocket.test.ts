@@ -72,7 +72,6 @@ describe("websocket transport", () => {
   });
 
   it.each([
-    { code: 1000, error: "CLOSED_BY_SERVER" },
     { code: 1001, error: "CLOSED_BY_SERVER" },
     { code: 1011, error: "CLOSED_BY_SERVER" },
     { code: 4000, error: "HEARTBEAT_TIMEOUT" },
@@ -88,6 +87,17 @@ describe("websocket transport", () => {
     expect(closes).toHaveLength(1);
     expect(closes[0]).toMatchObject({ code, reason: "why" });
     expect(closes[0]!.error).toMatchObject({ code: error, closeCode: code });
+  });
+
+  // The server says why in a close frame before it closes; a code without one is from a
+  // middlebox (or an app server that is not Lifeline's), so the link is lost, not refused.
+  it.each([1000, 1005, 1012, 1013, 1014, 1002, 3000, 4200])("reports close code %i, not the protocol's, as a lost link (1006)", (code) => {
+    const { socket, closes } = open();
+    socket.open();
+    socket.serverClose(code);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatchObject({ code: 1006, reason: `WebSocket closed (${code})` });
+    expect(closes[0]!.error).toMatchObject({ code: "TRANSPORT_ERROR", closeCode: 1006 });
   });
 
   it("reports a dropped socket (error, then close 1006) once, as TRANSPORT_ERROR", () => {
@@ -165,6 +175,28 @@ describe("connect() over a fake WebSocket", () => {
     expect(last.at(-1)).toEqual({ type: "close", code: 1000, reason: "closed by client" });
     expect(socket.closeCalls).toEqual([{ code: 1000, reason: undefined }]);
     expect(socket.onmessage).toBeNull();
+  });
+
+  it("reconnects after a load balancer's close 1012, but closes on the server's close frame 1000", async () => {
+    const { conn, states, errors } = start();
+    const closes: ConnectionEvents["close"][] = [];
+    conn.on("close", (c) => closes.push(c));
+    await settle();
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.receive(welcome());
+    FakeWebSocket.last.serverClose(1012, "service restart");
+    expect(conn.state).toBe("reconnecting");
+    while (FakeWebSocket.instances.length < 2) await settle();
+    const second = FakeWebSocket.last;
+    second.open();
+    second.receive(welcome({ resumed: true }));
+    expect(conn.state).toBe("open");
+    second.receive(encodeBatch([{ type: "close", code: 1000, reason: "bye" }]));
+    second.serverClose(1000, "bye");
+    expect(conn.state).toBe("closed");
+    expect(states.map((s) => s.to)).toEqual(["open", "reconnecting", "connecting", "open", "closed"]);
+    expect(closes).toEqual([{ code: 1000, reason: "bye" }]);
+    expect(errors).toEqual([]); // closed on purpose
   });
 
   it("reconnects with the session id after close code 1006 and stops on 4103", async () => {
