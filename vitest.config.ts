@@ -41,7 +41,7 @@ export default defineConfig({
         test: {
           name: "browser",
           environment: "node",
-          include: ["packages/*/test/**/*.browser.test.ts"],
+          include: ["packages/*/test/**/*.browser.test.ts", "playground/test/**/*.browser.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,

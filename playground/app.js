@@ -25,6 +25,9 @@
   if (typeof Lifeline === "undefined") {
     $("missing").style.display = "block";
     log("error", "client build not loaded (/lifeline.min.js)");
+    // Nothing works without it: say so on every control rather than leave them dead.
+    for (const control of document.querySelectorAll("button:not(#clear), input, select")) control.disabled = true;
+    $("clear").addEventListener("click", () => logList.replaceChildren());
     return;
   }
 
@@ -33,16 +36,19 @@
   // The forced transport lives in the URL (?transport=polling), so a reload or a shared link keeps it.
   const initial = new URLSearchParams(location.search).get("transport");
   if (initial && [...select.options].some((option) => option.value === initial)) select.value = initial;
+  else if (initial !== null) rememberChoice(); // an unknown one leaves the URL
 
   let conn = null;
 
   function render() {
     const state = conn ? conn.state : "closed";
+    // A closed connection keeps its last session id and rtt; the page shows it has none.
+    const live = conn && state !== "closed" ? conn : null;
     $("state").textContent = state;
     $("state").dataset.state = state;
-    $("transport").textContent = (conn && conn.transport) || "–";
-    $("session").textContent = (conn && conn.id) || "–";
-    $("rtt").textContent = conn && conn.rtt !== null ? `${Math.round(conn.rtt)} ms` : "–";
+    $("transport").textContent = (live && live.transport) || "–";
+    $("session").textContent = (live && live.id) || "–";
+    $("rtt").textContent = live && live.rtt !== null ? `${Math.round(live.rtt)} ms` : "–";
     $("buffered").textContent = conn ? String(conn.bufferedMessages) : "–";
     toggle.textContent = conn && state !== "closed" ? "Disconnect" : "Connect";
   }
@@ -66,6 +72,11 @@
       log("info", tag(text));
       render();
     });
+    // Fallbacks and the background upgrade to WebSocket, with the client's reason.
+    c.on("transport", ({ from, to, reason }) => {
+      log("info", tag(`transport ${from || "–"} → ${to}: ${reason}`));
+      render();
+    });
     c.on("message", (data) => log("in", tag(`← ${show(data)}`)));
     c.on("error", (error) => log("error", tag(`${error.code}: ${error.message}`)));
     c.on("close", ({ code, reason }) => {
@@ -80,11 +91,15 @@
     render();
   }
 
-  select.addEventListener("change", () => {
+  function rememberChoice() {
     const url = new URL(location.href);
     if (select.value === "auto") url.searchParams.delete("transport");
     else url.searchParams.set("transport", select.value);
     history.replaceState(null, "", url);
+  }
+
+  select.addEventListener("change", () => {
+    rememberChoice();
     close();
     open();
   });
@@ -123,6 +138,14 @@
   $("push").addEventListener("click", () => control("push"));
   $("drop").addEventListener("click", () => control("drop"));
   $("clear").addEventListener("click", () => logList.replaceChildren());
+
+  // A page that is left says goodbye, so the server ends its session now instead of keeping it
+  // for the resume window (and counting it in "push"). One restored from the back/forward
+  // cache connects again.
+  addEventListener("pagehide", () => conn && conn.close());
+  addEventListener("pageshow", (event) => {
+    if (event.persisted && (!conn || conn.state === "closed")) open();
+  });
 
   // rtt and the unacknowledged count change without an event of their own.
   setInterval(render, 500);

@@ -120,7 +120,8 @@ export async function startPlayground({ port = 8080, host = "127.0.0.1", outageM
   }
 
   const http = createHttpServer((req, res) => {
-    const { pathname } = new URL(req.url ?? "/", "http://localhost");
+    // Prefixed, not resolved against a base: "//x" must stay a path, not become a host.
+    const { pathname } = new URL(`http://localhost${req.url ?? "/"}`);
     if (pathname === "/control/push") return control(req, res, "push");
     if (pathname === "/control/drop") return control(req, res, "drop");
     const entry = Object.hasOwn(FILES, pathname) ? FILES[pathname] : undefined;

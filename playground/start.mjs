@@ -1,5 +1,7 @@
 // Entry point of `npm run playground` (which installs and builds first). PORT and HOST pick
 // where it listens; the default is http://127.0.0.1:8080/.
+import { networkInterfaces } from "node:os";
+
 let playground;
 try {
   playground = await import("./server.mjs");
@@ -10,7 +12,7 @@ try {
 }
 const { startPlayground, clientBuilt, clientBuildPath } = playground;
 
-const portText = process.env.PORT ?? "8080";
+const portText = process.env.PORT || "8080";
 const port = Number(portText);
 if (!/^\d+$/.test(portText) || port > 65535) {
   console.error(`playground: PORT must be an integer from 0 to 65535, got "${portText}"`);
@@ -28,6 +30,14 @@ try {
 }
 
 console.log(`Lifeline playground: ${running.url}`);
+// Listening on every interface (HOST=0.0.0.0 or ::): the URL to open from a phone or another machine.
+if (host === "0.0.0.0" || host === "::") {
+  for (const address of Object.values(networkInterfaces()).flat()) {
+    if (!address || address.internal || (host === "0.0.0.0" && address.family !== "IPv4")) continue;
+    const name = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    if (!address.address.startsWith("fe80")) console.log(`  on this network: http://${name}:${new URL(running.url).port}/`);
+  }
+}
 console.log(`Endpoint for connect(): ${running.endpoint}`);
 if (!clientBuilt()) console.warn(`Warning: ${clientBuildPath} is missing; run "npm run build" so the page can load the client.`);
 
