@@ -7,7 +7,7 @@ type Listener<T> = (payload: T) => void;
  * same function added twice is called twice, and each removal takes away one registration.
  */
 export interface Emitter<Events extends object> {
-  /** Adds a registration; returns the function that removes it (once). */
+  /** Adds a registration; returns the function that removes that registration (and no other). */
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void;
   /** Removes the latest registration of this listener, if any. */
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void;
@@ -15,28 +15,29 @@ export interface Emitter<Events extends object> {
 }
 
 export function createEmitter<Events extends object>(): Emitter<Events> {
-  const listeners: { [K in keyof Events]?: Listener<Events[K]>[] } = {};
-  const off = <K extends keyof Events>(event: K, listener: Listener<Events[K]>) => {
-    const list = listeners[event] ?? [];
-    const index = list.lastIndexOf(listener);
+  // One object per registration, so on()'s remover takes away its own and no other.
+  type Registration = { readonly listener: Listener<never> };
+  const registrations: { [K in keyof Events]?: Registration[] } = {};
+  const remove = (event: keyof Events, registration: Registration | undefined) => {
+    const list = registrations[event] ?? [];
+    const index = list.indexOf(registration!);
     // A copy, not a splice: an emit in progress iterates over the list it started with.
-    if (index >= 0) (listeners[event] = list.slice()).splice(index, 1);
+    if (index >= 0) (registrations[event] = list.slice()).splice(index, 1);
   };
   return {
     on(event, listener) {
       if (typeof listener !== "function") throw new LifelineError("INVALID_ARGUMENT", "listener must be a function");
-      listeners[event] = (listeners[event] ?? []).concat(listener);
-      let added = true;
-      return () => {
-        if (added) off(event, listener);
-        added = false;
-      };
+      const registration: Registration = { listener };
+      registrations[event] = (registrations[event] ?? []).concat(registration);
+      return () => remove(event, registration);
     },
-    off,
+    off(event, listener) {
+      remove(event, registrations[event]?.filter((registration) => registration.listener === listener).pop());
+    },
     emit(event, payload) {
-      for (const listener of listeners[event] ?? []) {
+      for (const { listener } of registrations[event] ?? []) {
         try {
-          listener(payload);
+          (listener as Listener<Events[typeof event]>)(payload);
         } catch (error) {
           // A throwing listener must not break the connection's bookkeeping; rethrow it
           // outside this call stack so it still reaches the host's error reporting.

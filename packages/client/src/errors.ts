@@ -51,6 +51,10 @@ export class LifelineError extends Error {
 const CODE_NAMES: Record<number, ErrorCode> = {
   1000: "CLOSED_BY_SERVER",
   1001: "CLOSED_BY_SERVER",
+  // WebSocket's own codes, from the WebSocket layer or something in between.
+  1002: "PROTOCOL_ERROR",
+  1007: "PROTOCOL_ERROR",
+  1009: "MESSAGE_TOO_LARGE",
   1011: "CLOSED_BY_SERVER",
   4000: "HEARTBEAT_TIMEOUT",
   4004: "SESSION_NOT_FOUND",

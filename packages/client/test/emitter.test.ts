@@ -93,3 +93,31 @@ describe("emitter", () => {
     expect(() => vi.runAllTimers()).toThrow(boom);
   });
 });
+
+describe("emitter removers", () => {
+  it("remove their own registration, whatever was added or removed in between", () => {
+    const events = createEmitter<Events>();
+    const calls: string[] = [];
+    const f = () => calls.push("f");
+    const g = () => calls.push("g");
+    const removeFirstF = events.on("message", f);
+    events.on("message", g);
+    const removeSecondF = events.on("message", f);
+    // The first f goes; the order of what is left stays g, f.
+    removeFirstF();
+    events.emit("message", "x");
+    expect(calls).toEqual(["g", "f"]);
+
+    // off() took the latest f; the remover of a registration already gone does nothing more.
+    events.off("message", f);
+    const removeThirdF = events.on("message", f);
+    removeSecondF();
+    calls.length = 0;
+    events.emit("message", "y");
+    expect(calls).toEqual(["g", "f"]);
+    removeThirdF();
+    calls.length = 0;
+    events.emit("message", "z");
+    expect(calls).toEqual(["g"]);
+  });
+});

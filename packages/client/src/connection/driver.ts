@@ -115,14 +115,16 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   /** The retry delay for a lost link, or null when the connection should close. */
   function retryDelay(info: LinkClose, error: LifelineError): number | null {
     if (info.final || !isRetryable(info.code)) return null;
+    // A healthy link renewed by its transport: not a retry, whatever the policy says.
+    if (info.renew) return 0;
     const policy = options.retryPolicy;
     if (!policy) {
       lastError = new LifelineError("RECONNECT_FAILED", `lost (${error.message}); reconnect is off`, { cause: error });
       return null;
     }
     // Another link of ours took the session (a race candidate we dropped reached the server
-    // late), or the transport renews its link: nothing is wrong with the network, so go on at once.
-    const replaced = state === "open" && (info.code === CloseCode.TRANSPORT_REPLACED || !!info.renew);
+    // late): nothing is wrong with the network, so take it back at once.
+    const replaced = state === "open" && info.code === CloseCode.TRANSPORT_REPLACED;
     const delay = policy.nextDelayMs({ attempt: ++attempt, elapsedMs: replaced ? 0 : clock.now() - lostAt, reason: error });
     if (delay === null) {
       lastError = new LifelineError("RECONNECT_FAILED", `gave up after ${attempt - 1} retries: ${error.message}`, { cause: error });

@@ -95,6 +95,8 @@ export interface HttpLink {
   ended(): boolean;
   /** True once the server's welcome arrived. */
   welcomed(): boolean;
+  /** True when no partial line is held back: everything received so far has been delivered. */
+  atLineEnd(): boolean;
   /** Feeds downstream text; complete lines become frames for the handlers. */
   receive(text: string): void;
   /** The URL of a downstream endpoint, with `sid` once the session is known. */
@@ -174,6 +176,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     helloBody: encodeClientBatch([hello]),
     ended: () => ended,
     welcomed: () => !!sessionId,
+    atLineEnd: () => !splitter.pendingLength,
     url: endpoint,
     end,
     setDownstream: (abort) => {

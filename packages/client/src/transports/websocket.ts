@@ -1,9 +1,12 @@
-import { CloseCode, Endpoint, decodeServerBatch, encodeClientBatch, isRetryable } from "@lifeline/protocol";
+import { CloseCode, Endpoint, decodeServerBatch, encodeClientBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import type { WebSocketLike } from "../env.js";
 import { linkClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
 import type { LinkClose, Transport, TransportFactory, TransportOpenOptions } from "./transport.js";
+
+/** Close codes of WebSocket infrastructure that mean "this link is gone", not "you are wrong". */
+const INFRASTRUCTURE_CLOSE = [1000, 1005, 1012, 1013, 1014];
 
 /**
  * WebSocket transport: every text message is a batch of frames. Uses the native WebSocket in
@@ -54,13 +57,13 @@ export const webSocket: TransportFactory = {
       };
       // The error event carries no detail in browsers; the close event that follows says how it ended.
       // The server says why in a close frame first, which ends the link before this runs: a close
-      // without one comes from something in between (a load balancer's 1000 or 1012, a proxy's
-      // 1005) or a dropped socket, so it is a lost link, whatever its code, unless the code is
-      // one of the protocol's own.
+      // without one comes from something in between. A load balancer's 1000, 1012 (restart),
+      // 1013 (try again later), 1014 (bad gateway) or a proxy's 1005 (no code) say nothing about
+      // us: the link is lost. Others (1009 too big, 1002 protocol error) would come back on retry.
       socket.onclose = (event: CloseEvent) => {
         const { code } = event;
-        const ours = isRetryable(code) || (code >= 4100 && code < 4200);
-        end(linkClose(ours ? code : CloseCode.ABNORMAL, event.reason || (code && code !== CloseCode.ABNORMAL ? `WebSocket closed (${code})` : "WebSocket lost")));
+        const lost = !code || INFRASTRUCTURE_CLOSE.includes(code);
+        end(linkClose(lost ? CloseCode.ABNORMAL : code, event.reason || (code && code !== CloseCode.ABNORMAL ? `WebSocket closed (${code})` : "WebSocket lost")));
       };
     } catch (cause) {
       // The constructor throws for a bad URL; report it like any failed link, but not before open() returns.

@@ -260,6 +260,23 @@ describe("driver", () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it("reopens a link its transport renews at once, without asking the retry policy or counting an attempt", async () => {
+    const asked: number[] = [];
+    const { conn, factory, clock, log, errors } = setup({ retryPolicy: { nextDelayMs: ({ attempt }) => (asked.push(attempt), null) } });
+    await settle();
+    for (let i = 0; i < 3; i++) {
+      factory.links[i]!.welcome({ resumed: i > 0 });
+      factory.links[i]!.drop({ reason: "stream renewed", renew: true });
+      clock.advance(0); // the retry timer, due at once
+      await settle();
+    }
+    factory.links[3]!.welcome({ resumed: true });
+    expect(conn.state).toBe("open");
+    expect(asked).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(log.filter((l) => l === "reconnecting->connecting")).toHaveLength(3);
+  });
+
   it("closes at once on a close code that forbids retrying", async () => {
     const { conn, factory, errors, closes } = setup();
     await settle();

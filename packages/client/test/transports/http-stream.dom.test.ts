@@ -135,6 +135,33 @@ describe.each([
     expect(errors).toEqual([]);
   });
 
+  // A line longer than the limit is delivered whole before the stream is renewed: cutting it
+  // would bring the same line back in the replay, forever.
+  it.runIf(xhr)("renews only between lines, and even with reconnect off", async () => {
+    vi.stubGlobal("Response", class Response {});
+    const fake = useHttpFakeServer(msw);
+    const xhrs = spyXhr();
+    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], reconnect: false, XMLHttpRequest: xhrs.XMLHttpRequest }));
+    const { messages, states, errors, opened } = record(conn);
+    const first = await fake.stream(1);
+    first.write(lines(welcome()));
+    await opened;
+    const big = "y".repeat(9 * 1024 * 1024);
+    const line = lines(msg(1, big));
+    first.write(line.slice(0, 8.5 * 1024 * 1024));
+    // Past the limit, but in the middle of a line: no renewal yet.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fake.open).toHaveLength(1);
+    first.write(line.slice(8.5 * 1024 * 1024));
+    const second = await fake.stream(2);
+    expect(messages).toEqual([big]);
+    expect(second.frames[0]).toMatchObject({ type: "hello", sessionId: "sess-1", ack: 1 });
+    second.write(lines(welcome({ resumed: true })));
+    await until(() => states.at(-1) === "open");
+    expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);
+    expect(errors).toEqual([]);
+  });
+
   it("reconnects when the server ends the response", async () => {
     const { fake, states, errors, opened } = start();
     const first = await fake.stream(1);

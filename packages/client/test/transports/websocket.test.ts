@@ -80,6 +80,11 @@ describe("websocket transport", () => {
     { code: 4101, error: "UNSUPPORTED_VERSION" },
     { code: 4102, error: "MESSAGE_TOO_LARGE" },
     { code: 4103, error: "ORIGIN_NOT_ALLOWED" },
+    // WebSocket's own: the same payload or endpoint would fail again, so these are not retried.
+    { code: 1009, error: "MESSAGE_TOO_LARGE" },
+    { code: 1002, error: "PROTOCOL_ERROR" },
+    { code: 1007, error: "PROTOCOL_ERROR" },
+    { code: 1008, error: "TRANSPORT_ERROR" },
   ])("maps close code $code to $error", ({ code, error }) => {
     const { socket, closes } = open();
     socket.open();
@@ -91,7 +96,7 @@ describe("websocket transport", () => {
 
   // The server says why in a close frame before it closes; a code without one is from a
   // middlebox (or an app server that is not Lifeline's), so the link is lost, not refused.
-  it.each([1000, 1005, 1012, 1013, 1014, 1002, 3000, 4200])("reports close code %i, not the protocol's, as a lost link (1006)", (code) => {
+  it.each([1000, 1005, 1012, 1013, 1014])("reports infrastructure close code %i as a lost link (1006)", (code) => {
     const { socket, closes } = open();
     socket.open();
     socket.serverClose(code);
