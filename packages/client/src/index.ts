@@ -31,6 +31,6 @@ export { LifelineError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type { ClientOptions, ReconnectOptions, BufferOptions } from "./options.js";
 export type { WebSocketConstructor, WebSocketLike, XMLHttpRequestConstructor, XMLHttpRequestLike } from "./env.js";
-export type { AppStateLike } from "./network.js";
+export type { AppStateLike, NetInfoLike } from "./network.js";
 export type { StorageLike } from "./transport-memory.js";
 export type * from "./types.js";

@@ -26,10 +26,19 @@ export interface AppStateLike {
   removeEventListener?(type: "change", listener: (state: string) => void): void;
 }
 
+/**
+ * `NetInfo` from `@react-native-community/netinfo` (pass it as the `netInfo` option): its
+ * addEventListener calls back with the current network and returns the unsubscribe function.
+ */
+export interface NetInfoLike {
+  addEventListener(listener: (state: { readonly type: string; readonly isConnected: boolean | null }) => void): () => void;
+}
+
 export interface NetworkSources {
   readonly window?: WindowLike | undefined;
   readonly document?: DocumentLike | undefined;
   readonly appState?: AppStateLike | undefined;
+  readonly netInfo?: NetInfoLike | undefined;
 }
 
 export interface NetworkHandlers {
@@ -39,16 +48,19 @@ export interface NetworkHandlers {
   offline(): void;
   /** The app is back in the foreground (visible page, restored page, active RN app). */
   foreground(): void;
+  /** The device is on another network, or back on one (React Native's NetInfo). */
+  networkChanged(): void;
 }
 
 /**
  * Where the platform has them, turns its signals into handler calls: `online`/`offline` and
- * `pageshow` on window, `visibilitychange` on document, AppState changes in React Native.
+ * `pageshow` on window, `visibilitychange` on document, AppState and NetInfo changes in React
+ * Native.
  * Returns the function that removes every listener it added.
  */
 export function watchNetwork(sources: NetworkSources, handlers: NetworkHandlers): () => void {
   const removers: (() => void)[] = [];
-  const { window: win, document: doc, appState } = sources;
+  const { window: win, document: doc, appState, netInfo } = sources;
   const listen = <E>(target: EventSource<E>, type: string, listener: (event: E) => void) => {
     target.addEventListener(type, listener);
     removers.push(() => target.removeEventListener(type, listener));
@@ -77,18 +89,34 @@ export function watchNetwork(sources: NetworkSources, handlers: NetworkHandlers)
     removers.push(() => (subscription ? subscription.remove() : appState.removeEventListener?.("change", change)));
   }
 
+  if (netInfo) {
+    // The first call reports where the device is now; only changes from there mean something.
+    let previous: string | undefined;
+    removers.push(
+      netInfo.addEventListener(({ type, isConnected }) => {
+        const now = isConnected === false ? "offline" : type;
+        if (previous !== undefined && now !== previous) {
+          if (now === "offline") handlers.offline();
+          else handlers.networkChanged();
+        }
+        previous = now;
+      }),
+    );
+  }
+
   return () => {
     for (const remove of removers.splice(0)) remove();
   };
 }
 
 /** The platform's own window and document, when there are any (browsers; not Node or RN). */
-export function platformSources(appState: AppStateLike | undefined): NetworkSources {
+export function platformSources(appState: AppStateLike | undefined, netInfo: NetInfoLike | undefined): NetworkSources {
   const g = globalThis as { addEventListener?: unknown; removeEventListener?: unknown; document?: DocumentLike };
   const hasWindowEvents = typeof g.addEventListener === "function" && typeof g.removeEventListener === "function";
   return {
     window: hasWindowEvents ? (g as unknown as WindowLike) : undefined,
     document: g.document && typeof g.document.addEventListener === "function" ? g.document : undefined,
     appState,
+    netInfo,
   };
 }

@@ -3,7 +3,7 @@ import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import type { CapabilityOptions } from "./env.js";
 import { platformSources } from "./network.js";
-import type { AppStateLike, NetworkSources } from "./network.js";
+import type { AppStateLike, NetInfoLike, NetworkSources } from "./network.js";
 import { LifelineError } from "./errors.js";
 import type { BackoffSettings, RetryPolicy } from "./reconnect.js";
 import type { StorageLike } from "./transport-memory.js";
@@ -47,6 +47,12 @@ export interface ClientOptions extends CapabilityOptions {
    * visibility are watched on their own.)
    */
   appState?: AppStateLike;
+  /**
+   * React Native's `NetInfo` (from `@react-native-community/netinfo`): when the device moves to
+   * another network (Wi-Fi to cellular, say) or back onto one, a waiting reconnect runs at once
+   * and an open link is checked; losing the network drops the link at once.
+   */
+  netInfo?: NetInfoLike;
   /**
    * How long, in ms, a transport may try alone before the next one starts alongside it (the
    * first to complete the handshake wins). Default 500.
@@ -156,6 +162,7 @@ export function resolveOptions(options: Partial<CoreOptions>, factories?: readon
   const buffer = options.buffer ?? {};
   if (typeof buffer !== "object") invalidOption("buffer", buffer);
   const appState = optionWithMethods(options.appState, "appState", ["addEventListener"]);
+  const netInfo = optionWithMethods(options.netInfo, "netInfo", ["addEventListener"]);
   const { debug } = options;
   const log = debug === true ? (message: string) => console.debug("[lifeline] " + message) : debug === false ? undefined : optionOfType(debug, "debug", "function");
   return {
@@ -165,7 +172,7 @@ export function resolveOptions(options: Partial<CoreOptions>, factories?: readon
     maxBytes: num(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES, true),
     connectTimeoutMs: num(options.connectTimeout, "connectTimeout", 10_000, true, MAX_DELAY_MS),
     clock: options.clock ?? systemClock,
-    network: options.networkSources ?? platformSources(appState),
+    network: options.networkSources ?? platformSources(appState, netInfo),
     fallbackDelayMs: num(options.fallbackDelay, "fallbackDelay", 500, false, MAX_DELAY_MS),
     log,
     given: options,

@@ -1,11 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { watchNetwork } from "../src/network.js";
 import type { AppStateLike } from "../src/network.js";
-import { createFakeAppState, createFakeDocument, createFakeWindow } from "./helpers/fake-platform.js";
+import { createFakeAppState, createFakeDocument, createFakeNetInfo, createFakeWindow } from "./helpers/fake-platform.js";
 
 function record() {
   const calls: string[] = [];
-  return { calls, handlers: { online: () => calls.push("online"), offline: () => calls.push("offline"), foreground: () => calls.push("foreground") } };
+  const handlers = {
+    online: () => calls.push("online"),
+    offline: () => calls.push("offline"),
+    foreground: () => calls.push("foreground"),
+    networkChanged: () => calls.push("networkChanged"),
+  };
+  return { calls, handlers };
 }
 
 describe("watchNetwork", () => {
@@ -40,6 +46,24 @@ describe("watchNetwork", () => {
       stop();
       expect(appState.listenerCount()).toBe(0);
     }
+  });
+
+  it("follows React Native's NetInfo: the network it starts on is no change, a switch or a return is, and losing it is offline", () => {
+    const netInfo = createFakeNetInfo("wifi", true);
+    const { calls, handlers } = record();
+    const stop = watchNetwork({ netInfo }, handlers);
+    expect(calls).toEqual([]);
+    netInfo.set("wifi", true); // the same network again: nothing
+    netInfo.set("cellular", true); // Wi-Fi to cellular
+    netInfo.set("cellular", false); // lost it
+    netInfo.set("cellular", false);
+    netInfo.set("cellular", true); // back
+    netInfo.set("cellular", null); // unknown: still that network
+    expect(calls).toEqual(["networkChanged", "offline", "networkChanged"]);
+    stop();
+    expect(netInfo.listenerCount()).toBe(0);
+    netInfo.set("wifi", true);
+    expect(calls).toHaveLength(3);
   });
 
   it("does nothing where the platform has none of these (Node)", () => {

@@ -46,6 +46,7 @@ describe("options", () => {
     ["fallbackDelay", -1],
     ["fallbackDelay", 2 ** 31],
     ["appState", { on() {} }],
+    ["netInfo", { fetch() {} }],
     ["debug", "yes"],
     ["upgrade", "no"],
     ["rememberTransport", 0],

@@ -391,6 +391,15 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     options,
   );
 
+  /** Retries now when waiting; when open, the link must show life soon or be replaced. */
+  function recheck(why: string): void {
+    if (state === "reconnecting") dispatch({ type: "wake" }, why);
+    else if (state === "open") {
+      heartbeat?.suspect();
+      ping();
+    }
+  }
+
   // Listeners go on last: creating the fallback validates its options and may throw.
   const unwatchNetwork = watchNetwork(options.network, {
     online() {
@@ -400,14 +409,10 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       if (state !== "open") return;
       linkLost(linkClose(CloseCode.ABNORMAL, "the device went offline"), false);
     },
-    foreground() {
-      if (state === "reconnecting") dispatch({ type: "wake" }, "the app is back in the foreground");
-      else if (state === "open") {
-        // Timers may have been frozen: the link must show life soon or be replaced.
-        heartbeat?.suspect();
-        ping();
-      }
-    },
+    // Timers may have been frozen.
+    foreground: () => recheck("the app is back in the foreground"),
+    // The socket may be bound to a network the device has left.
+    networkChanged: () => recheck("the network changed"),
   });
 
   // Start on the next microtask, so listeners added right after connect() see every event.

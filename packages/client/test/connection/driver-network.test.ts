@@ -5,7 +5,7 @@ import type { RetryPolicy } from "../../src/reconnect.js";
 import { createManualClock } from "@lifeline/testkit";
 import type { ManualClock } from "@lifeline/testkit";
 import { createFakeFactory, settle } from "../helpers/fake-transport.js";
-import { createFakeAppState, createFakeDocument, createFakeWindow } from "../helpers/fake-platform.js";
+import { createFakeAppState, createFakeDocument, createFakeNetInfo, createFakeWindow } from "../helpers/fake-platform.js";
 
 const fixedDelay = (ms: number): RetryPolicy => ({ nextDelayMs: () => ms });
 
@@ -13,17 +13,18 @@ function setup(options: Partial<CoreOptions> = {}, clock: ManualClock = createMa
   const win = createFakeWindow();
   const doc = createFakeDocument();
   const appState = createFakeAppState();
+  const netInfo = createFakeNetInfo("wifi");
   const factory = createFakeFactory("websocket");
   const conn = connectWith("http://127.0.0.1:1/lifeline", {
     ...(options.reconnect ? {} : { retryPolicy: fixedDelay(10_000) }),
-    networkSources: { window: win, document: doc, appState },
+    networkSources: { window: win, document: doc, appState, netInfo },
     ...options,
     transportFactories: [factory],
     clock,
   });
   const reasons: string[] = [];
   conn.on("statechange", ({ to, reason }) => reasons.push(`${to}: ${reason}`));
-  return { clock, conn, factory, win, doc, appState, reasons };
+  return { clock, conn, factory, win, doc, appState, netInfo, reasons };
 }
 
 async function opened(s: ReturnType<typeof setup>) {
@@ -72,6 +73,31 @@ describe("driver and the platform's network signals", () => {
     expect(s.conn.state).toBe("connecting");
   });
 
+  it("React Native's NetInfo: losing the network drops the link, getting one back retries at once", async () => {
+    const s = setup();
+    await opened(s);
+    s.netInfo.set("wifi", false);
+    expect(s.conn.state).toBe("reconnecting");
+    expect(s.reasons.at(-1)).toBe("reconnecting: the device went offline");
+    s.netInfo.set("cellular", true);
+    expect(s.conn.state).toBe("connecting");
+    expect(s.reasons.at(-1)).toBe("connecting: the network changed");
+  });
+
+  it("on another network while open (Wi-Fi to cellular), the link is pinged and has only the timeout to answer", async () => {
+    const s = setup();
+    await opened(s);
+    const link = s.factory.links[0]!;
+    const pingsBefore = link.sent.filter((f) => f.type === "ping").length;
+    s.netInfo.set("cellular", true);
+    await settle();
+    expect(link.sent.filter((f) => f.type === "ping").length).toBe(pingsBefore + 1);
+    s.clock.advance(499);
+    expect(s.conn.state).toBe("open");
+    s.clock.advance(1);
+    expect(s.conn.state).toBe("reconnecting");
+  });
+
   it("back in the foreground while open, the link is pinged and has only the timeout to answer", async () => {
     const s = setup();
     await opened(s);
@@ -114,7 +140,7 @@ describe("driver and the platform's network signals", () => {
       await settle();
       expect(s.conn.state).toBe("closed");
       expect(s.clock.pendingTimers).toBe(0);
-      expect(s.win.listenerCount() + s.doc.listenerCount() + s.appState.listenerCount()).toBe(0);
+      expect(s.win.listenerCount() + s.doc.listenerCount() + s.appState.listenerCount() + s.netInfo.listenerCount()).toBe(0);
       expect(s.factory.links.every((link) => link.closed)).toBe(true);
     }
   });

@@ -1,4 +1,4 @@
-import type { AppStateLike, DocumentLike, WindowLike } from "../../src/network.js";
+import type { AppStateLike, DocumentLike, NetInfoLike, WindowLike } from "../../src/network.js";
 
 type Listener = (event: never) => void;
 
@@ -66,6 +66,33 @@ export function createFakeAppState(style: "subscription" | "legacy" = "subscript
     addEventListener: add as AppStateLike["addEventListener"],
     ...(style === "legacy" ? { removeEventListener: (type: "change", fn: (state: string) => void) => l.remove(type, fn as Listener) } : {}),
     set: (state) => l.fire("change", state),
+    listenerCount: l.count,
+  };
+}
+
+export interface FakeNetInfo extends NetInfoLike {
+  /** The device is now on this network (`isConnected: false` for none); every listener hears it. */
+  set(type: string, isConnected: boolean | null): void;
+  listenerCount(): number;
+}
+
+/**
+ * `NetInfo` of @react-native-community/netinfo: addEventListener calls back with the current
+ * state at once (as the library does, on its next fetch) and returns the unsubscribe function.
+ */
+export function createFakeNetInfo(type = "wifi", isConnected: boolean | null = true): FakeNetInfo {
+  const l = listeners();
+  let state = { type, isConnected };
+  return {
+    addEventListener(fn) {
+      l.add("change", fn as Listener);
+      fn(state);
+      return () => l.remove("change", fn as Listener);
+    },
+    set(type, isConnected) {
+      state = { type, isConnected };
+      l.fire("change", state);
+    },
     listenerCount: l.count,
   };
 }

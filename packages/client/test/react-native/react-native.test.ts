@@ -8,7 +8,7 @@ import { resolveCapabilities } from "../../src/env.js";
 import { httpStream } from "../../src/transports/http-stream.js";
 import { longPolling } from "../../src/transports/long-polling.js";
 import { webSocket } from "../../src/transports/websocket.js";
-import { createFakeAppState } from "../helpers/fake-platform.js";
+import { createFakeAppState, createFakeNetInfo } from "../helpers/fake-platform.js";
 import { RnXMLHttpRequest, fetchCalls, installReactNativeGlobals } from "./rn-environment.js";
 
 let server: LifelineServer | undefined;
@@ -149,5 +149,28 @@ describe("React Native imitation", () => {
     expect(await echo(conn, "back")).toEqual(["back"]);
     conn.close();
     expect(appState.listenerCount()).toBe(0);
+  });
+
+  it("reconnects at once when NetInfo finds a network again, instead of waiting out the backoff", async () => {
+    const url = await echoServer();
+    const port = Number(new URL(url).port);
+    installReactNativeGlobals();
+    const netInfo = createFakeNetInfo("wifi");
+    conn = connect(url, { netInfo, reconnect: { initialDelay: 60_000, jitter: 0 } });
+    await opened(conn);
+    // The phone leaves the Wi-Fi: the link is dropped at once, and the server goes away meanwhile.
+    netInfo.set("wifi", false);
+    expect(conn.state).toBe("reconnecting");
+    await server!.close();
+    server = createServer();
+    server.on("connection", (session) => session.on("message", (data) => session.send(data)));
+    await server.listen(port, "127.0.0.1");
+    const reopened = opened(conn);
+    netInfo.set("cellular", true);
+    expect(conn.state).toBe("connecting");
+    expect((await reopened).sessionLost).toBe(true);
+    expect(await echo(conn, "on cellular")).toEqual(["on cellular"]);
+    conn.close();
+    expect(netInfo.listenerCount()).toBe(0);
   });
 });
