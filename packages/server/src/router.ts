@@ -76,6 +76,10 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
 
   /** Reads the body's frames; a refused body also ends the session it was sent on, if any. */
   const withFrames = (req: IncomingMessage, res: ServerResponse, then: (frames: Frame[]) => void, sid?: string) => {
+    // A body still arriving is life: a large message on a slow uplink may take longer to upload
+    // than the heartbeat allows a silent link, and its pong waits behind it.
+    const session = sid === undefined ? undefined : ctx.registry.get(sid);
+    if (session) req.on("data", () => session.touch());
     readFrames(req, options.maxBodyBytes).then((body) => {
       if (!body || res.writableEnded || res.destroyed) return;
       if ("refused" in body) {

@@ -16,6 +16,12 @@ import type { LinkClose, TransportOpenOptions } from "./transport.js";
  */
 const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
 
+/**
+ * A POST's body gets this long on top of the heartbeat's window to go up, per character: about
+ * 16 KB/s, so a large message on a slow uplink is not cut off (and then resent, forever).
+ */
+const UPLOAD_MS_PER_CHAR = 1 / 16;
+
 export interface HttpResponse {
   readonly status: number;
   readonly text: string;
@@ -147,12 +153,13 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     while (queue.length && body.length + queue[0]!.length < mergeLimit(maxMessageBytes)) body += "\n" + queue.shift();
     const pending = (posting = request(caps, "POST", endpoint(Endpoint.send), body));
     if (sendTimeoutMs) {
+      const timeoutMs = Math.round(sendTimeoutMs + body.length * UPLOAD_MS_PER_CHAR);
       sendTimer = clock.setTimeout(() => {
         // After close() the link is already ended: the request is only given up.
         const quiet = ended;
         stop();
-        if (!quiet) handlers.onClose(linkLost(`send got no answer in ${sendTimeoutMs} ms`));
-      }, sendTimeoutMs);
+        if (!quiet) handlers.onClose(linkLost(`send got no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
     }
     pending.response.then(
       ({ status, text }) => {

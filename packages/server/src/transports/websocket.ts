@@ -169,6 +169,13 @@ function onError(this: WebSocket, error: Error & { code?: string }) {
 function onClose(this: WebSocket, code: number, reason: Buffer) {
   (this as Tagged)[CONNECTION].closed(code, reason);
 }
+// Bytes of a message still on its way are life too: a message that takes longer to upload than
+// the heartbeat allows a silent link (a large one on a slow uplink) must not cost the link.
+function onSocketData(this: Duplex) {
+  const connection = (this as Duplex & { [CONNECTION]?: Connection })[CONNECTION];
+  const session = connection?.session;
+  if (session && session.link === connection) session.touch();
+}
 
 export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport {
   const { options } = ctx;
@@ -179,9 +186,12 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
   const sockets = new Set<WebSocket>();
   const shared: Shared = { ctx, sockets };
 
-  function accept(ws: WebSocket) {
+  function accept(ws: WebSocket, req: IncomingMessage) {
     sockets.add(ws);
-    (ws as Tagged)[CONNECTION] = new Connection(ws, shared);
+    const connection = new Connection(ws, shared);
+    (ws as Tagged)[CONNECTION] = connection;
+    (req.socket as Duplex & { [CONNECTION]?: Connection })[CONNECTION] = connection;
+    req.socket.on("data", onSocketData);
     ws.on("message", onMessage);
     ws.on("error", onError);
     ws.on("close", onClose);
