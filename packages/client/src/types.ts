@@ -76,7 +76,11 @@ export interface Connection {
    * @throws LifelineError INVALID_ARGUMENT (wrong type), MESSAGE_TOO_LARGE, BUFFER_FULL, CLOSED
    */
   send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView): void;
-  /** Closes the connection for good: sends what is queued, then ends every timer, request and listener. */
+  /**
+   * Closes the connection for good, then ends every timer, request and listener. While open it
+   * first sends what is queued and a close frame; in any other state there is no link to send
+   * on, and what is still queued (`bufferedMessages`) is dropped.
+   */
   close(): void;
   /**
    * Adds a listener; returns the function that removes it. Each call is one registration: the
