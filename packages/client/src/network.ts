@@ -92,16 +92,19 @@ export function watchNetwork(sources: NetworkSources, handlers: NetworkHandlers)
   if (netInfo) {
     // The first call reports where the device is now; only changes from there mean something.
     let previous: string | undefined;
-    removers.push(
-      netInfo.addEventListener(({ type, isConnected }) => {
-        const now = isConnected === false ? "offline" : type;
-        if (previous !== undefined && now !== previous) {
-          if (now === "offline") handlers.offline();
-          else handlers.networkChanged();
-        }
-        previous = now;
-      }),
-    );
+    const unsubscribe: unknown = netInfo.addEventListener(({ type, isConnected }) => {
+      // Android reports "unknown" (and not connected) before it knows, and for links it cannot
+      // name (USB tethering): no information, neither a loss nor a change.
+      if (type === "unknown") return;
+      const now = isConnected === false ? "offline" : type;
+      if (previous !== undefined && now !== previous) {
+        if (now === "offline") handlers.offline();
+        else handlers.networkChanged();
+      }
+      previous = now;
+    });
+    // A wrapper may hand back a subscription object instead of the function: close() must work.
+    removers.push(() => (typeof unsubscribe === "function" ? unsubscribe() : (unsubscribe as { remove?(): void } | undefined)?.remove?.()));
   }
 
   return () => {

@@ -66,6 +66,26 @@ describe("watchNetwork", () => {
     expect(calls).toHaveLength(3);
   });
 
+  it("takes NetInfo's 'unknown' as no information, and accepts a subscription object back", () => {
+    const removed: string[] = [];
+    let listener!: (state: { type: string; isConnected: boolean | null }) => void;
+    const netInfo = {
+      addEventListener(fn: typeof listener) {
+        listener = fn;
+        return { remove: () => removed.push("remove") } as unknown as () => void;
+      },
+    };
+    const { calls, handlers } = record();
+    const stop = watchNetwork({ netInfo }, handlers);
+    listener({ type: "unknown", isConnected: false }); // Android, before it knows
+    listener({ type: "wifi", isConnected: true }); // the network it starts on
+    listener({ type: "unknown", isConnected: false }); // a link it cannot name
+    listener({ type: "wifi", isConnected: true });
+    expect(calls).toEqual([]);
+    stop();
+    expect(removed).toEqual(["remove"]);
+  });
+
   it("does nothing where the platform has none of these (Node)", () => {
     const { calls, handlers } = record();
     const stop = watchNetwork({}, handlers);

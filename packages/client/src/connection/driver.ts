@@ -171,6 +171,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   }
 
   function openLink(): void {
+    // Starting again while an attempt is under way abandons that one.
+    cancelAttempt?.();
     const current = ++generation;
     const supported = options.factories.filter((f) => f.isSupported(caps));
     const candidates = plugin ? plugin.order(supported, lastTransport) : supported;
@@ -391,20 +393,25 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     options,
   );
 
-  /** Retries now when waiting; when open, the link must show life soon or be replaced. */
-  function recheck(why: string): void {
+  /** Retries now when waiting, and starts an attempt under way again (it began on a network that is gone). */
+  function retryNow(why: string): void {
     if (state === "reconnecting") dispatch({ type: "wake" }, why);
-    else if (state === "open") {
-      heartbeat?.suspect();
-      ping();
+    else if (state === "connecting") {
+      log?.(`connecting again: ${why}`);
+      openLink();
     }
+  }
+
+  /** retryNow(), and when open, the link must show life soon or be replaced. */
+  function recheck(why: string): void {
+    if (state !== "open") return retryNow(why);
+    heartbeat?.suspect();
+    ping();
   }
 
   // Listeners go on last: creating the fallback validates its options and may throw.
   const unwatchNetwork = watchNetwork(options.network, {
-    online() {
-      if (state === "reconnecting") dispatch({ type: "wake" }, "the device is back online");
-    },
+    online: () => retryNow("the device is back online"),
     offline() {
       if (state !== "open") return;
       linkLost(linkClose(CloseCode.ABNORMAL, "the device went offline"), false);

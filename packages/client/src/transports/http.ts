@@ -18,9 +18,10 @@ const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
 
 /**
  * A POST's body gets this long on top of the heartbeat's window to go up, per character: about
- * 16 KB/s, so a large message on a slow uplink is not cut off (and then resent, forever).
+ * 4 KB/s, so a large message on a slow uplink is not cut off (and then resent, forever). A POST
+ * stuck for good is rare (the downstream's heartbeat usually ends such a link first).
  */
-const UPLOAD_MS_PER_CHAR = 1 / 16;
+const UPLOAD_MS_PER_CHAR = 1 / 4;
 
 export interface HttpResponse {
   readonly status: number;
@@ -153,7 +154,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     while (queue.length && body.length + queue[0]!.length < mergeLimit(maxMessageBytes)) body += "\n" + queue.shift();
     const pending = (posting = request(caps, "POST", endpoint(Endpoint.send), body));
     if (sendTimeoutMs) {
-      const timeoutMs = Math.round(sendTimeoutMs + body.length * UPLOAD_MS_PER_CHAR);
+      // Capped at setTimeout's limit, past which it would fire at once.
+      const timeoutMs = Math.min(2 ** 31 - 1, Math.round(sendTimeoutMs + body.length * UPLOAD_MS_PER_CHAR));
       sendTimer = clock.setTimeout(() => {
         // After close() the link is already ended: the request is only given up.
         const quiet = ended;

@@ -84,6 +84,27 @@ describe("driver and the platform's network signals", () => {
     expect(s.reasons.at(-1)).toBe("connecting: the network changed");
   });
 
+  it("a network back in the middle of an attempt that began without one starts that attempt again", async () => {
+    for (const signal of ["netInfo", "online"] as const) {
+      const s = setup();
+      await opened(s);
+      s.netInfo.set("wifi", false);
+      s.clock.advance(10_000); // the retry comes due while still offline
+      await settle();
+      expect(s.conn.state).toBe("connecting");
+      expect(s.factory.links).toHaveLength(2);
+      if (signal === "netInfo") s.netInfo.set("cellular", true);
+      else s.win.fire("online");
+      await settle();
+      expect(s.factory.links[1]!.closed).toBe(true);
+      expect(s.factory.links).toHaveLength(3);
+      s.factory.links[2]!.welcome({ resumed: true });
+      await settle();
+      expect(s.conn.state).toBe("open");
+      s.conn.close();
+    }
+  });
+
   it("on another network while open (Wi-Fi to cellular), the link is pinged and has only the timeout to answer", async () => {
     const s = setup();
     await opened(s);

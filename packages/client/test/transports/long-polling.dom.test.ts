@@ -136,6 +136,26 @@ describe.each([
     expect(sent.frames.filter((f) => f.type === "message")).toEqual([{ type: "message", seq: 1, data: "kept" }]);
   });
 
+  // The allowance for a large body's upload is added to the server's heartbeat window, which may
+  // itself be near setTimeout's limit: past it, the timer would fire at once and loop.
+  it("gives a POST in flight its time even when the heartbeat window is near setTimeout's limit", async () => {
+    const { fake, conn, states, opened } = start();
+    (await fake.poll(1)).respond([welcome({ pingIntervalMs: 2 ** 31 - 1000, pingTimeoutMs: 500 })]);
+    await opened;
+    let release!: () => void;
+    msw.use(
+      http.post(`${BASE}/send`, async () => {
+        await new Promise<void>((resolve) => (release = resolve));
+        return new HttpResponse(null, { status: 204 });
+      }),
+    );
+    conn.send("z".repeat(100_000));
+    await until(() => release !== undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(states.map((s) => s.to)).toEqual(["open"]);
+    release();
+  });
+
   it("close() aborts the held poll and posts the close frame", async () => {
     const { fake, conn, xhrs, opened } = start();
     (await fake.poll(1)).respond([welcome()]);
