@@ -20,7 +20,8 @@ export function parseEndpoint(input: string): Endpoint {
     // IPv6 address; then an optional port of at most 5 digits. A failed match (null) throws.
     const match = /^(http|ws)(s?):\/\/(\[[\da-f:.]+\]|[^\s/?#@[\]:]+)(:\d{1,5})?(\/[^?#]*)?(?:\?([^#]*))?(?:#|$)/i.exec(url)!;
     const [, , secure, host, port = "", path = "", query = ""] = match;
-    if (+port.slice(1) > 65535) throw 0;
+    // 1 to 65535 when given (":0" cannot be connected to).
+    if (port && !(+port.slice(1) > 0 && +port.slice(1) <= 65535)) throw 0;
     return { url: `http${secure!.toLowerCase()}://${host}${port}${path.replace(/\/+$/, "")}`, query };
   } catch {
     throw new LifelineError("INVALID_ARGUMENT", `invalid url: ${String(input)}`);

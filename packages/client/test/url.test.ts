@@ -17,6 +17,7 @@ describe("parseEndpoint", () => {
     ["a relative path without a page to resolve it against", "/lifeline"],
     ["another scheme", "ftp://example.com/x"],
     ["a port over 65535", "http://example.com:99999/x"],
+    ["port 0", "http://example.com:0/x"],
     ["a space in the host", "http://exa mple.com/x"],
     ["an unclosed IPv6 bracket", "http://[::1/x"],
     ["credentials, which fetch refuses", "https://user:secret@example.com/x"],

@@ -168,6 +168,9 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
         clock.clearTimeout(sendTimer);
         posting = undefined;
         if (status >= 300) end(closeForResponse(status, text));
+        // The server answers a send with an empty 2xx (204). A page instead (a captive portal)
+        // means the frames never reached it: lose the link, so the resume sends them again.
+        else if (text.trim()) end(linkLost("unexpected answer to send"));
         // Also after close(): the last frames (the close frame) still go, in order.
         else if (queue.length) post();
       },
@@ -207,7 +210,9 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
         // (a captive portal's page, say), so this link is lost, not the protocol broken.
         return end(linkLost("unreadable response", cause));
       }
-      if (frames.length) handlers.onFrames(frames);
+      // After the welcome, part of a line is life too (an empty batch says so): a large message
+      // on a slow downlink may take longer to arrive than the heartbeat allows a silent link.
+      if (frames.length || sessionId) handlers.onFrames(frames);
     },
     send(frames) {
       if (ended) return;

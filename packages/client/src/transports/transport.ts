@@ -23,7 +23,10 @@ export interface LinkClose {
 
 /** What a transport reports to its owner. */
 export interface TransportHandlers {
-  /** Frames received, in order. The first batch of a link starts with the welcome frame. */
+  /**
+   * Frames received, in order. The first batch of a link starts with the welcome frame; after it
+   * a batch may be empty: bytes arrived that do not complete a frame yet, which is life too.
+   */
   onFrames(frames: readonly Frame[]): void;
   /** The link ended; called exactly once unless close() was called first. */
   onClose(info: LinkClose): void;

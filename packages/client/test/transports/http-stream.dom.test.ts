@@ -162,6 +162,24 @@ describe.each([
     expect(errors).toEqual([]);
   });
 
+  // A large message on a slow downlink: its bytes keep arriving for longer than the heartbeat
+  // allows a silent link, and they are life.
+  it("counts part of a line as life: a message slower to arrive than the heartbeat's window keeps the link", async () => {
+    const { fake, messages, states, opened } = start();
+    const stream = await fake.stream(1);
+    stream.write(lines(welcome({ pingIntervalMs: 150, pingTimeoutMs: 150 })));
+    await opened;
+    const line = lines(msg(1, "slow ".repeat(40)));
+    const pieces = 10;
+    const size = Math.ceil(line.length / pieces);
+    for (let i = 0; i < pieces; i++) {
+      stream.write(line.slice(i * size, (i + 1) * size));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // 1 s in all, against a 300 ms window
+    }
+    await until(() => messages.length === 1);
+    expect(states).toEqual(["open"]);
+  });
+
   it("reconnects when the server ends the response", async () => {
     const { fake, states, errors, opened } = start();
     const first = await fake.stream(1);

@@ -91,6 +91,25 @@ describe.each([
     expect(states[1]!.error?.code).toBe("TRANSPORT_ERROR");
   });
 
+  // A captive portal answering the send with its page: the frames never reached the server.
+  it("reconnects and resends when /send is answered with a page instead of an empty 204", async () => {
+    const { fake, conn, states, opened } = start();
+    (await fake.poll(1)).respond([welcome()]);
+    await opened;
+    await fake.send(1); // the first ping gets through
+    fake.sendReply = { status: 200, body: "<html>Sign in to the Wi-Fi</html>" };
+    conn.send("kept");
+    await until(() => states.some((s) => s.to === "reconnecting"));
+    expect(states.find((s) => s.to === "reconnecting")!.reason).toBe("unexpected answer to send");
+    fake.sendReply = { status: 204, body: "" };
+    const reopen = await fake.poll(3);
+    reopen.respond([welcome({ resumed: true })]);
+    // Sent once into the portal, then again on the resumed link.
+    const carrying = () => fake.sent.filter((s) => s.frames.some((f) => f.type === "message" && f.data === "kept")).length;
+    await until(() => carrying() === 2);
+    expect(conn.bufferedMessages).toBe(1); // still kept until the server acknowledges it
+  });
+
   it("reconnects when /send answers 404 with SESSION_NOT_FOUND", async () => {
     const { fake, conn, states, opened } = start();
     (await fake.poll(1)).respond([welcome()]);
