@@ -39,6 +39,16 @@ if (reason && process.env["CI"]) {
 
   it("connects, echoes, shows a push, resumes after a drop, and logs the transport", async () => {
     const page = await openPage();
+    try {
+      await walkThrough(page);
+    } finally {
+      // Closed even when a step fails, so the next test sees no session of this one.
+      await page.context().close();
+    }
+    expect(pageErrors).toEqual([]);
+  });
+
+  async function walkThrough(page: Page): Promise<void> {
     await page.locator("#state", { hasText: "open" }).waitFor();
     expect(await text(page, "transport")).toBe("websocket");
     await logged(page, "info", "transport – → websocket: connected");
@@ -62,9 +72,7 @@ if (reason && process.env["CI"]) {
     await page.click("#toggle");
     await page.locator("#state", { hasText: "closed" }).waitFor();
     expect([await text(page, "session"), await text(page, "rtt"), await text(page, "transport")]).toEqual(["–", "–", "–"]);
-    await page.context().close();
-    expect(pageErrors).toEqual([]);
-  });
+  }
 
   it("closes its connection when the page is left, so the server does not keep the session", async () => {
     const page = await openPage();

@@ -402,9 +402,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     }
   }
 
-  /** retryNow(), and when open, the link must show life soon or be replaced. */
-  function recheck(why: string): void {
-    if (state !== "open") return retryNow(why);
+  /** While open, the link must show life soon or be replaced. */
+  function recheck(): void {
+    if (state !== "open") return;
     heartbeat?.suspect();
     ping();
   }
@@ -416,10 +416,17 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       if (state !== "open") return;
       linkLost(linkClose(CloseCode.ABNORMAL, "the device went offline"), false);
     },
-    // Timers may have been frozen.
-    foreground: () => recheck("the app is back in the foreground"),
-    // The socket may be bound to a network the device has left.
-    networkChanged: () => recheck("the network changed"),
+    // Timers may have been frozen. An attempt under way goes on: the network is the same (an iOS
+    // app flips between inactive and active for every banner or prompt).
+    foreground() {
+      if (state === "reconnecting") dispatch({ type: "wake" }, "the app is back in the foreground");
+      recheck();
+    },
+    // The socket may be bound to a network the device has left, and an attempt under way too.
+    networkChanged() {
+      retryNow("the network changed");
+      recheck();
+    },
   });
 
   // Start on the next microtask, so listeners added right after connect() see every event.

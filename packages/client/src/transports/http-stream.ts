@@ -58,7 +58,7 @@ function streamWithXhr(link: HttpLink, caps: Capabilities): void {
       seen = text.length;
       link.receive(chunk);
     }
-    if (seen > MAX_XHR_STREAM_CHARS && link.atLineEnd() && !link.ended()) link.end({ ...linkLost("stream renewed"), renew: true });
+    if (seen > MAX_XHR_STREAM_CHARS && link.atLineEnd()) link.renew();
   };
   link.setDownstream(() => {
     xhr.onprogress = xhr.onreadystatechange = null;

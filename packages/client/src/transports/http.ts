@@ -104,6 +104,11 @@ export interface HttpLink {
   welcomed(): boolean;
   /** True when no partial line is held back: everything received so far has been delivered. */
   atLineEnd(): boolean;
+  /**
+   * Ends the link to have it replaced at once (LinkClose.renew): the downstream stops, and a POST
+   * on its way up goes on, so a slow upload does not start over.
+   */
+  renew(): void;
   /** Feeds downstream text; complete lines become frames for the handlers. */
   receive(text: string): void;
   /** The URL of a downstream endpoint, with `sid` once the session is known. */
@@ -189,6 +194,12 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     ended: () => ended,
     welcomed: () => !!sessionId,
     atLineEnd: () => !splitter.pendingLength,
+    renew() {
+      if (ended) return;
+      ended = true;
+      abortDownstream?.();
+      handlers.onClose({ ...linkLost("stream renewed"), renew: true });
+    },
     url: endpoint,
     end,
     setDownstream: (abort) => {
@@ -212,7 +223,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
       }
       // After the welcome, part of a line is life too (an empty batch says so): a large message
       // on a slow downlink may take longer to arrive than the heartbeat allows a silent link.
-      if (frames.length || sessionId) handlers.onFrames(frames);
+      // An empty answer is not: something answering every poll at once must not look alive.
+      if (frames.length || (sessionId && splitter.pendingLength)) handlers.onFrames(frames);
     },
     send(frames) {
       if (ended) return;

@@ -82,6 +82,23 @@ describe("driver and the platform's network signals", () => {
     s.netInfo.set("cellular", true);
     expect(s.conn.state).toBe("connecting");
     expect(s.reasons.at(-1)).toBe("connecting: the network changed");
+    s.conn.close();
+  });
+
+  // iOS flips an app between inactive and active for every banner or prompt: the network is the
+  // same, so an attempt under way goes on.
+  it("back in the foreground while connecting, the attempt under way goes on", async () => {
+    const s = setup();
+    await settle();
+    expect(s.factory.links).toHaveLength(1);
+    s.appState.set("inactive");
+    s.appState.set("active");
+    s.doc.setVisibility("hidden");
+    s.doc.setVisibility("visible");
+    await settle();
+    expect(s.factory.links).toHaveLength(1);
+    expect(s.factory.links[0]!.closed).toBe(false);
+    s.conn.close();
   });
 
   it("a network back in the middle of an attempt that began without one starts that attempt again", async () => {
@@ -117,6 +134,7 @@ describe("driver and the platform's network signals", () => {
     expect(s.conn.state).toBe("open");
     s.clock.advance(1);
     expect(s.conn.state).toBe("reconnecting");
+    s.conn.close();
   });
 
   it("back in the foreground while open, the link is pinged and has only the timeout to answer", async () => {

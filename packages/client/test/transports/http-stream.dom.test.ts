@@ -180,6 +180,36 @@ describe.each([
     expect(states).toEqual(["open"]);
   });
 
+  // Aborting the POST in flight would make a slow upload start over at every renewal.
+  it.runIf(xhr)("renews without cutting a POST on its way up", async () => {
+    vi.stubGlobal("Response", class Response {});
+    const fake = useHttpFakeServer(msw);
+    const xhrs = spyXhr();
+    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], XMLHttpRequest: xhrs.XMLHttpRequest }));
+    const { states, opened } = record(conn);
+    const first = await fake.stream(1);
+    first.write(lines(welcome()));
+    await opened;
+    await fake.send(1); // the first ping
+    let release!: () => void;
+    let upload: Request | undefined;
+    msw.use(
+      http.post(`${BASE}/send`, async ({ request }) => {
+        upload ??= request;
+        if (upload === request) await new Promise<void>((resolve) => (release = resolve));
+        return new HttpResponse(null, { status: 204 });
+      }, { once: true }),
+    );
+    conn.send("going up slowly");
+    await until(() => release !== undefined);
+    first.write(lines(msg(1, "d".repeat(8.5 * 1024 * 1024))));
+    const second = await fake.stream(2); // renewed at once
+    second.write(lines(welcome({ resumed: true })));
+    await until(() => states.at(-1) === "open");
+    expect(upload!.signal.aborted).toBe(false); // the upload went on
+    release();
+  });
+
   it("reconnects when the server ends the response", async () => {
     const { fake, states, errors, opened } = start();
     const first = await fake.stream(1);

@@ -159,7 +159,7 @@ describe.each([
   // itself be near setTimeout's limit: past it, the timer would fire at once and loop.
   it("gives a POST in flight its time even when the heartbeat window is near setTimeout's limit", async () => {
     const { fake, conn, states, opened } = start();
-    (await fake.poll(1)).respond([welcome({ pingIntervalMs: 2 ** 31 - 1000, pingTimeoutMs: 500 })]);
+    (await fake.poll(1)).respond([welcome({ pingIntervalMs: 2 ** 31 - 1 - 500, pingTimeoutMs: 500 })]);
     await opened;
     let release!: () => void;
     msw.use(
@@ -173,6 +173,22 @@ describe.each([
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(states.map((s) => s.to)).toEqual(["open"]);
     release();
+  });
+
+  // Something in between answering every held poll at once with nothing: the poll loop spins,
+  // and an empty answer must not pass for life, or the dead link would look healthy forever.
+  it("does not take empty poll answers for life: the heartbeat ends a link that carries nothing", async () => {
+    const { fake, states, opened } = start();
+    (await fake.poll(1)).respond([welcome({ pingIntervalMs: 100, pingTimeoutMs: 100 })]);
+    await opened;
+    msw.use(
+      http.get(`${BASE}/poll`, async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5)); // at once, as far as a poll goes
+        return new HttpResponse("", { status: 200 });
+      }),
+    );
+    await until(() => states.some((s) => s.to === "reconnecting"));
+    expect(states.find((s) => s.to === "reconnecting")!.error?.code).toBe("HEARTBEAT_TIMEOUT");
   });
 
   it("close() aborts the held poll and posts the close frame", async () => {
