@@ -122,28 +122,16 @@ describe("driver and the platform's network signals", () => {
     }
   });
 
-  it("on another network while open (Wi-Fi to cellular), the link is pinged and has only the timeout to answer", async () => {
-    const s = setup();
-    await opened(s);
-    const link = s.factory.links[0]!;
-    const pingsBefore = link.sent.filter((f) => f.type === "ping").length;
-    s.netInfo.set("cellular", true);
-    await settle();
-    expect(link.sent.filter((f) => f.type === "ping").length).toBe(pingsBefore + 1);
-    s.clock.advance(499);
-    expect(s.conn.state).toBe("open");
-    s.clock.advance(1);
-    expect(s.conn.state).toBe("reconnecting");
-    s.conn.close();
-  });
-
-  it("back in the foreground while open, the link is pinged and has only the timeout to answer", async () => {
+  it.each([
+    { when: "back in the foreground", signal: (s: ReturnType<typeof setup>) => s.doc.setVisibility("visible") },
+    { when: "on another network (Wi-Fi to cellular)", signal: (s: ReturnType<typeof setup>) => s.netInfo.set("cellular", true) },
+  ])("$when while open, the link is pinged and has only the timeout to answer", async ({ signal }) => {
     const s = setup();
     await opened(s);
     const link = s.factory.links[0]!;
     const pingsBefore = link.sent.filter((f) => f.type === "ping").length;
     s.clock.advance(200);
-    s.doc.setVisibility("visible");
+    signal(s);
     await settle();
     expect(link.sent.filter((f) => f.type === "ping").length).toBe(pingsBefore + 1);
     // interval + timeout would be 1500 ms; a suspect link gets 500 ms from now.
@@ -151,6 +139,7 @@ describe("driver and the platform's network signals", () => {
     expect(s.conn.state).toBe("open");
     s.clock.advance(1);
     expect(s.conn.state).toBe("reconnecting");
+    s.conn.close();
   });
 
   it("a link that answers the foreground ping stays open", async () => {
