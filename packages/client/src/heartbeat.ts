@@ -6,8 +6,8 @@ export interface HeartbeatSettings {
   readonly intervalMs: number;
   /** Extra silence tolerated before the link is dead. */
   readonly timeoutMs: number;
-  /** The link carried nothing for intervalMs + timeoutMs. */
-  onExpired(): void;
+  /** The link carried nothing for `silentMs`: intervalMs + timeoutMs, or less after suspect(). */
+  onExpired(silentMs: number): void;
   /** The timer woke up far too late to judge (throttled or suspended): ask the peer for a sign of life. */
   onProbe(): void;
 }
@@ -32,7 +32,8 @@ const LATE_WAKE_MS = 1_000;
  */
 export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
   const { clock, intervalMs, timeoutMs } = settings;
-  let deadline = clock.now() + intervalMs + timeoutMs;
+  let lastActivity = clock.now();
+  let deadline = lastActivity + intervalMs + timeoutMs;
   let wakeAt = 0;
   let timer: TimerId | undefined;
   let stopped = false;
@@ -56,7 +57,7 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
     }
     stopped = true;
     timer = undefined;
-    settings.onExpired();
+    settings.onExpired(now - lastActivity);
   }
 
   function wake() {
@@ -67,7 +68,8 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
   arm(deadline);
   return {
     activity() {
-      deadline = clock.now() + intervalMs + timeoutMs;
+      lastActivity = clock.now();
+      deadline = lastActivity + intervalMs + timeoutMs;
       probing = false;
     },
     suspect() {

@@ -17,8 +17,21 @@ describe("heartbeat", () => {
     expect(onExpired).not.toHaveBeenCalled();
     clock.advance(1);
     expect(onExpired).toHaveBeenCalledTimes(1);
+    expect(onExpired).toHaveBeenCalledWith(1500);
     expect(clock.pendingTimers).toBe(0);
     heartbeat.stop();
+  });
+
+  it("after suspect(), expires once the link stays silent for timeout and reports the silence it saw", () => {
+    const { clock, onExpired, heartbeat } = setup();
+    clock.advance(200);
+    heartbeat.activity();
+    clock.advance(100);
+    heartbeat.suspect(); // back in the foreground: 500 ms to show life
+    clock.advance(499);
+    expect(onExpired).not.toHaveBeenCalled();
+    clock.advance(1);
+    expect(onExpired).toHaveBeenCalledWith(600);
   });
 
   it("moves the deadline on every activity", () => {

@@ -14,7 +14,10 @@ export interface CloseInfo {
  */
 export interface Link {
   readonly transport: TransportName;
-  /** Sends encoded frames as one batch. Ignored once the link ended. */
+  /**
+   * Sends encoded frames, as one batch or, when they are many, in pieces (see pieceEnd).
+   * Ignored once the link ended.
+   */
   write(lines: readonly string[]): void;
   /**
    * Ends the link. While it still can, it first sends `lines` (frames still queued) and, with
@@ -22,4 +25,22 @@ export interface Link {
    * to the session (the session asked for it).
    */
   end(close?: CloseInfo, lines?: readonly string[]): void;
+}
+
+/**
+ * Most characters a WebSocket message or a poll answer carries when a write is split. The client
+ * sees a message or an answer only once all of it has arrived, and its heartbeat counts only
+ * what it has seen: a burst or a resume's replay of many megabytes sent whole would outlast
+ * pingInterval + pingTimeout on a slow link, cost the link, and be resent the same way on every
+ * resume. A piece of 256 KiB takes about 2 s at 1 Mbit/s. One frame longer than this still
+ * travels whole: frames are never cut.
+ */
+export const MAX_PIECE_CHARS = 256 * 1024;
+
+/** Where the piece of `lines` that starts at `start` ends (exclusive): always at least one line. */
+export function pieceEnd(lines: readonly string[], start: number, maxChars = MAX_PIECE_CHARS): number {
+  let end = start + 1;
+  let chars = lines[start]!.length;
+  while (end < lines.length && chars + 1 + lines[end]!.length <= maxChars) chars += 1 + lines[end++]!.length;
+  return end;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
+import { MAX_PIECE_CHARS } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, postFrames, request, startPoll, text } from "./helpers/wire.js";
 
@@ -37,6 +38,20 @@ describe("long-polling transport", () => {
     const answer = await poll.answer;
     expect(answer.status).toBe(200);
     expect(answer.frames).toEqual([text(1, "one"), text(2, "two")]);
+  });
+
+  it("answers with at most MAX_PIECE_CHARS of a large backlog per poll; the next poll gets the rest", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    const big = "p".repeat(100_000);
+    for (let i = 0; i < 5; i++) session.send(big);
+    await nextTurn();
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await startPoll(url, sid).answer);
+    expect(answers.map((a) => a.frames.length)).toEqual([2, 2, 1]);
+    expect(answers.every((a) => a.text.length <= MAX_PIECE_CHARS)).toBe(true);
+    expect(answers.flatMap((a) => a.frames)).toEqual([1, 2, 3, 4, 5].map((seq) => text(seq, big)));
   });
 
   it("answers a poll at once when frames are already waiting", async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
+import { decodeBatch } from "@lifeline/protocol";
+import { MAX_PIECE_CHARS } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStream, openWs, text, wsSession } from "./helpers/wire.js";
 
@@ -43,6 +45,39 @@ describe("websocket transport", () => {
     for (let i = 0; i < 50; i++) session.send(`m${i}`);
     for (let i = 0; i < 50; i++) await peer.inbox.next("message");
     expect(peer.messages.length - before).toBe(1);
+  });
+
+  it("splits a large burst into messages of at most MAX_PIECE_CHARS, so each arrival is life on a slow link", async () => {
+    const { url, nextSession } = await startServer();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const before = peer.messages.length;
+    const big = "x".repeat(100_000);
+    for (let i = 0; i < 8; i++) session.send(`${i}${big}`);
+    session.send("y".repeat(MAX_PIECE_CHARS + 10)); // one frame over a piece: sent whole, never cut
+    for (let i = 0; i < 8; i++) expect(await peer.inbox.next("message")).toEqual(text(i + 1, `${i}${big}`));
+    expect((await peer.inbox.next("message")).data).toHaveLength(MAX_PIECE_CHARS + 10);
+    const pieces = peer.messages.slice(before);
+    expect(pieces.length).toBe(5); // two frames fit in a piece, not three; the long one alone
+    expect(pieces.slice(0, 4).every((piece) => piece.length <= MAX_PIECE_CHARS)).toBe(true);
+  });
+
+  it("replays a large backlog on resume in pieces, the first one carrying the welcome", async () => {
+    const { url, nextSession } = await startServer();
+    const first = await wsSession(url);
+    const session = await nextSession();
+    first.ws.terminate();
+    await first.closed;
+    await expect.poll(() => session.transport).toBeNull();
+    const big = "z".repeat(100_000);
+    for (let i = 0; i < 6; i++) session.send(big); // while detached: the replay holds 600 kB
+
+    const second = await wsSession(url, session.id, 0);
+    expect(second.welcome.resumed).toBe(true);
+    for (let i = 0; i < 6; i++) expect(await second.inbox.next("message")).toEqual(text(i + 1, big));
+    expect(second.messages.length).toBe(3);
+    expect(decodeBatch(second.messages[0]!)[0]).toMatchObject({ type: "welcome" });
+    expect(second.messages.every((piece) => piece.length <= MAX_PIECE_CHARS)).toBe(true);
   });
 
   it("drops resent duplicates and delivers each message once", async () => {

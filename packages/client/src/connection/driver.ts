@@ -270,9 +270,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       clock,
       intervalMs: welcome.pingIntervalMs,
       timeoutMs: welcome.pingTimeoutMs,
-      onExpired: () => {
-        linkLost(linkClose(CloseCode.HEARTBEAT_TIMEOUT, `no data from the server for ${welcome.pingIntervalMs + welcome.pingTimeoutMs} ms`));
-      },
+      onExpired: (silentMs) => linkLost(linkClose(CloseCode.HEARTBEAT_TIMEOUT, `no data from the server for ${silentMs} ms`)),
       onProbe: ping,
     });
     ping();

@@ -5,6 +5,7 @@ import type { TimerId } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
 import { answer, refusal, refuse } from "../http.js";
+import { pieceEnd } from "../link.js";
 import type { Link } from "../link.js";
 import { NOT_READING } from "../session.js";
 import type { SessionCore } from "../session.js";
@@ -63,6 +64,13 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
       queuedChars = 0;
       return lines;
     };
+    // What one poll answer carries: the rest waits for the next poll, which comes at once.
+    const takePiece = () => {
+      if (!queue.length) return queue;
+      const lines = queue.splice(0, pieceEnd(queue, 0));
+      for (const line of lines) queuedChars -= line.length;
+      return lines;
+    };
     const release = () => {
       const res = held;
       held = undefined;
@@ -79,7 +87,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
           queuedChars += line.length;
         }
         const res = release();
-        if (res) return answer(res, take());
+        if (res) return answer(res, takePiece());
         if (queuedChars > options.maxUnsentBytes) {
           // Nobody is collecting these frames; the messages among them stay in the replay buffer.
           ctx.log.warn(`[long-polling] session ${sid}: ${NOT_READING.reason}`);
@@ -103,7 +111,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
         // One poll per session: a newer one takes over and the older gets an empty answer.
         const previous = release();
         if (previous) answer(previous, []);
-        if (ended || queue.length) return answer(res, take());
+        if (ended || queue.length) return answer(res, takePiece());
         held = res;
         res.on("close", () => {
           if (held === res) held = undefined;

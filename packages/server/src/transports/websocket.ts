@@ -6,6 +6,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { TimerId } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
+import { pieceEnd } from "../link.js";
 import type { CloseInfo, Link } from "../link.js";
 import { NOT_READING } from "../session.js";
 import type { SessionCore } from "../session.js";
@@ -90,7 +91,11 @@ class Connection implements Link {
   write(lines: readonly string[]): void {
     const { ws } = this;
     if (this.ended || ws.readyState !== WebSocket.OPEN) return;
-    ws.send(lines.length === 1 ? lines[0]! : lines.join("\n"));
+    for (let start = 0; start < lines.length; ) {
+      const end = pieceEnd(lines, start);
+      ws.send(end - start === 1 ? lines[start]! : lines.slice(start, end).join("\n"));
+      start = end;
+    }
     if (ws.bufferedAmount > this.shared.ctx.options.maxUnsentBytes) this.stalled();
   }
 

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { cleanupAfterEach, until } from "../helpers/integration.js";
+import { connect } from "@lifeline/client";
+import type { TransportName } from "@lifeline/client";
+import { createServer } from "@lifeline/server";
+import type { Session } from "@lifeline/server";
+import { createFaultProxy } from "@lifeline/testkit";
+
+/**
+ * A burst from the server that takes longer to come down than the heartbeat allows a silent
+ * link: the server sends it in pieces, each of which arrives well within the window, so the link
+ * stays up and every message arrives once. Sent whole over WebSocket or in one poll answer, the
+ * client would see nothing until the end, drop the link, and get the same burst on every resume.
+ */
+
+// The link may be silent for 1 s; a piece (two messages) needs about 0.5 s, the burst about 3 s.
+const HEARTBEAT = { interval: 500, timeout: 500 };
+const BYTES_PER_SECOND = 400_000;
+const MESSAGES = Array.from({ length: 12 }, (_, i) => `${i}`.padEnd(100_000, "x"));
+const transports: TransportName[] = ["websocket", "streaming", "polling"];
+
+const cleanups = cleanupAfterEach();
+
+describe.each(transports)("a slow download over %s", (transport) => {
+  it("keeps the link while a burst takes longer to come down than the heartbeat's window", async () => {
+    const server = createServer({ heartbeat: HEARTBEAT });
+    cleanups.push(() => server.close());
+    let session: Session | undefined;
+    server.on("connection", (s) => (session = s));
+    const { url } = await server.listen(0, "127.0.0.1");
+    const target = new URL(url);
+    const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
+    cleanups.push(() => proxy.close());
+
+    const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 50, maxDelay: 200 } });
+    cleanups.push(() => conn.close());
+    const states: string[] = [];
+    conn.on("statechange", ({ to, reason }) => states.push(`${to}: ${reason}`));
+    const received: string[] = [];
+    conn.on("message", (data) => received.push(String(data)));
+    await until(() => conn.state === "open" && session !== undefined, 5000, "open");
+
+    proxy.throttle(BYTES_PER_SECOND);
+    const started = Date.now();
+    for (const message of MESSAGES) session!.send(message);
+    await until(() => received.length === MESSAGES.length, 20_000, "the burst at the client");
+    // It did take longer than the heartbeat's window, and came down once, on the first link.
+    expect(Date.now() - started).toBeGreaterThan(HEARTBEAT.interval + HEARTBEAT.timeout);
+    expect(received).toEqual(MESSAGES);
+    expect(states).toEqual(["open: session started"]);
+  });
+});
