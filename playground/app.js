@@ -79,8 +79,9 @@
     });
     c.on("message", (data) => log("in", tag(`← ${show(data)}`)));
     c.on("error", (error) => log("error", tag(`${error.code}: ${error.message}`)));
-    c.on("close", ({ code, reason }) => {
+    c.on("close", ({ code, reason, unacknowledged }) => {
       log("info", tag(`closed: ${code}${reason ? ` ${reason}` : ""}`));
+      if (unacknowledged.length) log("error", tag(`${unacknowledged.length} message(s) the server never acknowledged`));
       render();
     });
     render();

@@ -39,6 +39,10 @@ export interface Outbox {
    * the new server's `maxBytes`, which are removed and returned as `dropped`.
    */
   renumber(maxBytes?: number): { kept: Payload[]; dropped: Payload[] };
+  /** Every message not yet acknowledged, in order. */
+  unacknowledged(): Payload[];
+  /** The current link took everything for good (close() sent it ahead of the close frame). */
+  handOver(): void;
   readonly size: number;
   readonly bytes: number;
 }
@@ -106,6 +110,11 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
       entries.forEach((entry, i) => (entry.seq = i + 1));
       nextSeq = entries.length + 1;
       return { kept: entries.map((entry) => entry.data), dropped: dropped.map((entry) => entry.data) };
+    },
+    unacknowledged: () => entries.slice(head).map((entry) => entry.data),
+    handOver() {
+      entries = [];
+      head = unsent = bytes = 0;
     },
     get size() {
       return entries.length - head;

@@ -36,6 +36,13 @@ export interface CloseEvent {
   /** Protocol close code: 1000 for a close on purpose, otherwise the code that ended it. */
   readonly code: number;
   readonly reason: string;
+  /**
+   * Messages given to send() that the server never acknowledged, in order: nothing is dropped
+   * without the app being told. Empty after close() on an open link, which sends everything
+   * queued ahead of its close frame. Otherwise (closed while connecting or reconnecting, retries
+   * exhausted, ended by the server) the server may have received some of them.
+   */
+  readonly unacknowledged: readonly MessageData[];
 }
 
 /** The transport in use changed: the first open, a fallback, or an upgrade to WebSocket. */
@@ -79,7 +86,8 @@ export interface Connection {
   /**
    * Closes the connection for good, then ends every timer, request and listener. While open it
    * first sends what is queued and a close frame; in any other state there is no link to send
-   * on, and what is still queued (`bufferedMessages`) is dropped.
+   * on, and what is still queued (`bufferedMessages`) goes back to the app in the close event's
+   * `unacknowledged`.
    */
   close(): void;
   /**

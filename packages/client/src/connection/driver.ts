@@ -107,7 +107,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       case "finish":
         unwatchNetwork();
         if (lastError && closeInfo.code !== CloseCode.NORMAL) events.emit("error", lastError);
-        events.emit("close", closeInfo);
+        events.emit("close", { ...closeInfo, unacknowledged: outbox.unacknowledged() });
         return;
     }
   }
@@ -361,6 +361,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       if (state === "open" && link) {
         // Send what is still queued, then say goodbye, so the server ends the session now.
         uplink.flush();
+        outbox.handOver();
         closeLink([{ type: "close", code: CloseCode.NORMAL, reason: "closed by client" }]);
       } else {
         // Called from a listener in the middle of a transition, a link or attempt may still be up.

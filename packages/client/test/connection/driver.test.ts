@@ -284,7 +284,7 @@ describe("driver", () => {
     factory.links[0]!.deliver({ type: "close", code: 4102, reason: "too big" });
     expect(conn.state).toBe("closed");
     expect(errors[0]?.code).toBe("MESSAGE_TOO_LARGE");
-    expect(closes).toEqual([{ code: 4102, reason: "too big" }]);
+    expect(closes).toEqual([{ code: 4102, reason: "too big", unacknowledged: [] }]);
   });
 
   it("reports a server close with code 1000 as a clean close, without an error", async () => {
@@ -294,7 +294,7 @@ describe("driver", () => {
     factory.links[0]!.deliver({ type: "close", code: 1000, reason: "bye" });
     expect(conn.state).toBe("closed");
     expect(errors).toEqual([]);
-    expect(closes).toEqual([{ code: 1000, reason: "bye" }]);
+    expect(closes).toEqual([{ code: 1000, reason: "bye", unacknowledged: [] }]);
   });
 
   it("close() sends what is queued plus a close frame, and leaves no timer behind", async () => {
@@ -308,7 +308,7 @@ describe("driver", () => {
     expect(link.sent.at(-1)).toEqual({ type: "close", code: 1000, reason: "closed by client" });
     expect(link.closed).toBe(true);
     expect(conn.state).toBe("closed");
-    expect(closes).toEqual([{ code: 1000, reason: "closed by client" }]);
+    expect(closes).toEqual([{ code: 1000, reason: "closed by client", unacknowledged: [] }]);
     expect(clock.pendingTimers).toBe(0);
     expect(() => conn.send("more")).toThrow(expect.objectContaining({ code: "CLOSED" }));
   });
@@ -323,6 +323,34 @@ describe("driver", () => {
     expect(clock.pendingTimers).toBe(0);
     clock.advance(10_000);
     expect(factory.links).toHaveLength(1);
+  });
+
+  it("close() while reconnecting hands back, in order, every message the server never acknowledged", async () => {
+    const { conn, factory, closes } = setup();
+    await settle();
+    factory.links[0]!.welcome();
+    conn.send("acked");
+    conn.send(new Uint8Array([7]));
+    await settle();
+    factory.links[0]!.deliver({ type: "ack", seq: 1 });
+    factory.links[0]!.drop();
+    conn.send("queued while reconnecting");
+    conn.close();
+    expect(closes).toEqual([{ code: 1000, reason: "closed by client", unacknowledged: [new Uint8Array([7]), "queued while reconnecting"] }]);
+  });
+
+  it("a connection that gives up hands back what the server never acknowledged with its close event", async () => {
+    const { conn, factory, clock, closes } = setup({ retryPolicy: fixedDelays() });
+    await settle();
+    factory.links[0]!.welcome();
+    conn.send("a");
+    conn.send("b");
+    await settle();
+    factory.links[0]!.deliver({ type: "ack", seq: 1 });
+    factory.links[0]!.drop();
+    expect(conn.state).toBe("closed");
+    expect(closes.map((close) => close.unacknowledged)).toEqual([["b"]]);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it("rejects bad input with typed errors and loses nothing already queued", async () => {

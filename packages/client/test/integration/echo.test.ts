@@ -181,7 +181,7 @@ describe.each(transports)("client ↔ server over %s", (transport) => {
     conn.on("error", (e) => errors.push(e));
     const closed = once(conn, "close");
     conn.send("please go");
-    expect(await closed).toEqual({ code: 1000, reason: "bye" });
+    expect(await closed).toEqual({ code: 1000, reason: "bye", unacknowledged: [] });
     expect(conn.state).toBe("closed");
     expect(states).toEqual(["closed"]);
     expect(errors).toEqual([]);

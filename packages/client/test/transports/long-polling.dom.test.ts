@@ -126,7 +126,7 @@ describe.each([
   it("closes for good when the server refuses the origin (403)", async () => {
     const { fake, conn, errors, closed } = start();
     (await fake.poll(1)).respondText(closeBody(4103, "origin https://evil.test is not allowed"), 403);
-    expect(await closed).toEqual({ code: 4103, reason: "origin https://evil.test is not allowed" });
+    expect(await closed).toEqual({ code: 4103, reason: "origin https://evil.test is not allowed", unacknowledged: [] });
     expect(conn.state).toBe("closed");
     expect(errors.map((e) => e.code)).toEqual(["ORIGIN_NOT_ALLOWED"]);
   });

@@ -200,7 +200,7 @@ describe("connect() over a fake WebSocket", () => {
     second.serverClose(1000, "bye");
     expect(conn.state).toBe("closed");
     expect(states.map((s) => s.to)).toEqual(["open", "reconnecting", "connecting", "open", "closed"]);
-    expect(closes).toEqual([{ code: 1000, reason: "bye" }]);
+    expect(closes).toEqual([{ code: 1000, reason: "bye", unacknowledged: [] }]);
     expect(errors).toEqual([]); // closed on purpose
   });
 
