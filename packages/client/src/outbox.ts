@@ -41,8 +41,6 @@ export interface Outbox {
   renumber(maxBytes?: number): { kept: Payload[]; dropped: Payload[] };
   /** Every message not yet acknowledged, in order. */
   unacknowledged(): Payload[];
-  /** The current link took everything for good (close() sent it ahead of the close frame). */
-  handOver(): void;
   readonly size: number;
   readonly bytes: number;
 }
@@ -112,10 +110,6 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
       return { kept: entries.map((entry) => entry.data), dropped: dropped.map((entry) => entry.data) };
     },
     unacknowledged: () => entries.slice(head).map((entry) => entry.data),
-    handOver() {
-      entries = [];
-      head = unsent = bytes = 0;
-    },
     get size() {
       return entries.length - head;
     },

@@ -38,9 +38,11 @@ export interface CloseEvent {
   readonly reason: string;
   /**
    * Messages given to send() that the server never acknowledged, in order: nothing is dropped
-   * without the app being told. Empty after close() on an open link, which sends everything
-   * queued ahead of its close frame. Otherwise (closed while connecting or reconnecting, retries
-   * exhausted, ended by the server) the server may have received some of them.
+   * without the app being told. The server may have received some of them: after close() on an
+   * open link, which sends everything queued ahead of its close frame, it most likely has them
+   * all, unless the link was already dead; wait for `bufferedMessages` to reach 0 before close()
+   * to know. Closed while connecting or reconnecting, retries exhausted, or ended by the server,
+   * the last ones were most likely not received.
    */
   readonly unacknowledged: readonly MessageData[];
 }
@@ -86,8 +88,8 @@ export interface Connection {
   /**
    * Closes the connection for good, then ends every timer, request and listener. While open it
    * first sends what is queued and a close frame; in any other state there is no link to send
-   * on, and what is still queued (`bufferedMessages`) goes back to the app in the close event's
-   * `unacknowledged`.
+   * on. Either way the close event's `unacknowledged` lists what the server had not acknowledged
+   * (`bufferedMessages` of them).
    */
   close(): void;
   /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
 import { MAX_PIECE_CHARS } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
-import { bytes, hello, nextTurn, postFrames, request, startPoll, text } from "./helpers/wire.js";
+import { bytes, hello, nextTurn, postFrames, request, startPoll, text, wsSession } from "./helpers/wire.js";
 
 async function openPolling(url: string, frames = [hello()]) {
   const opened = await postFrames(`${url}/poll`, frames);
@@ -145,6 +145,33 @@ describe("long-polling transport", () => {
     session.close(4444, "kicked");
     expect((await startPoll(url, sid).answer).frames).toEqual([text(1, "bye"), { type: "close", code: 4444, reason: "kicked" }]);
     expect(await startPoll(url, sid).answer).toMatchObject({ status: 404, frames: [expect.objectContaining({ code: 4004 })] });
+  });
+
+  it("hands out a large backlog left at session.close() one piece per poll, the close frame last", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    const big = "q".repeat(100_000);
+    for (let i = 0; i < 5; i++) session.send(big);
+    await nextTurn();
+    const first = await startPoll(url, sid).answer; // one piece of the live link's queue
+    session.close(4444, "kicked");
+    const answers = [first];
+    while (!answers.at(-1)!.frames.some((frame) => frame.type === "close")) answers.push(await startPoll(url, sid).answer);
+    expect(answers.every((a) => a.status === 200 && a.text.length <= MAX_PIECE_CHARS)).toBe(true);
+    expect(answers.flatMap((a) => a.frames)).toEqual([...[1, 2, 3, 4, 5].map((seq) => text(seq, big)), { type: "close", code: 4444, reason: "kicked" }]);
+    expect(answers.length).toBe(3);
+  });
+
+  it("a link replaced by a newer one keeps only its close for the next poll: the newer link replays the messages", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    session.send("queued, never polled");
+    await nextTurn();
+    const ws = await wsSession(url, sid, 0);
+    expect(await ws.inbox.next("message")).toEqual(text(1, "queued, never polled"));
+    expect((await startPoll(url, sid).answer).frames).toEqual([expect.objectContaining({ type: "close", code: 4001 })]);
   });
 
   it("answers 409 and 4001 to a poll for a session that moved to another transport", async () => {

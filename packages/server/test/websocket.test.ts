@@ -62,6 +62,21 @@ describe("websocket transport", () => {
     expect(pieces.slice(0, 4).every((piece) => piece.length <= MAX_PIECE_CHARS)).toBe(true);
   });
 
+  it("sends a large burst queued just before session.close() in pieces too, the close frame last", async () => {
+    const { url, nextSession } = await startServer();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const before = peer.messages.length;
+    const big = "c".repeat(100_000);
+    for (let i = 0; i < 6; i++) session.send(big);
+    session.close(4444, "kicked");
+    expect(await peer.closed).toMatchObject({ code: 4444 });
+    const pieces = peer.messages.slice(before);
+    expect(pieces.length).toBe(3);
+    expect(pieces.every((piece) => piece.length <= MAX_PIECE_CHARS)).toBe(true);
+    expect(pieces.flatMap((piece) => decodeBatch(piece))).toEqual([...[1, 2, 3, 4, 5, 6].map((seq) => text(seq, big)), { type: "close", code: 4444, reason: "kicked" }]);
+  });
+
   it("replays a large backlog on resume in pieces, the first one carrying the welcome", async () => {
     const { url, nextSession } = await startServer();
     const first = await wsSession(url);

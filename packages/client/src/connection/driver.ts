@@ -361,7 +361,6 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       if (state === "open" && link) {
         // Send what is still queued, then say goodbye, so the server ends the session now.
         uplink.flush();
-        outbox.handOver();
         closeLink([{ type: "close", code: CloseCode.NORMAL, reason: "closed by client" }]);
       } else {
         // Called from a listener in the middle of a transition, a link or attempt may still be up.

@@ -308,7 +308,8 @@ describe("driver", () => {
     expect(link.sent.at(-1)).toEqual({ type: "close", code: 1000, reason: "closed by client" });
     expect(link.closed).toBe(true);
     expect(conn.state).toBe("closed");
-    expect(closes).toEqual([{ code: 1000, reason: "closed by client", unacknowledged: [] }]);
+    // Sent ahead of the close frame, but never acknowledged: the app is told.
+    expect(closes).toEqual([{ code: 1000, reason: "closed by client", unacknowledged: ["last words"] }]);
     expect(clock.pendingTimers).toBe(0);
     expect(() => conn.send("more")).toThrow(expect.objectContaining({ code: "CLOSED" }));
   });

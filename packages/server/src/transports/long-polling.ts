@@ -45,6 +45,14 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
     leftovers.delete(sid);
     return entry.lines;
   };
+  // One piece per poll, like a live link's answers: the client polls again for the rest.
+  const takeLeftover = (sid: string) => {
+    const lines = leftovers.get(sid)?.lines;
+    if (!lines) return undefined;
+    const piece = lines.splice(0, pieceEnd(lines, 0));
+    if (!lines.length) dropLeftover(sid);
+    return piece;
+  };
   const keepLeftover = (sid: string, lines: string[]) => {
     dropLeftover(sid);
     if (leftovers.size >= MAX_LEFTOVERS) dropLeftover(leftovers.keys().next().value!);
@@ -100,12 +108,14 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
       end(close, last = []) {
         if (ended) return;
         ended = true;
+        // Replaced by a newer link: what is queued is link-scoped (acks, pings) or messages the
+        // newer link replays, so it is not sent twice.
+        if (close?.code === CloseCode.TRANSPORT_REPLACED) take();
         for (const line of last) queue.push(line);
         if (close) queue.push(encodeFrame({ type: "close", code: close.code, reason: close.reason }));
-        const lines = take();
         const res = release();
-        if (res) answer(res, lines);
-        else if (lines.length) keepLeftover(sid, lines);
+        if (res) answer(res, takePiece());
+        if (queue.length) keepLeftover(sid, take());
       },
       hold(res) {
         // One poll per session: a newer one takes over and the older gets an empty answer.
@@ -140,7 +150,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
         session.touch();
         return link.hold(res);
       }
-      const lines = dropLeftover(sid);
+      const lines = takeLeftover(sid);
       if (lines) return answer(res, lines);
       if (session) return refuse(res, refusal(CloseCode.TRANSPORT_REPLACED, "this session has no polling link; resume it with hello", 409));
       refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, "unknown session"));

@@ -44,12 +44,20 @@ function wsCloseReason(reason: string): string {
   return cut;
 }
 
+/** Sends `lines` as batches of at most MAX_PIECE_CHARS, so that a slow client sees each arrive. */
+function sendPieces(ws: WebSocket, lines: readonly string[]): void {
+  for (let start = 0; start < lines.length; ) {
+    const end = pieceEnd(lines, start);
+    ws.send(end - start === 1 ? lines[start]! : (start || end < lines.length ? lines.slice(start, end) : lines).join("\n"));
+    start = end;
+  }
+}
+
 function closeSocket(ws: WebSocket, close: CloseInfo | undefined, lines: readonly string[] = []): void {
   if (ws.readyState !== WebSocket.OPEN) return;
   // The close frame travels as a frame too, after anything still queued: the WebSocket close
   // code repeats it, but only the frame survives proxies that rewrite close codes.
-  const batch = close ? [...lines, encodeFrame({ type: "close", code: close.code, reason: close.reason })] : lines;
-  if (batch.length) ws.send(batch.join("\n"));
+  sendPieces(ws, close ? [...lines, encodeFrame({ type: "close", code: close.code, reason: close.reason })] : lines);
   ws.close(wsCloseCode(close?.code ?? CloseCode.NORMAL), wsCloseReason(close?.reason ?? ""));
 }
 
@@ -91,11 +99,7 @@ class Connection implements Link {
   write(lines: readonly string[]): void {
     const { ws } = this;
     if (this.ended || ws.readyState !== WebSocket.OPEN) return;
-    for (let start = 0; start < lines.length; ) {
-      const end = pieceEnd(lines, start);
-      ws.send(end - start === 1 ? lines[start]! : lines.slice(start, end).join("\n"));
-      start = end;
-    }
+    sendPieces(ws, lines);
     if (ws.bufferedAmount > this.shared.ctx.options.maxUnsentBytes) this.stalled();
   }
 
