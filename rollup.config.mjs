@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import terser from "@rollup/plugin-terser";
 import typescript from "@rollup/plugin-typescript";
 import { dts } from "rollup-plugin-dts";
-import { terserOptions } from "./scripts/terser-options.mjs";
+import { cdnTerserOptions } from "./scripts/terser-options.mjs";
 
 const root = (path) => fileURLToPath(new URL(path, import.meta.url));
 const protocolSource = root("./packages/protocol/src/index.ts");
@@ -57,7 +57,7 @@ function library(pkg, entries, { inline = false, external = [] } = {}) {
 }
 
 // The IIFE's one top-level name is the global `Lifeline`: it must not be treated as unused.
-const minify = (format) => terser(format === "iife" ? { ...terserOptions, module: false, toplevel: false } : terserOptions);
+const minify = (format) => terser(format === "iife" ? { ...cdnTerserOptions, module: false, toplevel: false } : cdnTerserOptions);
 
 const cdn = {
   input: "packages/client/src/index.ts",

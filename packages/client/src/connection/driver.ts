@@ -370,7 +370,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     },
   };
 
-  const plugin: Fallback | undefined = fallback?.(
+  // `&&`, not `?.()`: terser then drops the whole argument from the core bundles, which pass none.
+  const plugin: Fallback | undefined = fallback && fallback(
     {
       endpoint,
       caps,

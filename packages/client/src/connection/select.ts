@@ -119,8 +119,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
     }
     function open(): Transport {
       return factory.open({
-        url: options.endpoint.url,
-        query: options.endpoint.query,
+        ...options.endpoint,
         hello: options.hello,
         caps: options.caps,
         clock,
