@@ -10,7 +10,8 @@ import { readFrames, refusal, refuse, refuseUpgrade } from "./http.js";
 export interface RouteHandlers {
   stream(req: IncomingMessage, res: ServerResponse, frames: readonly Frame[]): void;
   pollOpen(req: IncomingMessage, res: ServerResponse, frames: readonly Frame[]): void;
-  poll(req: IncomingMessage, res: ServerResponse, sid: string): void;
+  /** `attempt`: the hello attempt of the link the poll belongs to, when the client names it. */
+  poll(req: IncomingMessage, res: ServerResponse, sid: string, attempt: number | undefined): void;
   send(res: ServerResponse, sid: string, frames: readonly Frame[]): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Accepts a WebSocket upgrade only to close it at once with this code and reason. */
@@ -25,6 +26,8 @@ export interface Router {
 
 // Ids the server issues are 24 base64url characters; this only rejects what cannot be one.
 const SID = /^[A-Za-z0-9_-]{1,256}$/;
+/** A hello attempt number: a safe integer ≥ 0. */
+const ATTEMPT = /^\d{1,15}$/;
 const noop = () => {};
 
 const METHODS: Record<string, readonly string[]> = {
@@ -107,7 +110,11 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     // A held poll and a send both name their session.
     const sid = sidOf(url);
     if (!sid) return refuse(res, refusal(CloseCode.PROTOCOL_ERROR, "missing or malformed sid query parameter"));
-    if (endpoint === Endpoint.poll) return handlers.poll(req, res, sid);
+    if (endpoint === Endpoint.poll) {
+      const attempt = url.searchParams.get("attempt");
+      if (attempt !== null && !ATTEMPT.test(attempt)) return refuse(res, refusal(CloseCode.PROTOCOL_ERROR, "malformed attempt query parameter"));
+      return handlers.poll(req, res, sid, attempt === null ? undefined : Number(attempt));
+    }
     withFrames(req, res, (frames) => handlers.send(res, sid, frames), sid);
   }
 

@@ -1,3 +1,4 @@
+import type { Frame } from "@lifeline/protocol";
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
 import { MAX_PIECE_CHARS } from "../src/link.js";
@@ -172,6 +173,30 @@ describe("long-polling transport", () => {
     const ws = await wsSession(url, sid, 0);
     expect(await ws.inbox.next("message")).toEqual(text(1, "queued, never polled"));
     expect((await startPoll(url, sid).answer).frames).toEqual([expect.objectContaining({ type: "close", code: 4001 })]);
+  });
+
+  it("answers a poll of an older link at once, so it cannot take frames meant for the link that holds the session", async () => {
+    const { url, nextSession } = await startServer();
+    const hello = (attempt: number, sessionId?: string): Frame => ({ type: "hello", version: 1, ack: 0, attempt, ...(sessionId ? { sessionId } : {}) });
+    const { sid } = await openPolling(url, [hello(1)]);
+    const session = await nextSession();
+    // The client moved to a new polling link (attempt 2); a poll of the first one is still around.
+    const resumed = await postFrames(`${url}/poll`, [hello(2, sid)]);
+    expect(resumed.frames[0]).toMatchObject({ type: "welcome", resumed: true });
+    const current = request(`${url}/poll?sid=${sid}&attempt=2`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const stale = await request(`${url}/poll?sid=${sid}&attempt=1`);
+    expect(stale.status).toBe(200); // the first link's own last words: it was replaced
+    expect(stale.frames).toEqual([expect.objectContaining({ type: "close", code: 4001 })]);
+    expect(await request(`${url}/poll?sid=${sid}&attempt=1`)).toMatchObject({ status: 409, frames: [expect.objectContaining({ code: 4001 })] });
+    session.send("for the current link");
+    expect((await current).frames).toEqual([text(1, "for the current link")]);
+  });
+
+  it("refuses a poll with a malformed attempt with 400", async () => {
+    const { url } = await startServer();
+    const { sid } = await openPolling(url);
+    expect(await request(`${url}/poll?sid=${sid}&attempt=-1`)).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100, reason: "malformed attempt query parameter" })] });
   });
 
   it("answers 409 and 4001 to a poll for a session that moved to another transport", async () => {

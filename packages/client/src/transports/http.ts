@@ -139,7 +139,10 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   let queue: string[] = [];
   let posting: PendingRequest | undefined;
 
-  const endpoint = (suffix: string) => endpointUrl(url, suffix, query, sessionId && "sid=" + encodeURIComponent(sessionId));
+  // The hello's attempt names this link on its requests: the server answers a poll of an older
+  // link at once instead of letting it take frames meant for the current one.
+  const attempt = hello.type === "hello" && hello.attempt !== undefined ? "&attempt=" + hello.attempt : "";
+  const endpoint = (suffix: string) => endpointUrl(url, suffix, query, sessionId && "sid=" + encodeURIComponent(sessionId) + attempt);
   const stop = () => {
     ended = true;
     queue = [];

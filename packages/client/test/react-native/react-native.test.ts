@@ -94,7 +94,10 @@ describe("React Native imitation", () => {
     expect((await opened(conn)).transport).toBe("polling");
     expect(await echo(conn, "a", "b", "c")).toEqual(["a", "b", "c"]);
     expect(fetchCalls[0]).toBe(`POST ${url}/poll`);
-    expect(fetchCalls.some((call) => call.startsWith(`GET ${url}/poll?sid=`))).toBe(true);
+    const polls = fetchCalls.filter((call) => call.startsWith(`GET ${url}/poll?sid=`));
+    expect(polls.length).toBeGreaterThan(0);
+    // Each poll names its link (the hello's attempt), so the server can refuse a stale one.
+    expect(polls.every((call) => /[?&]attempt=1$/.test(call))).toBe(true);
   });
 
   it("polls and streams over XMLHttpRequest alone when fetch is missing", async () => {

@@ -14,8 +14,12 @@ import type { SessionCore } from "../session.js";
 export interface PollingTransport {
   /** Opens a polling link for the hello batch in the body; answers at once with welcome. */
   open(req: IncomingMessage, res: ServerResponse, frames: readonly Frame[]): void;
-  /** A held poll for session `sid`. */
-  poll(req: IncomingMessage, res: ServerResponse, sid: string): void;
+  /**
+   * A held poll for session `sid`. With `attempt`, only the link opened by that hello attempt
+   * may take it: a poll of an older link is answered at once (4001), from its own leftovers or
+   * with 409, so that it cannot take frames meant for the link that holds the session now.
+   */
+  poll(req: IncomingMessage, res: ServerResponse, sid: string, attempt: number | undefined): void;
   /** Forgets undelivered final frames and their timers. */
   close(): void;
 }
@@ -36,7 +40,10 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
   const { options, registry } = ctx;
   const { clock } = options;
   const links = new WeakMap<Link, PollLink>();
-  const leftovers = new Map<string, { readonly lines: string[]; readonly timer: TimerId }>();
+  const leftovers = new Map<string, { readonly lines: string[]; readonly timer: TimerId; readonly attempt: number | undefined }>();
+  // Both sides named their attempt and they differ: the poll is not the link's.
+  const otherLink = (attempt: number | undefined, linkAttempt: number | undefined) =>
+    attempt !== undefined && linkAttempt !== undefined && attempt !== linkAttempt;
 
   const dropLeftover = (sid: string) => {
     const entry = leftovers.get(sid);
@@ -46,22 +53,25 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
     return entry.lines;
   };
   // One piece per poll, like a live link's answers: the client polls again for the rest.
-  const takeLeftover = (sid: string) => {
-    const lines = leftovers.get(sid)?.lines;
-    if (!lines) return undefined;
+  const takeLeftover = (sid: string, attempt: number | undefined) => {
+    const entry = leftovers.get(sid);
+    if (!entry || otherLink(attempt, entry.attempt)) return undefined;
+    const { lines } = entry;
     const piece = lines.splice(0, pieceEnd(lines, 0));
     if (!lines.length) dropLeftover(sid);
     return piece;
   };
-  const keepLeftover = (sid: string, lines: string[]) => {
+  const keepLeftover = (sid: string, lines: string[], attempt: number | undefined) => {
     dropLeftover(sid);
     if (leftovers.size >= MAX_LEFTOVERS) dropLeftover(leftovers.keys().next().value!);
     const timer = clock.setTimeout(() => leftovers.delete(sid), options.pingIntervalMs + options.pingTimeoutMs);
-    leftovers.set(sid, { lines, timer });
+    leftovers.set(sid, { lines, timer, attempt });
   };
 
   function createPollLink(session: SessionCore): PollLink {
     const sid = session.id;
+    // The hello attempt that opened this link (the handshake gave it the session).
+    const attempt = session.attempt;
     let held: ServerResponse | undefined;
     let queue: string[] = [];
     let queuedChars = 0;
@@ -102,7 +112,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
           ended = true;
           take();
           session.detach(link, NOT_READING);
-          keepLeftover(sid, [encodeFrame({ type: "close", ...NOT_READING })]);
+          keepLeftover(sid, [encodeFrame({ type: "close", ...NOT_READING })], attempt);
         }
       },
       end(close, last = []) {
@@ -115,7 +125,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
         if (close) queue.push(encodeFrame({ type: "close", code: close.code, reason: close.reason }));
         const res = release();
         if (res) answer(res, takePiece());
-        if (queue.length) keepLeftover(sid, take());
+        if (queue.length) keepLeftover(sid, take(), attempt);
       },
       hold(res) {
         // One poll per session: a newer one takes over and the older gets an empty answer.
@@ -142,16 +152,17 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
       link.hold(res);
       startLink(ctx, result.accepted, link);
     },
-    poll(req, res, sid) {
+    poll(req, res, sid, attempt) {
       const session = registry.get(sid);
       const link = session?.link && links.get(session.link);
-      if (session && link) {
+      if (session && link && !otherLink(attempt, session.attempt)) {
         req.socket.setTimeout(0);
         session.touch();
         return link.hold(res);
       }
-      const lines = takeLeftover(sid);
+      const lines = takeLeftover(sid, attempt);
       if (lines) return answer(res, lines);
+      if (link) return refuse(res, refusal(CloseCode.TRANSPORT_REPLACED, "this poll belongs to an older link of the session", 409));
       if (session) return refuse(res, refusal(CloseCode.TRANSPORT_REPLACED, "this session has no polling link; resume it with hello", 409));
       refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, "unknown session"));
     },
