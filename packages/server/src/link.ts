@@ -28,19 +28,25 @@ export interface Link {
 }
 
 /**
- * Most characters a WebSocket message or a poll answer carries when a write is split. The client
- * sees a message or an answer only once all of it has arrived, and its heartbeat counts only
- * what it has seen: a burst or a resume's replay of many megabytes sent whole would outlast
+ * Most bytes (UTF-8) a WebSocket message or a poll answer carries when a write is split. The
+ * client sees a message or an answer only once all of it has arrived, and its heartbeat counts
+ * only what it has seen: a burst or a resume's replay of many megabytes sent whole would outlast
  * pingInterval + pingTimeout on a slow link, cost the link, and be resent the same way on every
  * resume. A piece of 256 KiB takes about 2 s at 1 Mbit/s. One frame longer than this still
  * travels whole: frames are never cut.
  */
-export const MAX_PIECE_CHARS = 256 * 1024;
+export const MAX_PIECE_BYTES = 256 * 1024;
 
 /** Where the piece of `lines` that starts at `start` ends (exclusive): always at least one line. */
-export function pieceEnd(lines: readonly string[], start: number, maxChars = MAX_PIECE_CHARS): number {
+export function pieceEnd(lines: readonly string[], start: number, maxBytes = MAX_PIECE_BYTES): number {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: while three times the length fits, nothing
+  // needs measuring (the common case: a few short frames).
   let end = start + 1;
-  let chars = lines[start]!.length;
-  while (end < lines.length && chars + 1 + lines[end]!.length <= maxChars) chars += 1 + lines[end++]!.length;
+  let bound = 3 * lines[start]!.length;
+  while (end < lines.length && bound + 1 + 3 * lines[end]!.length <= maxBytes) bound += 1 + 3 * lines[end++]!.length;
+  if (end === lines.length) return end;
+  let bytes = end - start - 1;
+  for (let i = start; i < end; i++) bytes += Buffer.byteLength(lines[i]!);
+  for (let next = 0; end < lines.length && (next = Buffer.byteLength(lines[end]!)) + bytes + 1 <= maxBytes; end++) bytes += 1 + next;
   return end;
 }

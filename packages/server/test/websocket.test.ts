@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
 import { decodeBatch } from "@lifeline/protocol";
-import { MAX_PIECE_CHARS } from "../src/link.js";
+import { MAX_PIECE_BYTES } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStream, openWs, text, wsSession } from "./helpers/wire.js";
 
@@ -47,19 +47,32 @@ describe("websocket transport", () => {
     expect(peer.messages.length - before).toBe(1);
   });
 
-  it("splits a large burst into messages of at most MAX_PIECE_CHARS, so each arrival is life on a slow link", async () => {
+  it("splits a large burst into messages of at most MAX_PIECE_BYTES, so each arrival is life on a slow link", async () => {
     const { url, nextSession } = await startServer();
     const peer = await wsSession(url);
     const session = await nextSession();
     const before = peer.messages.length;
     const big = "x".repeat(100_000);
     for (let i = 0; i < 8; i++) session.send(`${i}${big}`);
-    session.send("y".repeat(MAX_PIECE_CHARS + 10)); // one frame over a piece: sent whole, never cut
+    session.send("y".repeat(MAX_PIECE_BYTES + 10)); // one frame over a piece: sent whole, never cut
     for (let i = 0; i < 8; i++) expect(await peer.inbox.next("message")).toEqual(text(i + 1, `${i}${big}`));
-    expect((await peer.inbox.next("message")).data).toHaveLength(MAX_PIECE_CHARS + 10);
+    expect((await peer.inbox.next("message")).data).toHaveLength(MAX_PIECE_BYTES + 10);
     const pieces = peer.messages.slice(before);
     expect(pieces.length).toBe(5); // two frames fit in a piece, not three; the long one alone
-    expect(pieces.slice(0, 4).every((piece) => piece.length <= MAX_PIECE_CHARS)).toBe(true);
+    expect(pieces.slice(0, 4).every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
+  });
+
+  it("counts a piece in bytes: text outside ASCII takes up to three per character", async () => {
+    const { url, nextSession } = await startServer();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const before = peer.messages.length;
+    const wide = "語".repeat(40_000); // 120 kB of UTF-8 in 40 k characters
+    for (let i = 0; i < 6; i++) session.send(wide);
+    for (let i = 0; i < 6; i++) expect(await peer.inbox.next("message")).toEqual(text(i + 1, wide));
+    const pieces = peer.messages.slice(before);
+    expect(pieces.length).toBe(3);
+    expect(pieces.every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
   });
 
   it("sends a large burst queued just before session.close() in pieces too, the close frame last", async () => {
@@ -73,7 +86,7 @@ describe("websocket transport", () => {
     expect(await peer.closed).toMatchObject({ code: 4444 });
     const pieces = peer.messages.slice(before);
     expect(pieces.length).toBe(3);
-    expect(pieces.every((piece) => piece.length <= MAX_PIECE_CHARS)).toBe(true);
+    expect(pieces.every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
     expect(pieces.flatMap((piece) => decodeBatch(piece))).toEqual([...[1, 2, 3, 4, 5, 6].map((seq) => text(seq, big)), { type: "close", code: 4444, reason: "kicked" }]);
   });
 
@@ -92,7 +105,7 @@ describe("websocket transport", () => {
     for (let i = 0; i < 6; i++) expect(await second.inbox.next("message")).toEqual(text(i + 1, big));
     expect(second.messages.length).toBe(3);
     expect(decodeBatch(second.messages[0]!)[0]).toMatchObject({ type: "welcome" });
-    expect(second.messages.every((piece) => piece.length <= MAX_PIECE_CHARS)).toBe(true);
+    expect(second.messages.every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
   });
 
   it("drops resent duplicates and delivers each message once", async () => {

@@ -44,7 +44,7 @@ function wsCloseReason(reason: string): string {
   return cut;
 }
 
-/** Sends `lines` as batches of at most MAX_PIECE_CHARS, so that a slow client sees each arrive. */
+/** Sends `lines` as batches of at most MAX_PIECE_BYTES, so that a slow client sees each arrive. */
 function sendPieces(ws: WebSocket, lines: readonly string[]): void {
   for (let start = 0; start < lines.length; ) {
     const end = pieceEnd(lines, start);
