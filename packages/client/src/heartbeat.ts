@@ -6,7 +6,10 @@ export interface HeartbeatSettings {
   readonly intervalMs: number;
   /** Extra silence tolerated before the link is dead. */
   readonly timeoutMs: number;
-  /** The link carried nothing for `silentMs`: intervalMs + timeoutMs, or less after suspect(). */
+  /**
+   * The link carried nothing for `silentMs`, counted from the last activity: intervalMs +
+   * timeoutMs, less after suspect(), more after a late wake (the time the device slept counts).
+   */
   onExpired(silentMs: number): void;
   /** The timer woke up far too late to judge (throttled or suspended): ask the peer for a sign of life. */
   onProbe(): void;

@@ -50,3 +50,8 @@ export function pieceEnd(lines: readonly string[], start: number, maxBytes = MAX
   for (let next = 0; end < lines.length && (next = Buffer.byteLength(lines[end]!)) + bytes + 1 <= maxBytes; end++) bytes += 1 + next;
   return end;
 }
+
+/** Removes the first piece of `lines` and returns it. */
+export function shiftPiece(lines: string[]): string[] {
+  return lines.length ? lines.splice(0, pieceEnd(lines, 0)) : [];
+}

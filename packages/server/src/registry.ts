@@ -1,11 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { CloseCode } from "@lifeline/protocol";
+import type { Clock } from "./clock.js";
 import type { CloseInfo } from "./link.js";
 import type { SessionCore } from "./session.js";
 
 /** Live sessions by id. A session removes itself (onClosed) when it ends. */
 export interface Registry {
   get(id: string): SessionCore | undefined;
+  /**
+   * True when a session of this id ended lately: within `endedKeepMs` of its end or of the last
+   * time this was asked about it (a client still reading its last frames keeps asking).
+   */
+  endedRecently(id: string): boolean;
   /**
    * Creates a session with a fresh id and registers it, as started by the client connection
    * `connectionId` (hello.cid) when given.
@@ -36,15 +42,38 @@ export interface SessionHooks {
 /** How the candidates a client dropped end once it went on with one of them. */
 const RACE_LOST: CloseInfo = { code: CloseCode.TRANSPORT_REPLACED, reason: "another link of this connection went on with its own session" };
 
-export function createRegistry(make: (id: string, hooks: SessionHooks) => SessionCore): Registry {
+/** How many ended sessions the registry remembers at most; the oldest are forgotten first. */
+const MAX_ENDED = 10_000;
+
+export interface RegistrySettings {
+  readonly clock: Clock;
+  /** How long an ended session's id is remembered (endedRecently). */
+  readonly endedKeepMs: number;
+}
+
+export function createRegistry(make: (id: string, hooks: SessionHooks) => SessionCore, { clock, endedKeepMs }: RegistrySettings): Registry {
   const sessions = new Map<string, SessionCore>();
+  // Ended session ids and until when they are remembered. Every entry lives as long, and a
+  // refreshed one moves to the end, so the map is in order of expiry: pruning starts at the front.
+  const ended = new Map<string, number>();
+  const remember = (id: string) => {
+    ended.delete(id);
+    ended.set(id, clock.now() + endedKeepMs);
+    for (const [oldest, until] of ended) {
+      if (until > clock.now() && ended.size <= MAX_ENDED) break;
+      ended.delete(oldest);
+    }
+  };
   // Only sessions whose hello named its connection; an entry goes when its last session does.
   const byConnection = new Map<string, SessionCore[]>();
   const ofConnection = (connectionId: string | undefined): readonly SessionCore[] =>
     connectionId === undefined ? [] : (byConnection.get(connectionId) ?? []);
   const hooks: SessionHooks = {
     onClosed(core) {
-      if (sessions.get(core.id) === core) sessions.delete(core.id);
+      if (sessions.get(core.id) === core) {
+        sessions.delete(core.id);
+        remember(core.id);
+      }
       if (core.connectionId === undefined) return;
       const relatives = ofConnection(core.connectionId).filter((other) => other !== core);
       if (relatives.length) byConnection.set(core.connectionId, relatives);
@@ -58,6 +87,12 @@ export function createRegistry(make: (id: string, hooks: SessionHooks) => Sessio
   };
   return {
     get: (id) => sessions.get(id),
+    endedRecently(id) {
+      const until = ended.get(id);
+      if (until === undefined || until <= clock.now()) return false;
+      remember(id);
+      return true;
+    },
     create(connectionId) {
       let id = newSessionId();
       while (sessions.has(id)) id = newSessionId();

@@ -76,7 +76,10 @@ export function createServer(input?: ServerOptions): LifelineServer {
   const events = createEmitter<ServerEvents>();
   const flushQueue = createFlushQueue((error) => log.error("[session] flush failed", error));
   const heartbeats = createHeartbeats({ clock: options.clock, intervalMs: options.pingIntervalMs, timeoutMs: options.pingTimeoutMs });
-  const registry = createRegistry((id, hooks) => createSession({ id, options, schedule: flushQueue.schedule, ...hooks, heartbeats }));
+  const registry = createRegistry((id, hooks) => createSession({ id, options, schedule: flushQueue.schedule, ...hooks, heartbeats }), {
+    clock: options.clock,
+    endedKeepMs: options.pingIntervalMs + options.pingTimeoutMs,
+  });
   let closing: Promise<void> | undefined;
   const ctx: ServerContext = {
     options,

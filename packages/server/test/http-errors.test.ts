@@ -69,7 +69,10 @@ describe("HTTP refusals (docs/protocol.md §2)", () => {
     expect(overMessage).toMatchObject({ status: 413, frames: [expect.objectContaining({ code: 4102 })] });
     expect(sessions).toHaveLength(1);
     expect(sessions[0]!.transport).toBeNull(); // closed with 4102
-    expect(await postFrames(`${url}/send?sid=${sid}`, [])).toMatchObject({ status: 404 });
+    // Ended just now: a later send is taken and dropped (204), since its client may still be
+    // reading the close frame; the session stays closed.
+    expect(await postFrames(`${url}/send?sid=${sid}`, [text(1, "late")])).toMatchObject({ status: 204 });
+    expect(sessions[0]!.transport).toBeNull();
   });
 
   it("a /send body refused as too large or malformed ends its session, as over WebSocket", async () => {

@@ -199,6 +199,39 @@ describe("long-polling transport", () => {
     expect(await request(`${url}/poll?sid=${sid}&attempt=-1`)).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100, reason: "malformed attempt query parameter" })] });
   });
 
+  it("answers /send for a session that just ended with 204, for as long as its client keeps sending", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 500 } });
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    session.close(4444, "done");
+    const ack = () => postFrames(`${url}/send?sid=${sid}`, [{ type: "ack", seq: 0 }]);
+    expect((await ack()).status).toBe(204); // its client may still be reading the close frame
+    clock.advance(1400);
+    expect((await ack()).status).toBe(204); // each send keeps the ended session in mind
+    clock.advance(1400);
+    expect((await ack()).status).toBe(204);
+    clock.advance(1500);
+    expect(await ack()).toMatchObject({ status: 404, frames: [expect.objectContaining({ code: 4004 })] });
+    expect(await postFrames(`${url}/send?sid=never-was`, [{ type: "ack", seq: 0 }])).toMatchObject({ status: 404 });
+  });
+
+  it("keeps a large leftover as long as its polls keep coming, one piece each", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 500 } });
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    const big = "l".repeat(100_000);
+    for (let i = 0; i < 5; i++) session.send(big);
+    session.close(4444, "done"); // no poll held: everything waits for the next polls
+    const frames = [];
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1400); // each piece comes just within pingInterval + pingTimeout of the last
+      frames.push(...(await startPoll(url, sid).answer).frames);
+    }
+    expect(frames).toEqual([...[1, 2, 3, 4, 5].map((seq) => text(seq, big)), { type: "close", code: 4444, reason: "done" }]);
+  });
+
   it("answers 409 and 4001 to a poll for a session that moved to another transport", async () => {
     const { url, nextSession } = await startServer();
     const { sid } = await openPolling(url);

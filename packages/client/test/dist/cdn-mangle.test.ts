@@ -6,8 +6,10 @@ import { INTERNAL_MEMBERS } from "../../../../scripts/terser-options.mjs";
 /**
  * The CDN bundles shorten the names in INTERNAL_MEMBERS wherever they appear as a property. A
  * public name among them (an option, an event or error field, a Transport member) would be
- * shortened in the bundle while the app uses the long one: this checks the list against every
- * member the published declarations name. Needs `npm run build` first; skipped without it.
+ * shortened in the bundle while the app uses the long one, and a platform one (a WebSocket's,
+ * a fetch Response's) while the browser keeps it: this checks the list against every member the
+ * published declarations name, and against TypeScript's declarations of the platform objects the
+ * client uses. The first needs `npm run build`; skipped without it.
  */
 
 const dist = new URL("../../dist/", import.meta.url);
@@ -21,6 +23,34 @@ function publicMembers(text: string): Set<string> {
   for (const match of text.matchAll(/^\s*(?:readonly\s+)?(?:get\s+)?([A-Za-z_$][\w$]*)\??\s*[:(<]/gm)) names.add(match[1]!);
   return names;
 }
+
+/** The platform objects the client touches, whose members it may read. */
+const PLATFORM = ["WebSocket", "CloseEvent", "MessageEvent", "XMLHttpRequest", "XMLHttpRequestEventTarget", "ProgressEvent", "EventTarget", "Event"]
+  .concat(["Body", "Response", "Headers", "ReadableStream", "ReadableStreamDefaultReader", "TextDecoder", "AbortController", "AbortSignal"])
+  .concat(["Storage", "Console", "Navigator", "NavigatorOnLine", "Document", "Window", "PageTransitionEvent"]);
+
+function platformMembers(): Set<string> {
+  const dom = readFileSync(new URL("../../../../node_modules/typescript/lib/lib.dom.d.ts", import.meta.url), "utf8");
+  const names = new Set<string>();
+  for (const name of PLATFORM) {
+    for (const body of dom.matchAll(new RegExp(`^interface ${name}\\b[^{]*\\{([\\s\\S]*?)^\\}`, "gm"))) {
+      for (const member of publicMembers(body[1]!)) names.add(member);
+    }
+  }
+  return names;
+}
+
+describe("CDN member shortening, against the platform", () => {
+  const members = platformMembers();
+
+  it("reads the platform members from TypeScript's DOM declarations", () => {
+    for (const name of ["readyState", "responseText", "getItem", "visibilityState", "onLine", "abort"]) expect(members).toContain(name);
+  });
+
+  it("shortens no member of a platform object the client uses", () => {
+    expect((INTERNAL_MEMBERS as string[]).filter((name) => members.has(name))).toEqual([]);
+  });
+});
 
 suite(built ? "CDN member shortening" : "CDN member shortening (skipped: no dist; run `npm run build` first)", () => {
   const members = new Set(declarations.flatMap((file) => [...publicMembers(readFileSync(new URL(file, dist), "utf8"))]));

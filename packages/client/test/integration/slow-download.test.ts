@@ -50,4 +50,32 @@ describe.each(transports)("a slow download over %s", (transport) => {
     expect(received).toEqual(MESSAGES);
     expect(states).toEqual(["open: session started"]);
   });
+  it("reads to the end of a large backlog the server closed the session behind, and closes with the server's code", async () => {
+    const server = createServer({ heartbeat: HEARTBEAT });
+    cleanups.push(() => server.close());
+    let session: Session | undefined;
+    server.on("connection", (s) => (session = s));
+    const { url } = await server.listen(0, "127.0.0.1");
+    const target = new URL(url);
+    const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
+    cleanups.push(() => proxy.close());
+
+    const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 50, maxDelay: 200 } });
+    cleanups.push(() => conn.close());
+    const states: string[] = [];
+    conn.on("statechange", ({ to, reason }) => states.push(`${to}: ${reason}`));
+    const received: string[] = [];
+    conn.on("message", (data) => received.push(String(data)));
+    const closed = new Promise<{ code: number }>((resolve) => conn.on("close", resolve));
+    await until(() => conn.state === "open" && session !== undefined, 5000, "open");
+
+    proxy.throttle(BYTES_PER_SECOND);
+    for (const message of MESSAGES) session!.send(message);
+    session!.close(4444, "done");
+    // The client acks what arrives while the rest is still on its way: the server's answer to
+    // those acks must not make it reconnect before it reads the close frame.
+    expect((await closed).code).toBe(4444);
+    expect(received).toEqual(MESSAGES);
+    expect(states).toEqual(["open: session started", "closed: done"]);
+  });
 });

@@ -5,7 +5,7 @@ import type { TimerId } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
 import { answer, refusal, refuse } from "../http.js";
-import { pieceEnd } from "../link.js";
+import { shiftPiece } from "../link.js";
 import type { Link } from "../link.js";
 import { NOT_READING } from "../session.js";
 import type { SessionCore } from "../session.js";
@@ -52,13 +52,14 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
     leftovers.delete(sid);
     return entry.lines;
   };
-  // One piece per poll, like a live link's answers: the client polls again for the rest.
+  // One piece per poll, like a live link's answers: the client polls again for the rest, and
+  // the rest waits as long again (a large backlog on a slow link takes a while to hand out).
   const takeLeftover = (sid: string, attempt: number | undefined) => {
     const entry = leftovers.get(sid);
     if (!entry || otherLink(attempt, entry.attempt)) return undefined;
-    const { lines } = entry;
-    const piece = lines.splice(0, pieceEnd(lines, 0));
-    if (!lines.length) dropLeftover(sid);
+    const piece = shiftPiece(entry.lines);
+    if (entry.lines.length) keepLeftover(sid, entry.lines, entry.attempt);
+    else dropLeftover(sid);
     return piece;
   };
   const keepLeftover = (sid: string, lines: string[], attempt: number | undefined) => {
@@ -76,6 +77,10 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
     let queue: string[] = [];
     let queuedChars = 0;
     let ended = false;
+    const push = (line: string) => {
+      queue.push(line);
+      queuedChars += line.length;
+    };
     const take = () => {
       const lines = queue;
       queue = [];
@@ -84,8 +89,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
     };
     // What one poll answer carries: the rest waits for the next poll, which comes at once.
     const takePiece = () => {
-      if (!queue.length) return queue;
-      const lines = queue.splice(0, pieceEnd(queue, 0));
+      const lines = shiftPiece(queue);
       for (const line of lines) queuedChars -= line.length;
       return lines;
     };
@@ -100,10 +104,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
       transport: "polling",
       write(lines) {
         if (ended) return;
-        for (const line of lines) {
-          queue.push(line);
-          queuedChars += line.length;
-        }
+        for (const line of lines) push(line);
         const res = release();
         if (res) return answer(res, takePiece());
         if (queuedChars > options.maxUnsentBytes) {
@@ -118,11 +119,12 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
       end(close, last = []) {
         if (ended) return;
         ended = true;
-        // Replaced by a newer link: what is queued is link-scoped (acks, pings) or messages the
-        // newer link replays, so it is not sent twice.
+        // 4001: the client went on with another link or another session. What is queued is
+        // link-scoped (acks, pings), replayed on the newer link, or of a session the client
+        // left: only the close frame is worth its poll.
         if (close?.code === CloseCode.TRANSPORT_REPLACED) take();
-        for (const line of last) queue.push(line);
-        if (close) queue.push(encodeFrame({ type: "close", code: close.code, reason: close.reason }));
+        else for (const line of last) push(line);
+        if (close) push(encodeFrame({ type: "close", code: close.code, reason: close.reason }));
         const res = release();
         if (res) answer(res, takePiece());
         if (queue.length) keepLeftover(sid, take(), attempt);

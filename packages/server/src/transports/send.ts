@@ -17,7 +17,13 @@ function noContent(res: ServerResponse): void {
 export function createSendHandler(ctx: ServerContext) {
   return (res: ServerResponse, sid: string, frames: readonly Frame[]): void => {
     const session = ctx.registry.get(sid);
-    if (!session) return refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, "unknown session"));
+    if (!session) {
+      // Ended while its last frames were still on their way down (a long stream, or polls handing
+      // out a large backlog): the client's acks meanwhile get 204 and are dropped. A 404 would
+      // read as a lost link, and the client would reconnect without ever seeing the close frame.
+      if (ctx.registry.endedRecently(sid)) return noContent(res);
+      return refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, "unknown session"));
+    }
     if (session.check(frames)) {
       // The frames before the offending one are still delivered, then the session closes.
       const refused = session.receive(frames);

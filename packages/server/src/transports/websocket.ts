@@ -48,7 +48,7 @@ function wsCloseReason(reason: string): string {
 function sendPieces(ws: WebSocket, lines: readonly string[]): void {
   for (let start = 0; start < lines.length; ) {
     const end = pieceEnd(lines, start);
-    ws.send(end - start === 1 ? lines[start]! : (start || end < lines.length ? lines.slice(start, end) : lines).join("\n"));
+    ws.send(end - start === 1 ? lines[start]! : lines.slice(start, end).join("\n"));
     start = end;
   }
 }
