@@ -1,4 +1,11 @@
 import { afterEach } from "vitest";
+import { WebSocket } from "ws";
+import { connect } from "@lifeline/client";
+import type { Connection, TransportName } from "@lifeline/client";
+import { createServer } from "@lifeline/server";
+import type { LifelineServer, ServerOptions, Session } from "@lifeline/server";
+import { createFaultProxy } from "@lifeline/testkit";
+import type { FaultProxy } from "@lifeline/testkit";
 
 /** Real-time helpers for the integration tests (real server, real sockets, real clock). */
 
@@ -24,3 +31,35 @@ export function cleanupAfterEach(): (() => unknown)[] {
   });
   return cleanups;
 }
+
+export interface ProxiedLink {
+  readonly server: LifelineServer;
+  readonly proxy: FaultProxy;
+  readonly conn: Connection;
+  /** The server's side of the connection. */
+  readonly session: Session;
+  /** Every state change of `conn`, as "to: reason". */
+  readonly states: string[];
+}
+
+/**
+ * A reference server behind a fault proxy, and a client forced onto `transport` through it
+ * (quick retries), once open; `cleanups` closes all three after the test.
+ */
+export async function openThroughProxy(cleanups: (() => unknown)[], transport: TransportName, serverOptions: ServerOptions): Promise<ProxiedLink> {
+  const server = createServer(serverOptions);
+  cleanups.push(() => server.close());
+  let session: Session | undefined;
+  server.on("connection", (s) => (session ??= s));
+  const { url } = await server.listen(0, "127.0.0.1");
+  const target = new URL(url);
+  const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
+  cleanups.push(() => proxy.close());
+  const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 50, maxDelay: 200 } });
+  cleanups.push(() => conn.close());
+  const states: string[] = [];
+  conn.on("statechange", ({ to, reason }) => states.push(`${to}: ${reason}`));
+  await until(() => conn.state === "open" && session !== undefined, 5000, "open");
+  return { server, proxy, conn, session: session!, states };
+}
+

@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
-import { cleanupAfterEach, until } from "../helpers/integration.js";
-import { connect } from "@lifeline/client";
+import { cleanupAfterEach, openThroughProxy, until } from "../helpers/integration.js";
 import type { TransportName } from "@lifeline/client";
-import { createServer } from "@lifeline/server";
-import type { Session } from "@lifeline/server";
-import { createFaultProxy } from "@lifeline/testkit";
 
 /**
  * A burst from the server that takes longer to come down than the heartbeat allows a silent
@@ -24,54 +19,29 @@ const cleanups = cleanupAfterEach();
 
 describe.each(transports)("a slow download over %s", (transport) => {
   it("keeps the link while a burst takes longer to come down than the heartbeat's window", async () => {
-    const server = createServer({ heartbeat: HEARTBEAT });
-    cleanups.push(() => server.close());
-    let session: Session | undefined;
-    server.on("connection", (s) => (session = s));
-    const { url } = await server.listen(0, "127.0.0.1");
-    const target = new URL(url);
-    const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
-    cleanups.push(() => proxy.close());
-
-    const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 50, maxDelay: 200 } });
-    cleanups.push(() => conn.close());
-    const states: string[] = [];
-    conn.on("statechange", ({ to, reason }) => states.push(`${to}: ${reason}`));
+    const { proxy, conn, session, states } = await openThroughProxy(cleanups, transport, { heartbeat: HEARTBEAT });
     const received: string[] = [];
     conn.on("message", (data) => received.push(String(data)));
-    await until(() => conn.state === "open" && session !== undefined, 5000, "open");
 
     proxy.throttle(BYTES_PER_SECOND);
     const started = Date.now();
-    for (const message of MESSAGES) session!.send(message);
+    for (const message of MESSAGES) session.send(message);
     await until(() => received.length === MESSAGES.length, 20_000, "the burst at the client");
     // It did take longer than the heartbeat's window, and came down once, on the first link.
     expect(Date.now() - started).toBeGreaterThan(HEARTBEAT.interval + HEARTBEAT.timeout);
     expect(received).toEqual(MESSAGES);
     expect(states).toEqual(["open: session started"]);
   });
-  it("reads to the end of a large backlog the server closed the session behind, and closes with the server's code", async () => {
-    const server = createServer({ heartbeat: HEARTBEAT });
-    cleanups.push(() => server.close());
-    let session: Session | undefined;
-    server.on("connection", (s) => (session = s));
-    const { url } = await server.listen(0, "127.0.0.1");
-    const target = new URL(url);
-    const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
-    cleanups.push(() => proxy.close());
 
-    const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 50, maxDelay: 200 } });
-    cleanups.push(() => conn.close());
-    const states: string[] = [];
-    conn.on("statechange", ({ to, reason }) => states.push(`${to}: ${reason}`));
+  it("reads to the end of a large backlog the server closed the session behind, and closes with the server's code", async () => {
+    const { proxy, conn, session, states } = await openThroughProxy(cleanups, transport, { heartbeat: HEARTBEAT });
     const received: string[] = [];
     conn.on("message", (data) => received.push(String(data)));
     const closed = new Promise<{ code: number }>((resolve) => conn.on("close", resolve));
-    await until(() => conn.state === "open" && session !== undefined, 5000, "open");
 
     proxy.throttle(BYTES_PER_SECOND);
-    for (const message of MESSAGES) session!.send(message);
-    session!.close(4444, "done");
+    for (const message of MESSAGES) session.send(message);
+    session.close(4444, "done");
     // The client acks what arrives while the rest is still on its way: the server's answer to
     // those acks must not make it reconnect before it reads the close frame.
     expect((await closed).code).toBe(4444);

@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
-import { cleanupAfterEach, until } from "../helpers/integration.js";
-import { connect } from "@lifeline/client";
+import { cleanupAfterEach, openThroughProxy, until } from "../helpers/integration.js";
 import type { TransportName } from "@lifeline/client";
-import { createServer } from "@lifeline/server";
-import { createFaultProxy } from "@lifeline/testkit";
 
 /**
  * A message that takes longer to upload than the heartbeat allows a silent link: the bytes on
@@ -21,24 +17,11 @@ const cleanups = cleanupAfterEach();
 
 describe.each(transports)("a slow upload over %s", (transport) => {
   it("keeps the link while a message takes longer to go up than the heartbeat's window", async () => {
-    const server = createServer({ heartbeat: HEARTBEAT });
-    cleanups.push(() => server.close());
+    const { proxy, conn, session, states } = await openThroughProxy(cleanups, transport, { heartbeat: HEARTBEAT });
     const received: number[] = [];
     const serverCloses: string[] = [];
-    server.on("connection", (session) => {
-      session.on("message", (data) => received.push(String(data).length));
-      session.on("close", ({ reason }) => serverCloses.push(reason));
-    });
-    const { url } = await server.listen(0, "127.0.0.1");
-    const target = new URL(url);
-    const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
-    cleanups.push(() => proxy.close());
-
-    const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 50, maxDelay: 200 } });
-    cleanups.push(() => conn.close());
-    const states: string[] = [];
-    conn.on("statechange", ({ to, reason }) => states.push(`${to}: ${reason}`));
-    await until(() => conn.state === "open", 5000, "open");
+    session.on("message", (data) => received.push(String(data).length));
+    session.on("close", ({ reason }) => serverCloses.push(reason));
 
     proxy.throttle(BYTES_PER_SECOND);
     const started = Date.now();
