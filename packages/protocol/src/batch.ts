@@ -34,10 +34,13 @@ function join<T>(frames: readonly T[], encode: (frame: T) => string): string {
   return out;
 }
 
+/** A line that carries no frame: empty, or the "\r" a CRLF-rewriting proxy leaves of one. */
+const isBlank = (line: string) => line === "" || line === "\r";
+
 function split<T>(text: string, decode: (line: string) => T | undefined): T[] {
   const frames: T[] = [];
   for (const line of text.split("\n")) {
-    if (line === "" || line === "\r") continue;
+    if (isBlank(line)) continue;
     const frame = decode(line);
     if (frame) frames.push(frame);
   }
@@ -66,7 +69,7 @@ export function createLineSplitter(): LineSplitter {
         return [];
       }
       tail = text.slice(end + 1);
-      return text.slice(0, end).split("\n").filter((line) => line !== "" && line !== "\r");
+      return text.slice(0, end).split("\n").filter((line) => !isBlank(line));
     },
     get pendingLength() {
       return tail.length;
