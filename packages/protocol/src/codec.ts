@@ -1,15 +1,16 @@
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
-import type { ChannelPosition, Frame, HelloFrame, WelcomeFrame } from "./frames.js";
+import type { ChannelPosition, Frame, HelloFrame, MessagePartFrame, WelcomeFrame } from "./frames.js";
 
 /**
  * Wire form: each frame is one JSON array whose first element names its type. JSON never
  * contains a raw newline, so frames can be joined by "\n" into batches (batch.ts) and split
  * back apart on any transport, text-only HTTP included. Binary payloads travel as base64.
  *
- *   hello    ["h", {"v":1, "sid"?:string, "ack":n, "att"?:n, "cid"?:string}]
+ *   hello    ["h", {"v":1, "sid"?:string, "ack":n, "att"?:n, "cid"?:string, "pt"?:true}]
  *   welcome  ["w", {"v":1, "sid":s, "resumed":b, "ack":n, "pingInterval":ms, "pingTimeout":ms,
  *                   "maxMessageBytes":n, "resumeWindow":ms}]
  *   message  ["m", seq, "text", pos?]   ["b", seq, "base64", pos?]   pos = {"ch":s,"ep":s,"off":n}
+ *   part     ["M", seq, "text"]         ["B", seq, "base64"]   (server → client, see parts.ts)
  *   ack      ["a", seq]      ping ["p", id]      pong ["P", id]      close ["c", code, "reason"]
  */
 
@@ -22,13 +23,13 @@ function encodePosition(position: ChannelPosition): object {
   return { ch: position.channel, ep: position.epoch, off: position.offset };
 }
 
-/** The frames a client sends: every frame but the server's welcome. */
-export type ClientFrame = Exclude<Frame, WelcomeFrame>;
+/** The frames a client sends: every frame but the server's welcome and message parts. */
+export type ClientFrame = Exclude<Frame, WelcomeFrame | MessagePartFrame>;
 /** The frames a server sends: every frame but the client's hello. */
 export type ServerFrame = Exclude<Frame, HelloFrame>;
 
 /** Encodes the frames both sides send; the handshake frames have their own encoders. */
-function encodeShared(frame: Exclude<Frame, HelloFrame | WelcomeFrame>): string {
+function encodeShared(frame: Exclude<Frame, HelloFrame | WelcomeFrame | MessagePartFrame>): string {
   switch (frame.type) {
     case "message": {
       const text = typeof frame.data === "string";
@@ -69,13 +70,19 @@ function encodeWelcome(frame: WelcomeFrame): string {
  */
 export function encodeClientFrame(frame: ClientFrame): string {
   return frame.type === "hello"
-    ? JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack, att: frame.attempt, cid: frame.connectionId }])
+    ? JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack, att: frame.attempt, cid: frame.connectionId, pt: frame.parts }])
     : encodeShared(frame);
+}
+
+/** A part: upper case of its message's tag (M text, B base64); only a server sends one. */
+function encodePart(frame: MessagePartFrame): string {
+  const text = typeof frame.data === "string";
+  return JSON.stringify([text ? "M" : "B", frame.seq, text ? frame.data : bytesToBase64(frame.data as Uint8Array)]);
 }
 
 /** Encodes any frame. */
 export function encodeFrame(frame: Frame): string {
-  return frame.type === "welcome" ? encodeWelcome(frame) : encodeClientFrame(frame);
+  return frame.type === "welcome" ? encodeWelcome(frame) : frame.type === "part" ? encodePart(frame) : encodeClientFrame(frame);
 }
 
 // One message for every malformed frame: which field was wrong helps nobody on the wire, and
@@ -116,10 +123,15 @@ function parse(input: string): unknown[] {
 function decodeShared(wire: unknown[]): Frame | undefined {
   switch (wire[0]) {
     case "m":
-    case "b": {
+    case "b":
+    case "M":
+    case "B": {
+      // Upper case: a part of a message (see parts.ts). m and M carry text, b and B base64.
+      const tag = wire[0] as string;
       const seq = count(wire[1]);
       const payload = text(wire[2]);
-      const data = wire[0] === "m" ? payload : (base64ToBytes(payload) ?? fail());
+      const data = tag === "m" || tag === "M" ? payload : (base64ToBytes(payload) ?? fail());
+      if (tag === "M" || tag === "B") return { type: "part", seq, data };
       return wire[3] === undefined ? { type: "message", seq, data } : { type: "message", seq, data, position: decodePosition(wire[3]) };
     }
     case "a":
@@ -137,13 +149,14 @@ function decodeShared(wire: unknown[]): Frame | undefined {
 
 function decodeHello(wire: unknown[]): HelloFrame {
   const body = record(wire[1]);
-  const { sid, att, cid } = body;
+  const { sid, att, cid, pt } = body;
   const hello: HelloFrame = { type: "hello", version: count(body["v"]), ack: count(body["ack"] ?? 0) };
   return {
     ...hello,
     ...(sid === undefined || sid === null ? {} : { sessionId: text(sid) }),
     ...(att === undefined || att === null ? {} : { attempt: count(att) }),
     ...(cid === undefined || cid === null ? {} : { connectionId: text(cid) }),
+    ...(pt === true ? { parts: true } : {}),
   };
 }
 

@@ -26,6 +26,11 @@ export interface HelloFrame {
    * goes on with and ends the others, instead of holding them for the resume window.
    */
   readonly connectionId?: string;
+  /**
+   * The client joins message parts (MessagePartFrame): the server may then send a long message
+   * in parts. Fixed for a session by the hello that started it.
+   */
+  readonly parts?: boolean;
 }
 
 /** Server's answer to `hello`: the session and the limits the client must respect. */
@@ -66,6 +71,19 @@ export interface MessageFrame {
   readonly position?: ChannelPosition;
 }
 
+/**
+ * One part of a server message too long to come down as one frame, sent only to a client whose
+ * hello asked for parts. The parts of a message come in order, with its seq and its kind of
+ * data, and the message frame with that seq ends them: its data is the last part. A client
+ * acknowledges a part with an ack of the last whole message it has, so the server hears from it
+ * while the message is still coming down; an ack of seq N acknowledges message N, never a part.
+ */
+export interface MessagePartFrame {
+  readonly type: "part";
+  readonly seq: number;
+  readonly data: string | Uint8Array;
+}
+
 /** Cumulative acknowledgement: every message with seq ≤ `seq` has been received. */
 export interface AckFrame {
   readonly type: "ack";
@@ -94,6 +112,7 @@ export type Frame =
   | HelloFrame
   | WelcomeFrame
   | MessageFrame
+  | MessagePartFrame
   | AckFrame
   | PingFrame
   | PongFrame

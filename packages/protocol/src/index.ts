@@ -6,3 +6,4 @@ export * from "./limits.js";
 export { bytesToBase64, base64ToBytes } from "./base64.js";
 export { payloadBytes } from "./size.js";
 export { systemClock, type Clock, type TimerId } from "./clock.js";
+export { MESSAGE_PART_CHARS, encodeMessageBatch } from "./parts.js";

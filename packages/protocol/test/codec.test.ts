@@ -15,7 +15,9 @@ import {
   encodeClientBatch,
   encodeClientFrame,
   encodeFrame,
+  encodeMessageBatch,
   isRetryable,
+  MESSAGE_PART_CHARS,
   payloadBytes,
   type Frame,
 } from "@lifeline/protocol";
@@ -33,6 +35,9 @@ describe("codec", () => {
     expect(encodeFrame({ type: "hello", version: 1, ack: 0 })).toBe('["h",{"v":1,"ack":0}]');
     expect(encodeFrame({ type: "hello", version: 1, sessionId: "abc", ack: 4 })).toBe('["h",{"v":1,"sid":"abc","ack":4}]');
     expect(encodeFrame({ type: "hello", version: 1, ack: 0, attempt: 3, connectionId: "k9" })).toBe('["h",{"v":1,"ack":0,"att":3,"cid":"k9"}]');
+    expect(encodeFrame({ type: "hello", version: 1, ack: 0, parts: true })).toBe('["h",{"v":1,"ack":0,"pt":true}]');
+    expect(encodeFrame({ type: "part", seq: 5, data: "ab" })).toBe('["M",5,"ab"]');
+    expect(encodeFrame({ type: "part", seq: 6, data: new Uint8Array([0, 255, 16]) })).toBe('["B",6,"AP8Q"]');
   });
 
   it("round-trips every frame type", () => {
@@ -40,6 +45,7 @@ describe("codec", () => {
       { type: "hello", version: PROTOCOL_VERSION, ack: 0 },
       { type: "hello", version: PROTOCOL_VERSION, sessionId: "s-1", ack: 12 },
       { type: "hello", version: PROTOCOL_VERSION, ack: 0, attempt: 2, connectionId: "c-1" },
+      { type: "hello", version: PROTOCOL_VERSION, ack: 0, parts: true },
       {
         type: "welcome",
         version: 1,
@@ -55,6 +61,8 @@ describe("codec", () => {
       { type: "message", seq: 2, data: "ünïcödé ✓ 😀 \n newline\u2028" },
       { type: "message", seq: 3, data: new Uint8Array([1, 2, 3, 250]) },
       { type: "message", seq: 4, data: "x", position: { channel: "news", epoch: "e1", offset: 99 } },
+      { type: "part", seq: 5, data: "first half 😀" },
+      { type: "part", seq: 6, data: new Uint8Array([9, 8, 7]) },
       { type: "ack", seq: 9 },
       { type: "ping", id: 5 },
       { type: "pong", id: 5 },
@@ -106,6 +114,50 @@ describe("codec", () => {
   it("ignores well-formed frames of unknown types, so new frame types are not breaking", () => {
     expect(decodeFrame('["z",{"future":true}]')).toBeUndefined();
     expect(decodeBatch('["z",1]\n["a",2]')).toEqual([{ type: "ack", seq: 2 }]);
+  });
+});
+
+describe("message parts", () => {
+  const decodeAll = (batch: string) => decodeBatch(batch);
+
+  it("sends a payload up to the part size as one message frame, and nothing in parts without partChars", () => {
+    expect(encodeMessageBatch(3, "x".repeat(10), 10)).toBe(`["m",3,"${"x".repeat(10)}"]`);
+    expect(encodeMessageBatch(3, "x".repeat(11))).toBe(`["m",3,"${"x".repeat(11)}"]`);
+    expect(encodeMessageBatch(4, new Uint8Array(6), 8)).toBe('["b",4,"AAAAAAAA"]');
+    expect(encodeMessageBatch(5, "", 8)).toBe('["m",5,""]');
+  });
+
+  it("cuts a long text into parts of at most partChars that end in the message frame, never inside a surrogate pair", () => {
+    const text = "ab😀cd😀😀e".repeat(50);
+    for (const partChars of [1, 2, 3, 7, 64]) {
+      const frames = decodeAll(encodeMessageBatch(9, text, partChars));
+      expect(frames.length).toBeGreaterThan(1);
+      expect(frames.slice(0, -1).every((f) => f.type === "part" && f.seq === 9)).toBe(true);
+      expect(frames.at(-1)).toMatchObject({ type: "message", seq: 9 });
+      const pieces = frames.map((f) => (f as { data: string }).data);
+      expect(pieces.join("")).toBe(text);
+      for (const piece of pieces) {
+        expect(piece.length).toBeLessThanOrEqual(Math.max(partChars, 2));
+        // Each piece is well-formed UTF-16 on its own, unless a single unit was asked for.
+        if (partChars > 1) expect(piece).not.toMatch(/[\ud800-\udbff]$|^[\udc00-\udfff]/);
+      }
+    }
+  });
+
+  it("cuts long binary data at whole base64 groups of at most partChars characters", () => {
+    const bytes = Uint8Array.from({ length: 1000 }, (_, i) => (i * 13) & 255);
+    const batch = encodeMessageBatch(2, bytes, 64);
+    for (const line of batch.split("\n")) expect(JSON.parse(line)[2].length).toBeLessThanOrEqual(64);
+    const frames = decodeAll(batch);
+    expect(frames.map((f) => f.type)).toEqual([...Array(20).fill("part"), "message"]);
+    const joined = Buffer.concat(frames.map((f) => (f as { data: Uint8Array }).data));
+    expect(new Uint8Array(joined)).toEqual(bytes);
+  });
+
+  it("keeps every part within a 256 KiB piece at the default part size, even when JSON escapes every character", () => {
+    const frames = encodeMessageBatch(1, "\u0000".repeat(3 * MESSAGE_PART_CHARS), MESSAGE_PART_CHARS).split("\n");
+    expect(frames).toHaveLength(3);
+    for (const line of frames) expect(Buffer.byteLength(line)).toBeLessThanOrEqual(256 * 1024);
   });
 });
 

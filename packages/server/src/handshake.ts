@@ -66,6 +66,7 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
   }
   const session = ctx.registry.create(connectionId);
   session.attempt = hello.attempt;
+  session.parts = hello.parts === true;
   // Frames sent along with the hello that break the rules refuse the new session before anyone
   // hears of it (no 'connection', and an HTTP status that says why).
   const violation = session.check(rest);

@@ -1,4 +1,4 @@
-import { CloseCode, PROTOCOL_VERSION, encodeFrame, payloadBytes } from "@lifeline/protocol";
+import { CloseCode, MESSAGE_PART_CHARS, PROTOCOL_VERSION, encodeFrame, encodeMessageBatch, payloadBytes } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import type { TimerId } from "./clock.js";
 import type { Emitter } from "./emitter.js";
@@ -56,6 +56,8 @@ export interface SessionCore {
   attempt: number | undefined;
   /** The client connection that started it (hello.cid); undefined when it sent none. */
   connectionId: string | undefined;
+  /** The client joins message parts (hello.pt of the hello that started the session): long messages go in parts. */
+  parts: boolean;
   /**
    * True once the client sent anything after its hello: it took the welcome and went on with
    * this session. Until then the session may be a candidate of a race the client dropped.
@@ -92,6 +94,13 @@ export interface SessionDeps {
   /** The server's heartbeat, shared by every session; a session of its own when absent. */
   readonly heartbeats?: Heartbeats;
 }
+
+/**
+ * The frames of one replay buffer entry. A message sent in parts is kept as one entry, its lines
+ * joined by "\n" (JSON never holds a raw newline); the link needs them apart, so that it can cut
+ * its pieces between them. Only an entry longer than one part can hold several.
+ */
+const wireLines = (entry: string): string[] => (entry.length > MESSAGE_PART_CHARS ? entry.split("\n") : [entry]);
 
 const ackLine = (seq: number) => encodeFrame({ type: "ack", seq });
 
@@ -154,6 +163,7 @@ class ServerSession implements SessionCore, Watched {
   closed = false;
   attempt: number | undefined = undefined;
   connectionId: string | undefined = undefined;
+  parts = false;
   confirmed = false;
   lastActivityMs = 0;
   nextPingAtMs = 0;
@@ -184,7 +194,9 @@ class ServerSession implements SessionCore, Watched {
   }
 
   private queue(line: string): void {
-    (this.pending ??= []).push(line);
+    const pending = (this.pending ??= []);
+    if (line.length > MESSAGE_PART_CHARS) pending.push(...wireLines(line));
+    else pending.push(line);
   }
 
   private takePending(): string[] {
@@ -229,7 +241,7 @@ class ServerSession implements SessionCore, Watched {
     }
     // Encoded now: the replay buffer keeps the wire form, and bytes the caller changes
     // after send() returns do not change what was sent.
-    const line = encodeFrame({ type: "message", seq: this.sent.lastSeq + 1, data });
+    const line = encodeMessageBatch(this.sent.lastSeq + 1, data, this.parts ? MESSAGE_PART_CHARS : undefined);
     this.sent.push(line, bytes);
     if (this.link) {
       this.queue(line);
@@ -300,6 +312,8 @@ class ServerSession implements SessionCore, Watched {
       case "hello":
       case "welcome":
         return { code: CloseCode.PROTOCOL_ERROR, reason: `unexpected ${frame.type} frame in an open session` };
+      case "part":
+        return { code: CloseCode.PROTOCOL_ERROR, reason: "message parts go from the server to the client only" };
       default:
         return undefined;
     }
@@ -334,7 +348,7 @@ class ServerSession implements SessionCore, Watched {
     });
     this.link = next;
     this.heartbeats.watch(this);
-    next.write(resumed ? [welcome, ...(this.sent.after(helloAck) ?? [])] : [welcome]);
+    next.write(resumed ? [welcome, ...(this.sent.after(helloAck) ?? []).flatMap(wireLines)] : [welcome]);
   }
 
   detach(from: Link, info: CloseInfo): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
-import { decodeBatch } from "@lifeline/protocol";
+import { MESSAGE_PART_CHARS, PROTOCOL_VERSION, decodeBatch } from "@lifeline/protocol";
+import type { Frame } from "@lifeline/protocol";
 import { MAX_PIECE_BYTES } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStream, openWs, text, wsSession } from "./helpers/wire.js";
@@ -248,6 +249,75 @@ describe("websocket transport", () => {
     const closed = closeOf(session);
     peer.ws.pause(); // reads nothing, answers nothing
     expect(await closed).toMatchObject({ code: 4000 });
+  });
+});
+
+describe("websocket transport: message parts", () => {
+  /** A peer whose hello asks for parts, as the client's does. */
+  async function partsPeer(url: string, sessionId?: string, ack = 0) {
+    const peer = await openWs(url);
+    peer.send(sessionId === undefined ? { type: "hello", version: PROTOCOL_VERSION, ack, parts: true } : { type: "hello", version: PROTOCOL_VERSION, sessionId, ack, parts: true });
+    return { ...peer, welcome: await peer.inbox.next("welcome") };
+  }
+  const framesOf = (pieces: readonly string[]): Frame[] => pieces.flatMap((piece) => decodeBatch(piece));
+  const joined = (frames: readonly Frame[]) => frames.map((f) => (f as { data: string }).data).join("");
+
+  it("sends a long message to a client that joins parts as parts, in pieces of at most MAX_PIECE_BYTES", async () => {
+    const { url, nextSession } = await startServer();
+    const peer = await partsPeer(url);
+    const session = await nextSession();
+    const before = peer.messages.length;
+    const long = "é".repeat(MESSAGE_PART_CHARS * 10 + 5);
+    session.send(long);
+    session.send("after");
+    expect(await peer.inbox.next("message")).toEqual(text(1, long.slice(MESSAGE_PART_CHARS * 10)));
+    expect(await peer.inbox.next("message")).toEqual(text(2, "after"));
+    const frames = framesOf(peer.messages.slice(before));
+    expect(frames.map((f) => f.type)).toEqual([...Array(10).fill("part"), "message", "message"]);
+    expect(frames.slice(0, 10).every((f) => f.type === "part" && f.seq === 1 && f.data.length === MESSAGE_PART_CHARS)).toBe(true);
+    expect(joined(frames.slice(0, 11))).toBe(long);
+    // A part is 64 KiB of UTF-8 here, so three fit a piece and four do not: the pieces fall between parts.
+    expect(peer.messages.length - before).toBe(4);
+    expect(peer.messages.slice(before).every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
+  });
+
+  it("sends a long message whole to a client whose hello did not ask for parts", async () => {
+    const { url, nextSession } = await startServer();
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const before = peer.messages.length;
+    const long = "x".repeat(MESSAGE_PART_CHARS * 3);
+    session.send(long);
+    expect(await peer.inbox.next("message")).toEqual(text(1, long));
+    expect(framesOf(peer.messages.slice(before)).map((f) => f.type)).toEqual(["message"]);
+  });
+
+  it("replays a message sent in parts in parts on resume, cut into pieces", async () => {
+    const { url, nextSession } = await startServer();
+    const first = await partsPeer(url);
+    const session = await nextSession();
+    first.ws.terminate();
+    await first.closed;
+    await expect.poll(() => session.transport).toBeNull();
+    const bytes = Uint8Array.from({ length: 600_000 }, (_, i) => i & 255);
+    session.send(bytes);
+
+    const second = await partsPeer(url, session.id, 0);
+    expect(second.welcome.resumed).toBe(true);
+    const last = await second.inbox.next("message");
+    const frames = framesOf(second.messages).filter((f) => f.type === "part" || f.type === "message");
+    expect(frames.at(-1)).toBe(frames.find((f) => f.type === "message"));
+    expect(new Uint8Array(Buffer.concat(frames.map((f) => (f as { data: Uint8Array }).data)))).toEqual(bytes);
+    expect(last.seq).toBe(1);
+    expect(second.messages.length).toBeGreaterThan(1);
+    expect(second.messages.every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
+  });
+
+  it("refuses a part from the client with 4100: parts go from the server to the client only", async () => {
+    const { url } = await startServer();
+    const peer = await partsPeer(url);
+    peer.send({ type: "part", seq: 1, data: "half" });
+    expect(await peer.closed).toMatchObject({ code: 4100 });
   });
 });
 

@@ -7,6 +7,7 @@ import { LifelineError, linkClose } from "../errors.js";
 import { createHeartbeat } from "../heartbeat.js";
 import type { Heartbeat } from "../heartbeat.js";
 import { createInbox } from "../inbox.js";
+import { createPartJoiner } from "../message-parts.js";
 import { watchNetwork } from "../network.js";
 import type { ResolvedOptions } from "../options.js";
 import { createOutbox, toPayload } from "../outbox.js";
@@ -37,6 +38,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   const caps = resolveCapabilities(options.given);
   const outbox = createOutbox(options.maxMessages, options.maxBytes);
   const inbox = createInbox();
+  const parts = createPartJoiner();
 
   let state: ConnectionState = "connecting";
   let generation = 0;
@@ -156,8 +158,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     // that reaches it and refuses the rest, so the race is decided in one place.
     const attempt = ++linkAttempts;
     const hello: ClientFrame = sessionId
-      ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq, attempt, connectionId }
-      : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq, attempt, connectionId };
+      ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq, attempt, connectionId, parts: true }
+      : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq, attempt, connectionId, parts: true };
     return { endpoint, hello, caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
   }
 
@@ -250,6 +252,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     sessionId = welcome.sessionId;
     maxMessageBytes = welcome.maxMessageBytes;
     let resent: Payload[] = [];
+    // The parts of a message that came on an earlier link: the server sends it again, whole.
+    parts.clear();
     if (welcome.resumed) outbox.rewind(welcome.ack);
     else {
       inbox.reset();
@@ -285,18 +289,25 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
 
   function receive(frames: readonly Frame[]): void {
     const current = generation;
+    let partArrived = false;
     heartbeat?.activity();
     for (const frame of frames) {
       if (current !== generation) return;
       switch (frame.type) {
-        case "message":
-          if (inbox.accept(frame.seq)) events.emit("message", frame.data);
+        case "part":
+          parts.add(frame);
+          partArrived = true;
+          break;
+        case "message": {
+          const data = parts.complete(frame);
+          if (inbox.accept(frame.seq)) events.emit("message", data);
           else if (frame.seq > inbox.lastSeq + 1) {
             // Something before it was lost on the way (a poll answered into a dying socket):
             // resume, and the server replays everything after what we acknowledge.
             return linkLost(linkClose(CloseCode.ABNORMAL, `message ${inbox.lastSeq + 1} missing`));
           }
           break;
+        }
         case "ack":
           outbox.ack(frame.seq);
           break;
@@ -321,6 +332,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
           break;
       }
     }
+    // A part completes no message, so no ack would go up: repeat the last one, so the server
+    // hears from us while a long message comes down (an ack owed anyway does the same).
+    if (partArrived && !inbox.unacked) uplink.control({ type: "ack", seq: inbox.lastSeq });
     uplink.schedule();
   }
 

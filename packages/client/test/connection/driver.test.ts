@@ -44,7 +44,7 @@ describe("driver", () => {
     conn.send(new Uint8Array([1, 2]));
     await settle();
     const link = factory.links[0]!;
-    expect(link.options.hello).toEqual({ type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.stringMatching(/^[A-Za-z0-9_-]{8,64}$/) });
+    expect(link.options.hello).toEqual({ type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.stringMatching(/^[A-Za-z0-9_-]{8,64}$/), parts: true });
     expect(link.sent).toEqual([]);
     link.welcome();
     await settle();
@@ -74,6 +74,46 @@ describe("driver", () => {
     expect(link.sent).toContainEqual({ type: "ack", seq: 2 });
     expect(link.sent).toContainEqual({ type: "pong", id: 7 });
     expect(conn.state).toBe("open");
+  });
+
+  it("joins a message sent in parts, and answers each batch of parts with an ack so the server hears from it", async () => {
+    const { conn, factory, received } = setup();
+    await settle();
+    const link = factory.links[0]!;
+    link.welcome();
+    link.deliver({ type: "message", seq: 1, data: "whole" });
+    await settle();
+    const acksBefore = link.sent.filter((f) => f.type === "ack").length;
+    // The ack of message 1 still waits for company; a part goes up at once with it.
+    link.deliver({ type: "part", seq: 2, data: "he" });
+    await settle();
+    expect(link.sent.filter((f) => f.type === "ack").slice(acksBefore)).toEqual([{ type: "ack", seq: 1 }]);
+    link.deliver({ type: "part", seq: 2, data: "ll" });
+    await settle();
+    expect(link.sent.filter((f) => f.type === "ack").slice(acksBefore)).toEqual([{ type: "ack", seq: 1 }, { type: "ack", seq: 1 }]);
+    expect(received).toEqual(["whole"]);
+    link.deliver({ type: "message", seq: 2, data: "o" });
+    link.deliver({ type: "part", seq: 3, data: new Uint8Array([1, 2]) }, { type: "part", seq: 3, data: new Uint8Array([3]) }, { type: "message", seq: 3, data: new Uint8Array([4]) });
+    await settle();
+    expect(received).toEqual(["whole", "hello", new Uint8Array([1, 2, 3, 4])]);
+    expect(conn.state).toBe("open");
+  });
+
+  it("forgets the parts that came on a lost link: the resume sends the message again, whole or in parts", async () => {
+    const { factory, clock, received } = setup();
+    await settle();
+    const first = factory.links[0]!;
+    first.welcome();
+    first.deliver({ type: "part", seq: 1, data: "stale " });
+    first.drop();
+    clock.advance(100);
+    await settle();
+    const second = factory.links[1]!;
+    expect(second.options.hello).toMatchObject({ ack: 0 });
+    second.welcome({ resumed: true });
+    second.deliver({ type: "part", seq: 1, data: "fresh " }, { type: "message", seq: 1, data: "message" });
+    await settle();
+    expect(received).toEqual(["fresh message"]);
   });
 
   it("a gap in the server's numbering resumes the session instead of dropping what follows", async () => {
@@ -174,7 +214,7 @@ describe("driver", () => {
     clock.advance(1);
     await settle();
     const second = factory.links[1]!;
-    expect(second.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 1, attempt: 2, connectionId: expect.any(String) });
+    expect(second.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 1, attempt: 2, connectionId: expect.any(String), parts: true });
     // One connection id for every link of the connection.
     expect((second.options.hello as { connectionId: string }).connectionId).toBe((factory.links[0]!.options.hello as { connectionId: string }).connectionId);
     second.welcome({ resumed: true, ack: 2 });

@@ -216,7 +216,7 @@ describe("upgrade to WebSocket from a fallback", () => {
     await settle();
     const probe = s.ws.links[1]!;
     // The probe is a new attempt (the first race was attempt 1): it may take the session over.
-    expect(probe.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 2, attempt: 2, connectionId: expect.any(String) });
+    expect(probe.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 2, attempt: 2, connectionId: expect.any(String), parts: true });
     // The server moved the session: seq 3 went out on the old link and is replayed on the new one.
     old.deliver({ type: "message", seq: 3, data: "three" });
     probe.welcome({ ...welcomeOpts, resumed: true, ack: 1 });

@@ -33,6 +33,26 @@ describe.each(transports)("a slow download over %s", (transport) => {
     expect(states).toEqual(["open: session started"]);
   });
 
+  it("keeps the link while one message takes longer to come down than the heartbeat's window", async () => {
+    const { proxy, conn, session, states } = await openThroughProxy(cleanups, transport, { heartbeat: HEARTBEAT });
+    const received: (string | Uint8Array)[] = [];
+    conn.on("message", (data) => received.push(data));
+    // About 3 s of text (with a character outside the BMP at every 1000th place, so a cut can
+    // fall inside a surrogate pair) and 2 s of binary (base64 on the wire).
+    const text = Array.from({ length: 1200 }, (_, i) => `${i}😀`.padEnd(999, "y")).join("");
+    const bytes = Uint8Array.from({ length: 600_000 }, (_, i) => (i * 7) % 256);
+
+    proxy.throttle(BYTES_PER_SECOND);
+    const started = Date.now();
+    session.send(text);
+    session.send(bytes);
+    await until(() => received.length === 2, 20_000, "both messages at the client");
+    expect(Date.now() - started).toBeGreaterThan(2 * (HEARTBEAT.interval + HEARTBEAT.timeout));
+    expect(received[0]).toBe(text);
+    expect(received[1]).toEqual(bytes);
+    expect(states).toEqual(["open: session started"]);
+  });
+
   it("reads to the end of a large backlog the server closed the session behind, and closes with the server's code", async () => {
     const { proxy, conn, session, states } = await openThroughProxy(cleanups, transport, { heartbeat: HEARTBEAT });
     const received: string[] = [];

@@ -40,7 +40,7 @@ describe.each([
   it("sends hello as the stream request body and opens on the welcome", async () => {
     const { fake, conn, opened } = start();
     const stream = await fake.stream(1);
-    expect(stream.frames).toEqual([{ type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.any(String) }]);
+    expect(stream.frames).toEqual([{ type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.any(String), parts: true }]);
     expect(stream.request.headers.get("content-type")).toMatch(/^text\/plain/);
     stream.write(lines(welcome()));
     expect(await opened).toEqual({ transport: "streaming", resumed: false, sessionLost: false, resent: [] });
@@ -91,7 +91,7 @@ describe.each([
     // Added after the fake's handlers, so it comes first; the request starts on a later tick.
     msw.use(http.post(`${BASE}/stream`, () => HttpResponse.error(), { once: true }));
     const stream = await fake.stream(1);
-    expect(stream.frames).toEqual([{ type: "hello", version: 1, ack: 0, attempt: 2, connectionId: expect.any(String) }]);
+    expect(stream.frames).toEqual([{ type: "hello", version: 1, ack: 0, attempt: 2, connectionId: expect.any(String), parts: true }]);
     stream.write(lines(welcome()));
     await until(() => states.at(-1) === "open");
     expect(states).toEqual(["reconnecting", "connecting", "open"]);
@@ -107,7 +107,7 @@ describe.each([
     await opened;
     first.fail();
     const second = await fake.stream(2);
-    expect(second.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String) }]);
+    expect(second.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String), parts: true }]);
     second.write(lines(welcome({ resumed: true })));
     await until(() => states.at(-1) === "open");
     expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);
@@ -128,7 +128,7 @@ describe.each([
     first.write(lines(msg(1, big)));
     const second = await fake.stream(2);
     expect(messages).toEqual([big]);
-    expect(second.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String) }]);
+    expect(second.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String), parts: true }]);
     second.write(lines(welcome({ resumed: true })));
     await until(() => states.at(-1) === "open");
     expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);

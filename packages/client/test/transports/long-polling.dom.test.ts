@@ -14,7 +14,7 @@ import { BASE, useMsw, closeBody, spyXhr, until, useHttpFakeServer, welcome } fr
 const { msw, closeAfterTest } = useMsw();
 
 const msg = (seq: number, data: string): Frame => ({ type: "message", seq, data });
-const hello: Frame = { type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.any(String) as string };
+const hello: Frame = { type: "hello", version: 1, ack: 0, attempt: 1, connectionId: expect.any(String) as string, parts: true };
 
 function record(c: Connection) {
   const messages: unknown[] = [];
@@ -86,7 +86,7 @@ describe.each([
     fake.polls[1]!.respondText("");
     const reopen = await fake.poll(3);
     expect(reopen.request.method).toBe("POST");
-    expect(reopen.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String) }]);
+    expect(reopen.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String), parts: true }]);
     expect(states.map((s) => s.to)).toEqual(["open", "reconnecting", "connecting"]);
     expect(states[1]!.error?.code).toBe("TRANSPORT_ERROR");
   });

@@ -215,7 +215,7 @@ describe("connect() over a fake WebSocket", () => {
     while (FakeWebSocket.instances.length < 2) await settle();
     const second = FakeWebSocket.last;
     second.open();
-    expect(decodeBatch(second.sent[0]!)).toEqual([{ type: "hello", version: 1, sessionId: "s1", ack: 0, attempt: 2, connectionId: expect.any(String) }]);
+    expect(decodeBatch(second.sent[0]!)).toEqual([{ type: "hello", version: 1, sessionId: "s1", ack: 0, attempt: 2, connectionId: expect.any(String), parts: true }]);
     second.receive(welcome({ resumed: true }));
     expect(conn.state).toBe("open");
     second.receive(encodeBatch([{ type: "close", code: 4103, reason: "origin not allowed" }]));
