@@ -29,7 +29,7 @@ export const INTERNAL_MEMBERS = [
   ...["accept", "lastSeq", "unacked", "takeAck", "reset"], // inbox
   ...["takeUnsent", "rewind", "renumber", "kept", "dropped"], // outbox
   ...["control", "schedule", "flush", "activity", "suspect", "emit", "listener"], // uplink, heartbeat, emitter
-  ...["helloBody", "ended", "welcomed", "atLineEnd", "receive", "end", "setDownstream", "pendingLength"], // HTTP link
+  ...["helloBody", "ended", "welcomed", "atMessageEnd", "receive", "end", "setDownstream", "pendingLength"], // HTTP link
   ...["endpoint", "connectTimeoutMs", "fallbackDelayMs", "timer", "effects", "delayMs", "retryDelayMs"], // select, state
   ...["factories", "network", "given", "initialDelayMs", "maxDelayMs"], // resolved options
   ...["strikes", "demotions", "demotedUntil", "demotedForMs", "order", "lost", "recall", "remember", "forget"], // fallback health, memory

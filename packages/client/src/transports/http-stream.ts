@@ -12,7 +12,8 @@ const streamEnded = () => linkLost("stream ended");
 /**
  * XMLHttpRequest keeps the whole response in responseText, and a healthy stream never ends: past
  * this many characters the link is renewed (a new stream resumes the session), so memory stays
- * bounded. Only between lines: a line cut off would come back in the replay, as long as before.
+ * bounded. Only between messages: a line or a message in parts cut off would come back in the
+ * replay, as long as before.
  */
 const MAX_XHR_STREAM_CHARS = 8 * 1024 * 1024;
 
@@ -58,7 +59,7 @@ function streamWithXhr(link: HttpLink, caps: Capabilities): void {
       seen = text.length;
       link.receive(chunk);
     }
-    if (seen > MAX_XHR_STREAM_CHARS && link.atLineEnd()) link.renew();
+    if (seen > MAX_XHR_STREAM_CHARS && link.atMessageEnd()) link.renew();
   };
   link.setDownstream(() => {
     xhr.onprogress = xhr.onreadystatechange = null;

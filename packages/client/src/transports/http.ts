@@ -102,8 +102,12 @@ export interface HttpLink {
   ended(): boolean;
   /** True once the server's welcome arrived. */
   welcomed(): boolean;
-  /** True when no partial line is held back: everything received so far has been delivered. */
-  atLineEnd(): boolean;
+  /**
+   * True when neither part of a line nor part of a message is held back: the last frame was not
+   * one of a message's parts (protocol.md, Message parts). A link renewed inside a message gets
+   * all of it again on the next one.
+   */
+  atMessageEnd(): boolean;
   /**
    * Ends the link to have it replaced at once (LinkClose.renew): the downstream stops, and a POST
    * on its way up goes on, so a slow upload does not start over.
@@ -135,6 +139,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   let sendTimeoutMs = 0;
   let sendTimer: TimerId | undefined;
   let ended = false;
+  let inMessage = false;
   // Encoded batches, one per send(): the uplink bounds each to what the server accepts.
   let queue: string[] = [];
   let posting: PendingRequest | undefined;
@@ -196,7 +201,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     helloBody: encodeClientBatch([hello]),
     ended: () => ended,
     welcomed: () => !!sessionId,
-    atLineEnd: () => !splitter.pendingLength,
+    atMessageEnd: () => !splitter.pendingLength && !inMessage,
     renew() {
       if (ended) return;
       ended = true;
@@ -217,7 +222,11 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
             ({ sessionId, maxMessageBytes } = frame);
             sendTimeoutMs = frame.pingIntervalMs + frame.pingTimeoutMs;
           }
-          if (frame) frames.push(frame);
+          if (frame) {
+            frames.push(frame);
+            // The message frame of a seq ends its parts; other frames leave a message open.
+            if (frame.type === "part" || frame.type === "message") inMessage = frame.type === "part";
+          }
         }
       } catch (cause) {
         // The server only writes frames: text that is not one comes from something in between

@@ -162,6 +162,32 @@ describe.each([
     expect(errors).toEqual([]);
   });
 
+  // The same for a message that comes in parts (protocol.md, Message parts): renewed between two
+  // of its parts, the replay would send all of them again, past the limit again, forever.
+  it.runIf(xhr)("renews only between messages, not between the parts of one", async () => {
+    vi.stubGlobal("Response", class Response {});
+    const fake = useHttpFakeServer(msw);
+    const xhrs = spyXhr();
+    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], reconnect: false, XMLHttpRequest: xhrs.XMLHttpRequest }));
+    const { messages, states, errors, opened } = record(conn);
+    const first = await fake.stream(1);
+    first.write(lines(welcome()));
+    await opened;
+    const half = "p".repeat(4.5 * 1024 * 1024);
+    first.write(lines({ type: "part", seq: 1, data: half }, { type: "part", seq: 1, data: half }));
+    // Past the limit, at a line end, but in the middle of message 1: no renewal yet.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fake.open).toHaveLength(1);
+    first.write(lines(msg(1, "end")));
+    const second = await fake.stream(2);
+    expect(messages).toEqual([half + half + "end"]);
+    expect(second.frames[0]).toMatchObject({ type: "hello", sessionId: "sess-1", ack: 1 });
+    second.write(lines(welcome({ resumed: true })));
+    await until(() => states.at(-1) === "open");
+    expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);
+    expect(errors).toEqual([]);
+  });
+
   // A large message on a slow downlink: its bytes keep arriving for longer than the heartbeat
   // allows a silent link, and they are life.
   it("counts part of a line as life: a message slower to arrive than the heartbeat's window keeps the link", async () => {
