@@ -1,38 +1,44 @@
 import { describe, expect, it } from "vitest";
+import type { MessagePartFrame } from "@lifeline/protocol";
 import { createPartJoiner } from "../src/message-parts.js";
 
+const part = (seq: number, offset: number, total: number, payload: string, binary = false): MessagePartFrame => ({ type: "part", seq, offset, total, binary, payload });
+
 describe("part joiner", () => {
-  it("gives a message without parts its own data", () => {
+  it("joins the parts of a text message, in order, and gives it once the last is in", () => {
     const joiner = createPartJoiner();
-    expect(joiner.complete({ type: "message", seq: 1, data: "alone" })).toBe("alone");
+    expect(joiner.add(part(4, 0, 5, "a😀"))).toBeUndefined();
+    expect(joiner.add(part(4, 3, 5, "bc"))).toBe("a😀bc");
   });
 
-  it("joins text and binary parts, in order, with the message that ends them", () => {
+  it("decodes the base64 of a binary message once it is whole, wherever the parts cut it", () => {
     const joiner = createPartJoiner();
-    joiner.add({ type: "part", seq: 4, data: "a😀" });
-    joiner.add({ type: "part", seq: 4, data: "b" });
-    expect(joiner.complete({ type: "message", seq: 4, data: "c" })).toBe("a😀bc");
-    joiner.add({ type: "part", seq: 5, data: new Uint8Array([1]) });
-    joiner.add({ type: "part", seq: 5, data: new Uint8Array([2, 3]) });
-    expect(joiner.complete({ type: "message", seq: 5, data: new Uint8Array([]) })).toEqual(new Uint8Array([1, 2, 3]));
-    // Completing forgot them.
-    expect(joiner.complete({ type: "message", seq: 5, data: "again" })).toBe("again");
+    // "AQID" is bytes 1, 2, 3: cut inside a base64 group.
+    expect(joiner.add(part(5, 0, 4, "AQ", true))).toBeUndefined();
+    expect(joiner.add(part(5, 2, 4, "ID", true))).toEqual(new Uint8Array([1, 2, 3]));
+    joiner.add(part(6, 0, 4, "A@", true));
+    expect(joiner.add(part(6, 2, 4, "ID", true))).toBe(false);
   });
 
-  it("starts over at a part of another message, and never lends parts to a message of another seq", () => {
-    const joiner = createPartJoiner();
-    joiner.add({ type: "part", seq: 1, data: "old" });
-    joiner.add({ type: "part", seq: 2, data: "new " });
-    expect(joiner.complete({ type: "message", seq: 2, data: "end" })).toBe("new end");
-    joiner.add({ type: "part", seq: 3, data: "x" });
-    expect(joiner.complete({ type: "message", seq: 4, data: "y" })).toBe("y");
-    expect(joiner.complete({ type: "message", seq: 3, data: "z" })).toBe("z");
+  it("says so when a part does not continue the message: one lost, another message's, another kind, or past the total", () => {
+    const strays = [part(1, 3, 4, "cd"), part(2, 2, 4, "cd"), part(1, 2, 4, "cd", true), part(1, 2, 3, "cd")];
+    for (const stray of strays) {
+      const joiner = createPartJoiner();
+      joiner.add(part(1, 0, 4, "ab"));
+      expect(joiner.add(stray)).toBe(false);
+      // What it kept is gone: the message can only start over.
+      expect(joiner.add(part(1, 2, 4, "cd"))).toBe(false);
+      expect(joiner.add(part(1, 0, 2, "ok"))).toBe("ok");
+    }
   });
 
-  it("forgets its parts on clear()", () => {
+  it("starts a message over at a first part, and forgets its parts on clear()", () => {
     const joiner = createPartJoiner();
-    joiner.add({ type: "part", seq: 7, data: "lost" });
+    joiner.add(part(7, 0, 4, "ol"));
+    expect(joiner.add(part(7, 0, 4, "ne"))).toBeUndefined();
+    expect(joiner.add(part(7, 2, 4, "w!"))).toBe("new!");
+    joiner.add(part(8, 0, 4, "lo"));
     joiner.clear();
-    expect(joiner.complete({ type: "message", seq: 7, data: "whole" })).toBe("whole");
+    expect(joiner.add(part(8, 2, 4, "st"))).toBe(false);
   });
 });

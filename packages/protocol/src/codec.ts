@@ -10,7 +10,7 @@ import type { ChannelPosition, Frame, HelloFrame, MessagePartFrame, WelcomeFrame
  *   welcome  ["w", {"v":1, "sid":s, "resumed":b, "ack":n, "pingInterval":ms, "pingTimeout":ms,
  *                   "maxMessageBytes":n, "resumeWindow":ms}]
  *   message  ["m", seq, "text", pos?]   ["b", seq, "base64", pos?]   pos = {"ch":s,"ep":s,"off":n}
- *   part     ["M", seq, "text"]         ["B", seq, "base64"]   (server → client, see parts.ts)
+ *   part     ["M", seq, offset, total, "text"]   ["B", seq, offset, total, "base64"]   (server → client, parts.ts)
  *   ack      ["a", seq]      ping ["p", id]      pong ["P", id]      close ["c", code, "reason"]
  */
 
@@ -76,8 +76,7 @@ export function encodeClientFrame(frame: ClientFrame): string {
 
 /** A part: upper case of its message's tag (M text, B base64); only a server sends one. */
 function encodePart(frame: MessagePartFrame): string {
-  const text = typeof frame.data === "string";
-  return JSON.stringify([text ? "M" : "B", frame.seq, text ? frame.data : bytesToBase64(frame.data as Uint8Array)]);
+  return JSON.stringify([frame.binary ? "B" : "M", frame.seq, frame.offset, frame.total, frame.payload]);
 }
 
 /** Encodes any frame. */
@@ -123,17 +122,16 @@ function parse(input: string): unknown[] {
 function decodeShared(wire: unknown[]): Frame | undefined {
   switch (wire[0]) {
     case "m":
-    case "b":
-    case "M":
-    case "B": {
-      // Upper case: a part of a message (see parts.ts). m and M carry text, b and B base64.
-      const tag = wire[0] as string;
+    case "b": {
       const seq = count(wire[1]);
       const payload = text(wire[2]);
-      const data = tag === "m" || tag === "M" ? payload : (base64ToBytes(payload) ?? fail());
-      if (tag === "M" || tag === "B") return { type: "part", seq, data };
+      const data = wire[0] === "m" ? payload : (base64ToBytes(payload) ?? fail());
       return wire[3] === undefined ? { type: "message", seq, data } : { type: "message", seq, data, position: decodePosition(wire[3]) };
     }
+    case "M":
+    case "B":
+      // A part of a message (see parts.ts): its base64 is decoded once the message is whole.
+      return { type: "part", seq: count(wire[1]), offset: count(wire[2]), total: count(wire[3]), binary: wire[0] === "B", payload: text(wire[4]) };
     case "a":
       return { type: "ack", seq: count(wire[1]) };
     case "p":

@@ -73,15 +73,22 @@ export interface MessageFrame {
 
 /**
  * One part of a server message too long to come down as one frame, sent only to a client whose
- * hello asked for parts. The parts of a message come in order, with its seq and its kind of
- * data, and the message frame with that seq ends them: its data is the last part. A client
- * acknowledges a part with an ack of the last whole message it has, so the server hears from it
- * while the message is still coming down; an ack of seq N acknowledges message N, never a part.
+ * hello asked for parts. A message sent in parts is nothing but its parts, in order, each with a
+ * piece of the message's payload as it travels: the text, or the base64 of binary data. `offset`
+ * says where the piece starts in that payload and `total` how long all of it is, in characters
+ * (UTF-16 units), so a receiver notices a part lost on the way. The part that reaches `total`
+ * completes message `seq`, which then counts as any message for delivery and acks. A client
+ * acknowledges parts with an ack of the last whole message it has, so the server hears from it
+ * while the message comes down; an ack never names a part.
  */
 export interface MessagePartFrame {
   readonly type: "part";
   readonly seq: number;
-  readonly data: string | Uint8Array;
+  readonly offset: number;
+  readonly total: number;
+  /** The message is binary and `payload` a piece of its base64. */
+  readonly binary: boolean;
+  readonly payload: string;
 }
 
 /** Cumulative acknowledgement: every message with seq ≤ `seq` has been received. */

@@ -1,44 +1,36 @@
+import { bytesToBase64 } from "./base64.js";
 import { encodeFrame } from "./codec.js";
 
 /**
- * Longest payload one frame of a message carries when the client joins parts: text in UTF-16
- * units, binary in base64 characters (24 KiB of bytes). A client sees a WebSocket message or a
- * poll answer only once all of it has arrived, and its heartbeat counts only what it has seen,
- * so one long message sent whole outlasts the heartbeat on a slow link, and again on every
- * resume. Parts this short always fit the server's pieces of 256 KiB, even if JSON makes every
- * character six (`\u0000`): each piece that arrives is life, and the client's ack of it is life
- * for the server.
+ * Longest piece of a message's payload (its text, or the base64 of its bytes) one part carries,
+ * in UTF-16 units. A client sees a WebSocket message or a poll answer only once all of it has
+ * arrived, and its heartbeat counts only what it has seen, so one long message sent whole
+ * outlasts the heartbeat on a slow link, and again on every resume. Parts this short always fit
+ * the server's pieces of 256 KiB, even if JSON makes every character six (`\u0000`); each piece
+ * that arrives is life for the client, and the client's ack of a part is life for the server,
+ * which needs a part (at most 48 KiB of UTF-8, unescaped) to arrive within its heartbeat's window.
  */
-export const MESSAGE_PART_CHARS = 32 * 1024;
+export const MESSAGE_PART_CHARS = 16 * 1024;
 
 /**
  * Message `seq` as a batch (frames joined by "\n"): one message frame, or, when `partChars` is
- * given and the payload is longer, parts of at most that many characters followed by the
- * message frame with the rest. Text is never cut inside a surrogate pair.
+ * given and the payload (base64 for binary) is longer, parts of at most that many characters.
+ * Text is never cut inside a surrogate pair.
  */
 export function encodeMessageBatch(seq: number, data: string | Uint8Array, partChars?: number): string {
-  const long = partChars !== undefined && (typeof data === "string" ? data.length : Math.ceil(data.length / 3) * 4) > partChars;
-  if (!long) return encodeFrame({ type: "message", seq, data });
-  const pieces = cut(data, partChars);
-  const last = pieces.length - 1;
-  return pieces.map((piece, i) => encodeFrame(i < last ? { type: "part", seq, data: piece } : { type: "message", seq, data: piece })).join("\n");
-}
-
-function cut(data: string | Uint8Array, chars: number): (string | Uint8Array)[] {
-  const pieces: (string | Uint8Array)[] = [];
-  if (typeof data === "string") {
-    for (let start = 0; start < data.length; ) {
-      let end = Math.min(start + chars, data.length);
-      // A high surrogate at the end would leave its low half to the next part.
-      if (end < data.length && end - start > 1 && isHighSurrogate(data.charCodeAt(end - 1))) end--;
-      pieces.push(data.slice(start, end));
-      start = end;
-    }
-    return pieces;
+  const binary = typeof data !== "string";
+  // Base64 makes 4 characters of every 3 bytes, padded.
+  if (partChars === undefined || (binary ? Math.ceil(data.length / 3) * 4 : data.length) <= partChars) return encodeFrame({ type: "message", seq, data });
+  const payload = binary ? bytesToBase64(data) : data;
+  const lines: string[] = [];
+  for (let offset = 0; offset < payload.length; ) {
+    let end = Math.min(offset + partChars, payload.length);
+    // A high surrogate at the end would leave its low half to the next part.
+    if (end < payload.length && end - offset > 1 && isHighSurrogate(payload.charCodeAt(end - 1))) end--;
+    lines.push(encodeFrame({ type: "part", seq, offset, total: payload.length, binary, payload: payload.slice(offset, end) }));
+    offset = end;
   }
-  const step = Math.max(3, Math.floor(chars / 4) * 3);
-  for (let start = 0; start < data.length; start += step) pieces.push(data.subarray(start, start + step));
-  return pieces;
+  return lines.join("\n");
 }
 
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;

@@ -36,8 +36,8 @@ describe("codec", () => {
     expect(encodeFrame({ type: "hello", version: 1, sessionId: "abc", ack: 4 })).toBe('["h",{"v":1,"sid":"abc","ack":4}]');
     expect(encodeFrame({ type: "hello", version: 1, ack: 0, attempt: 3, connectionId: "k9" })).toBe('["h",{"v":1,"ack":0,"att":3,"cid":"k9"}]');
     expect(encodeFrame({ type: "hello", version: 1, ack: 0, parts: true })).toBe('["h",{"v":1,"ack":0,"pt":true}]');
-    expect(encodeFrame({ type: "part", seq: 5, data: "ab" })).toBe('["M",5,"ab"]');
-    expect(encodeFrame({ type: "part", seq: 6, data: new Uint8Array([0, 255, 16]) })).toBe('["B",6,"AP8Q"]');
+    expect(encodeFrame({ type: "part", seq: 5, offset: 0, total: 4, binary: false, payload: "ab" })).toBe('["M",5,0,4,"ab"]');
+    expect(encodeFrame({ type: "part", seq: 6, offset: 4, total: 8, binary: true, payload: "AP8Q" })).toBe('["B",6,4,8,"AP8Q"]');
   });
 
   it("round-trips every frame type", () => {
@@ -61,8 +61,8 @@ describe("codec", () => {
       { type: "message", seq: 2, data: "ünïcödé ✓ 😀 \n newline\u2028" },
       { type: "message", seq: 3, data: new Uint8Array([1, 2, 3, 250]) },
       { type: "message", seq: 4, data: "x", position: { channel: "news", epoch: "e1", offset: 99 } },
-      { type: "part", seq: 5, data: "first half 😀" },
-      { type: "part", seq: 6, data: new Uint8Array([9, 8, 7]) },
+      { type: "part", seq: 5, offset: 0, total: 30, binary: false, payload: "first half 😀" },
+      { type: "part", seq: 6, offset: 3, total: 6, binary: true, payload: "CQ" },
       { type: "ack", seq: 9 },
       { type: "ping", id: 5 },
       { type: "pong", id: 5 },
@@ -91,7 +91,7 @@ describe("codec", () => {
   });
 
   it("rejects malformed input with FrameError", () => {
-    for (const bad of ["", "{", "{}", "[]", "[1]", '["m"]', '["m",-1,"x"]', '["m",1.5,"x"]', '["m",1,2]', '["b",1,"@@@@"]', '["b",1,"abc"]', '["a","1"]', '["h",null]', '["h",{"v":1,"cid":5}]', '["w",{"v":1}]']) {
+    for (const bad of ["", "{", "{}", "[]", "[1]", '["m"]', '["m",-1,"x"]', '["m",1.5,"x"]', '["m",1,2]', '["b",1,"@@@@"]', '["b",1,"abc"]', '["a","1"]', '["h",null]', '["h",{"v":1,"cid":5}]', '["w",{"v":1}]', '["M",1,"ab"]', '["M",1,"0",2,"ab"]', '["M",1,0,-2,"ab"]', '["B",1,0,3,null]']) {
       expect(() => decodeFrame(bad), bad).toThrow(FrameError);
     }
   });
@@ -124,17 +124,28 @@ describe("message parts", () => {
     expect(encodeMessageBatch(3, "x".repeat(10), 10)).toBe(`["m",3,"${"x".repeat(10)}"]`);
     expect(encodeMessageBatch(3, "x".repeat(11))).toBe(`["m",3,"${"x".repeat(11)}"]`);
     expect(encodeMessageBatch(4, new Uint8Array(6), 8)).toBe('["b",4,"AAAAAAAA"]');
+    expect(encodeMessageBatch(4, new Uint8Array(7), 8)).toBe('["B",4,0,12,"AAAAAAAA"]\n["B",4,8,12,"AA=="]');
     expect(encodeMessageBatch(5, "", 8)).toBe('["m",5,""]');
   });
 
-  it("cuts a long text into parts of at most partChars that end in the message frame, never inside a surrogate pair", () => {
+  /** The payload of one message's parts, checked for what every receiver relies on: order, offsets, total. */
+  function payloadOf(batch: string, seq: number, binary: boolean) {
+    const frames = decodeAll(batch);
+    const total = (frames[0] as { total: number }).total;
+    let offset = 0;
+    for (const frame of frames) {
+      expect(frame).toMatchObject({ type: "part", seq, offset, total, binary });
+      offset += (frame as { payload: string }).payload.length;
+    }
+    expect(offset).toBe(total);
+    return frames.map((f) => (f as { payload: string }).payload);
+  }
+
+  it("cuts a long text into parts of at most partChars, with their offsets, never inside a surrogate pair", () => {
     const text = "ab😀cd😀😀e".repeat(50);
     for (const partChars of [1, 2, 3, 7, 64]) {
-      const frames = decodeAll(encodeMessageBatch(9, text, partChars));
-      expect(frames.length).toBeGreaterThan(1);
-      expect(frames.slice(0, -1).every((f) => f.type === "part" && f.seq === 9)).toBe(true);
-      expect(frames.at(-1)).toMatchObject({ type: "message", seq: 9 });
-      const pieces = frames.map((f) => (f as { data: string }).data);
+      const pieces = payloadOf(encodeMessageBatch(9, text, partChars), 9, false);
+      expect(pieces.length).toBeGreaterThan(1);
       expect(pieces.join("")).toBe(text);
       for (const piece of pieces) {
         expect(piece.length).toBeLessThanOrEqual(Math.max(partChars, 2));
@@ -144,19 +155,18 @@ describe("message parts", () => {
     }
   });
 
-  it("cuts long binary data at whole base64 groups of at most partChars characters", () => {
+  it("cuts the base64 of long binary data into parts of at most partChars characters", () => {
     const bytes = Uint8Array.from({ length: 1000 }, (_, i) => (i * 13) & 255);
-    const batch = encodeMessageBatch(2, bytes, 64);
-    for (const line of batch.split("\n")) expect(JSON.parse(line)[2].length).toBeLessThanOrEqual(64);
-    const frames = decodeAll(batch);
-    expect(frames.map((f) => f.type)).toEqual([...Array(20).fill("part"), "message"]);
-    const joined = Buffer.concat(frames.map((f) => (f as { data: Uint8Array }).data));
-    expect(new Uint8Array(joined)).toEqual(bytes);
+    const pieces = payloadOf(encodeMessageBatch(2, bytes, 64), 2, true);
+    expect(pieces).toHaveLength(Math.ceil(1336 / 64));
+    expect(pieces.every((piece) => piece.length <= 64)).toBe(true);
+    expect(pieces.join("")).toBe(Buffer.from(bytes).toString("base64"));
   });
 
   it("keeps every part within a 256 KiB piece at the default part size, even when JSON escapes every character", () => {
     const frames = encodeMessageBatch(1, "\u0000".repeat(3 * MESSAGE_PART_CHARS), MESSAGE_PART_CHARS).split("\n");
     expect(frames).toHaveLength(3);
+    expect(Buffer.byteLength(frames[0]!)).toBeGreaterThan(6 * MESSAGE_PART_CHARS);
     for (const line of frames) expect(Buffer.byteLength(line)).toBeLessThanOrEqual(256 * 1024);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
 import { MESSAGE_PART_CHARS, PROTOCOL_VERSION, decodeBatch } from "@lifeline/protocol";
-import type { Frame } from "@lifeline/protocol";
+import type { Frame, MessagePartFrame } from "@lifeline/protocol";
 import { MAX_PIECE_BYTES } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStream, openWs, text, wsSession } from "./helpers/wire.js";
@@ -260,24 +260,24 @@ describe("websocket transport: message parts", () => {
     return { ...peer, welcome: await peer.inbox.next("welcome") };
   }
   const framesOf = (pieces: readonly string[]): Frame[] => pieces.flatMap((piece) => decodeBatch(piece));
-  const joined = (frames: readonly Frame[]) => frames.map((f) => (f as { data: string }).data).join("");
 
   it("sends a long message to a client that joins parts as parts, in pieces of at most MAX_PIECE_BYTES", async () => {
     const { url, nextSession } = await startServer();
     const peer = await partsPeer(url);
     const session = await nextSession();
     const before = peer.messages.length;
-    const long = "é".repeat(MESSAGE_PART_CHARS * 10 + 5);
+    const long = "é".repeat(MESSAGE_PART_CHARS * 20 + 5);
     session.send(long);
     session.send("after");
-    expect(await peer.inbox.next("message")).toEqual(text(1, long.slice(MESSAGE_PART_CHARS * 10)));
     expect(await peer.inbox.next("message")).toEqual(text(2, "after"));
     const frames = framesOf(peer.messages.slice(before));
-    expect(frames.map((f) => f.type)).toEqual([...Array(10).fill("part"), "message", "message"]);
-    expect(frames.slice(0, 10).every((f) => f.type === "part" && f.seq === 1 && f.data.length === MESSAGE_PART_CHARS)).toBe(true);
-    expect(joined(frames.slice(0, 11))).toBe(long);
-    // A part is 64 KiB of UTF-8 here, so three fit a piece and four do not: the pieces fall between parts.
-    expect(peer.messages.length - before).toBe(4);
+    expect(frames.map((f) => f.type)).toEqual([...Array(21).fill("part"), "message"]);
+    const parts = frames.slice(0, 21) as MessagePartFrame[];
+    expect(parts.map((p) => [p.seq, p.offset, p.total])).toEqual(parts.map((_, i) => [1, i * MESSAGE_PART_CHARS, long.length]));
+    expect(parts.every((p) => !p.binary)).toBe(true);
+    expect(parts.map((p) => p.payload).join("")).toBe(long);
+    // A part is 32 KiB of UTF-8 here, so seven fit a piece and eight do not: the pieces fall between parts.
+    expect(peer.messages.length - before).toBe(3);
     expect(peer.messages.slice(before).every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
   });
 
@@ -304,11 +304,11 @@ describe("websocket transport: message parts", () => {
 
     const second = await partsPeer(url, session.id, 0);
     expect(second.welcome.resumed).toBe(true);
-    const last = await second.inbox.next("message");
-    const frames = framesOf(second.messages).filter((f) => f.type === "part" || f.type === "message");
-    expect(frames.at(-1)).toBe(frames.find((f) => f.type === "message"));
-    expect(new Uint8Array(Buffer.concat(frames.map((f) => (f as { data: Uint8Array }).data)))).toEqual(bytes);
-    expect(last.seq).toBe(1);
+    const base64 = Buffer.from(bytes).toString("base64");
+    await expect.poll(() => framesOf(second.messages).filter((f) => f.type === "part").length).toBe(Math.ceil(base64.length / MESSAGE_PART_CHARS));
+    const parts = framesOf(second.messages).filter((f) => f.type === "part") as MessagePartFrame[];
+    expect(parts.every((p) => p.seq === 1 && p.binary && p.total === base64.length)).toBe(true);
+    expect(parts.map((p) => p.payload).join("")).toBe(base64);
     expect(second.messages.length).toBeGreaterThan(1);
     expect(second.messages.every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
   });
@@ -316,7 +316,7 @@ describe("websocket transport: message parts", () => {
   it("refuses a part from the client with 4100: parts go from the server to the client only", async () => {
     const { url } = await startServer();
     const peer = await partsPeer(url);
-    peer.send({ type: "part", seq: 1, data: "half" });
+    peer.send({ type: "part", seq: 1, offset: 0, total: 8, binary: false, payload: "half" });
     expect(await peer.closed).toMatchObject({ code: 4100 });
   });
 });

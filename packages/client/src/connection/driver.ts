@@ -228,6 +228,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
 
   /** Lets go of the link without ending the connection; its downstream stops, sent frames still go. */
   function detachLink(): void {
+    // A message half come down goes with its link: the next one gets it again from its first part.
+    parts.clear();
     clock.clearTimeout(rttTimer);
     rttTimer = undefined;
     heartbeat?.stop();
@@ -252,8 +254,6 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     sessionId = welcome.sessionId;
     maxMessageBytes = welcome.maxMessageBytes;
     let resent: Payload[] = [];
-    // The parts of a message that came on an earlier link: the server sends it again, whole.
-    parts.clear();
     if (welcome.resumed) outbox.rewind(welcome.ack);
     else {
       inbox.reset();
@@ -287,6 +287,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     uplink.control({ type: "ping", id: ++pingId });
   }
 
+  const missing = () => linkLost(linkClose(CloseCode.ABNORMAL, `message ${inbox.lastSeq + 1} missing`));
+
   function receive(frames: readonly Frame[]): void {
     const current = generation;
     let partArrived = false;
@@ -294,20 +296,22 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     for (const frame of frames) {
       if (current !== generation) return;
       switch (frame.type) {
-        case "part":
-          parts.add(frame);
+        case "part": {
           partArrived = true;
-          break;
-        case "message": {
-          const data = parts.complete(frame);
-          if (inbox.accept(frame.seq)) events.emit("message", data);
-          else if (frame.seq > inbox.lastSeq + 1) {
-            // Something before it was lost on the way (a poll answered into a dying socket):
-            // resume, and the server replays everything after what we acknowledge.
-            return linkLost(linkClose(CloseCode.ABNORMAL, `message ${inbox.lastSeq + 1} missing`));
-          }
+          // A part of a message we have: the server is resending it (after a resume).
+          if (frame.seq <= inbox.lastSeq) break;
+          // A part of a later message, or one that does not continue what came: see below.
+          const data = frame.seq === inbox.lastSeq + 1 && parts.add(frame);
+          if (data === false) return missing();
+          if (data !== undefined && inbox.accept(frame.seq)) events.emit("message", data);
           break;
         }
+        case "message":
+          if (inbox.accept(frame.seq)) events.emit("message", frame.data);
+          // Something before it was lost on the way (a poll answered into a dying socket):
+          // resume, and the server replays everything after what we acknowledge.
+          else if (frame.seq > inbox.lastSeq + 1) return missing();
+          break;
         case "ack":
           outbox.ack(frame.seq);
           break;

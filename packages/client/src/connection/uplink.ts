@@ -28,7 +28,11 @@ export interface Uplink {
   schedule(): void;
   /** Sends what is ready now (a lone ack still waits for company). */
   flush(): void;
-  /** The link is gone: the held ack goes with the next link's first batch. */
+  /**
+   * The link is gone: its pings, pongs and repeated acks are dropped (on a new session an ack of
+   * the old one would be ahead of the server), and the held ack goes with the next link's first
+   * batch.
+   */
   reset(): void;
 }
 
@@ -76,6 +80,7 @@ export function createUplink({ clock, outbox, inbox, target, maxBytes }: UplinkS
     schedule,
     flush,
     reset() {
+      control = [];
       clock.clearTimeout(ackTimer);
       ackTimer = undefined;
     },

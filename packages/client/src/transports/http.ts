@@ -224,8 +224,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
           }
           if (frame) {
             frames.push(frame);
-            // The message frame of a seq ends its parts; other frames leave a message open.
-            if (frame.type === "part" || frame.type === "message") inMessage = frame.type === "part";
+            // A message in parts is open until the part that reaches its total.
+            if (frame.type === "part") inMessage = frame.offset + frame.payload.length < frame.total;
           }
         }
       } catch (cause) {

@@ -35,6 +35,8 @@ function setup(options: Partial<CoreOptions> & { factories?: FakeFactory[]; star
   return { clock, conn, factory: factories[0]!, factories, log, received, opens, errors, closes };
 }
 
+const part = (seq: number, offset: number, total: number, payload: string, binary = false): Frame => ({ type: "part", seq, offset, total, binary, payload });
+
 const messages = (frames: Frame[]) => frames.filter((f) => f.type === "message").map((f) => (f as { seq: number; data: unknown }).data);
 
 describe("driver", () => {
@@ -84,36 +86,98 @@ describe("driver", () => {
     link.deliver({ type: "message", seq: 1, data: "whole" });
     await settle();
     const acksBefore = link.sent.filter((f) => f.type === "ack").length;
-    // The ack of message 1 still waits for company; a part goes up at once with it.
-    link.deliver({ type: "part", seq: 2, data: "he" });
+    // The ack of message 1 still waits for company; a part sends it at once.
+    link.deliver(part(2, 0, 5, "he"));
     await settle();
     expect(link.sent.filter((f) => f.type === "ack").slice(acksBefore)).toEqual([{ type: "ack", seq: 1 }]);
-    link.deliver({ type: "part", seq: 2, data: "ll" });
+    link.deliver(part(2, 2, 5, "ll"));
     await settle();
     expect(link.sent.filter((f) => f.type === "ack").slice(acksBefore)).toEqual([{ type: "ack", seq: 1 }, { type: "ack", seq: 1 }]);
     expect(received).toEqual(["whole"]);
-    link.deliver({ type: "message", seq: 2, data: "o" });
-    link.deliver({ type: "part", seq: 3, data: new Uint8Array([1, 2]) }, { type: "part", seq: 3, data: new Uint8Array([3]) }, { type: "message", seq: 3, data: new Uint8Array([4]) });
+    link.deliver(part(2, 4, 5, "o"));
+    link.deliver(part(3, 0, 8, "AQID", true), { type: "ping", id: 9 }, part(3, 4, 8, "BA==", true));
     await settle();
     expect(received).toEqual(["whole", "hello", new Uint8Array([1, 2, 3, 4])]);
+    expect(link.sent).toContainEqual({ type: "ack", seq: 3 });
     expect(conn.state).toBe("open");
   });
 
-  it("forgets the parts that came on a lost link: the resume sends the message again, whole or in parts", async () => {
+  it("skips the parts of a message it has, as a resume resends them", async () => {
+    const { conn, factory, received } = setup();
+    await settle();
+    const link = factory.links[0]!;
+    link.welcome();
+    link.deliver({ type: "message", seq: 1, data: "one" }, part(1, 0, 6, "one"), part(1, 3, 6, "one"), part(2, 0, 3, "two"));
+    await settle();
+    expect(received).toEqual(["one", "two"]);
+    expect(conn.state).toBe("open");
+  });
+
+  it("resumes when a part is missing, instead of delivering the message without it", async () => {
+    const { conn, factory, clock, received } = setup();
+    await settle();
+    const first = factory.links[0]!;
+    first.welcome();
+    first.deliver(part(1, 0, 6, "AA"), part(1, 4, 6, "CC"));
+    expect(conn.state).toBe("reconnecting");
+    clock.advance(100);
+    await settle();
+    const second = factory.links[1]!;
+    expect(second.options.hello).toMatchObject({ sessionId: "s1", ack: 0 });
+    second.welcome({ resumed: true });
+    second.deliver(part(1, 0, 6, "AA"), part(1, 2, 6, "BB"), part(1, 4, 6, "CC"));
+    expect(received).toEqual(["AABBCC"]);
+  });
+
+  it("resumes on a part of a later message, or parts that disagree with each other", async () => {
+    for (const stray of [part(2, 0, 4, "xx"), part(1, 2, 4, "AQ", true), part(1, 2, 3, "yy")]) {
+      const { conn, factory, received } = setup();
+      await settle();
+      const link = factory.links[0]!;
+      link.welcome();
+      link.deliver(part(1, 0, 4, "ab"), stray);
+      expect(conn.state).toBe("reconnecting");
+      expect(received).toEqual([]);
+      conn.close();
+    }
+  });
+
+  it("forgets the parts that came on a lost link: the resume sends the message again", async () => {
     const { factory, clock, received } = setup();
     await settle();
     const first = factory.links[0]!;
     first.welcome();
-    first.deliver({ type: "part", seq: 1, data: "stale " });
+    first.deliver(part(1, 0, 13, "stale "));
     first.drop();
     clock.advance(100);
     await settle();
     const second = factory.links[1]!;
     expect(second.options.hello).toMatchObject({ ack: 0 });
     second.welcome({ resumed: true });
-    second.deliver({ type: "part", seq: 1, data: "fresh " }, { type: "message", seq: 1, data: "message" });
+    second.deliver(part(1, 0, 13, "fresh "), part(1, 6, 13, "message"));
     await settle();
     expect(received).toEqual(["fresh message"]);
+  });
+
+  it("does not carry the ack that answered parts over to a new session, where it would be ahead of the server", async () => {
+    const { factory, clock } = setup();
+    await settle();
+    const first = factory.links[0]!;
+    first.welcome();
+    first.deliver({ type: "message", seq: 1, data: "a" }, { type: "message", seq: 2, data: "b" });
+    await settle();
+    clock.advance(20);
+    expect(first.sent).toContainEqual({ type: "ack", seq: 2 });
+    // The link ends in the same task as the parts arrive: their ack is still queued.
+    first.deliver(part(3, 0, 10, "half"));
+    first.drop();
+    clock.advance(100);
+    await settle();
+    const second = factory.links[1]!;
+    second.welcome({ resumed: false, sessionId: "s2" });
+    await settle();
+    clock.advance(20);
+    expect(second.sent.filter((f) => f.type === "ack")).toEqual([]);
   });
 
   it("a gap in the server's numbering resumes the session instead of dropping what follows", async () => {

@@ -53,6 +53,25 @@ describe.each(transports)("a slow download over %s", (transport) => {
     expect(states).toEqual(["open: session started"]);
   });
 
+  it("gets a message whole and once when the link is cut in the middle of its parts", async () => {
+    const { proxy, conn, session, states } = await openThroughProxy(cleanups, transport, { heartbeat: HEARTBEAT });
+    const received: string[] = [];
+    conn.on("message", (data) => received.push(String(data)));
+    const text = Array.from({ length: 600 }, (_, i) => `${i}`.padEnd(1000, "z")).join("");
+
+    proxy.throttle(BYTES_PER_SECOND);
+    session.send(text);
+    session.send("after");
+    // About 0.7 s into the 1.5 s the message needs: some of its parts are in.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(received).toEqual([]);
+    proxy.cut();
+    await until(() => received.length === 2, 20_000, "both messages after the resume");
+    expect(received[0]).toBe(text);
+    expect(received).toEqual([text, "after"]);
+    expect(states).toContain("open: session resumed");
+  });
+
   it("reads to the end of a large backlog the server closed the session behind, and closes with the server's code", async () => {
     const { proxy, conn, session, states } = await openThroughProxy(cleanups, transport, { heartbeat: HEARTBEAT });
     const received: string[] = [];

@@ -174,11 +174,12 @@ describe.each([
     first.write(lines(welcome()));
     await opened;
     const half = "p".repeat(4.5 * 1024 * 1024);
-    first.write(lines({ type: "part", seq: 1, data: half }, { type: "part", seq: 1, data: half }));
+    const total = 2 * half.length + 3;
+    first.write(lines({ type: "part", seq: 1, offset: 0, total, binary: false, payload: half }, { type: "part", seq: 1, offset: half.length, total, binary: false, payload: half }));
     // Past the limit, at a line end, but in the middle of message 1: no renewal yet.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(fake.open).toHaveLength(1);
-    first.write(lines(msg(1, "end")));
+    first.write(lines({ type: "part", seq: 1, offset: 2 * half.length, total, binary: false, payload: "end" }));
     const second = await fake.stream(2);
     expect(messages).toEqual([half + half + "end"]);
     expect(second.frames[0]).toMatchObject({ type: "hello", sessionId: "sess-1", ack: 1 });
