@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CloseCode } from "@lifeline/protocol";
 import type { MessagePartFrame } from "@lifeline/protocol";
 import { createPartJoiner } from "../src/message-parts.js";
 
@@ -17,17 +18,26 @@ describe("part joiner", () => {
     expect(joiner.add(part(5, 0, 4, "AQ", true))).toBeUndefined();
     expect(joiner.add(part(5, 2, 4, "ID", true))).toEqual(new Uint8Array([1, 2, 3]));
     joiner.add(part(6, 0, 4, "A@", true));
-    expect(joiner.add(part(6, 2, 4, "ID", true))).toBe(false);
+    expect(joiner.add(part(6, 2, 4, "ID", true))).toBe(CloseCode.PROTOCOL_ERROR);
   });
 
-  it("says so when a part does not continue the message: one lost, another message's, another kind, or past the total", () => {
-    const strays = [part(1, 3, 4, "cd"), part(2, 2, 4, "cd"), part(1, 2, 4, "cd", true), part(1, 2, 3, "cd")];
-    for (const stray of strays) {
+  it("answers a part that does not continue the message with the close code for the fault", () => {
+    const cases: [MessagePartFrame, number][] = [
+      // One lost on the way: a resume gets the message again.
+      [part(1, 3, 4, "cd"), CloseCode.ABNORMAL],
+      [part(2, 2, 4, "cd"), CloseCode.ABNORMAL],
+      // Parts that are wrong in themselves: a resume would repeat them.
+      [part(1, 2, 4, "cd", true), CloseCode.PROTOCOL_ERROR],
+      [part(1, 2, 6, "cd"), CloseCode.PROTOCOL_ERROR],
+      [part(1, 2, 3, "cd"), CloseCode.PROTOCOL_ERROR],
+      [part(1, 2, 4, "cde"), CloseCode.PROTOCOL_ERROR],
+    ];
+    for (const [stray, code] of cases) {
       const joiner = createPartJoiner();
       joiner.add(part(1, 0, 4, "ab"));
-      expect(joiner.add(stray)).toBe(false);
+      expect(joiner.add(stray), JSON.stringify(stray)).toBe(code);
       // What it kept is gone: the message can only start over.
-      expect(joiner.add(part(1, 2, 4, "cd"))).toBe(false);
+      expect(joiner.add(part(1, 2, 4, "cd"))).toBe(CloseCode.ABNORMAL);
       expect(joiner.add(part(1, 0, 2, "ok"))).toBe("ok");
     }
   });
@@ -39,6 +49,6 @@ describe("part joiner", () => {
     expect(joiner.add(part(7, 2, 4, "w!"))).toBe("new!");
     joiner.add(part(8, 0, 4, "lo"));
     joiner.clear();
-    expect(joiner.add(part(8, 2, 4, "st"))).toBe(false);
+    expect(joiner.add(part(8, 2, 4, "st"))).toBe(CloseCode.ABNORMAL);
   });
 });

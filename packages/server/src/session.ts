@@ -95,13 +95,6 @@ export interface SessionDeps {
   readonly heartbeats?: Heartbeats;
 }
 
-/**
- * The frames of one replay buffer entry. A message sent in parts is kept as one entry, its lines
- * joined by "\n" (JSON never holds a raw newline); the link needs them apart, so that it can cut
- * its pieces between them. Only an entry longer than one part can hold several.
- */
-const wireLines = (entry: string): string[] => (entry.length > MESSAGE_PART_CHARS ? entry.split("\n") : [entry]);
-
 const ackLine = (seq: number) => encodeFrame({ type: "ack", seq });
 
 /**
@@ -194,9 +187,20 @@ class ServerSession implements SessionCore, Watched {
   }
 
   private queue(line: string): void {
-    const pending = (this.pending ??= []);
-    if (line.length > MESSAGE_PART_CHARS) pending.push(...wireLines(line));
-    else pending.push(line);
+    (this.pending ??= []).push(line);
+  }
+
+  /**
+   * Adds the lines of replay buffer entries to `lines`. A message sent in parts is kept as one
+   * entry, its frames joined by "\n" (JSON never holds a raw newline); the link needs them apart,
+   * so that it can cut its pieces between them. Only an entry longer than a part can hold several.
+   */
+  private linesOf(entries: readonly string[], lines: string[]): string[] {
+    for (const entry of entries) {
+      if (this.parts && entry.length > MESSAGE_PART_CHARS) lines.push(...entry.split("\n"));
+      else lines.push(entry);
+    }
+    return lines;
   }
 
   private takePending(): string[] {
@@ -244,7 +248,8 @@ class ServerSession implements SessionCore, Watched {
     const line = encodeMessageBatch(this.sent.lastSeq + 1, data, this.parts ? MESSAGE_PART_CHARS : undefined);
     this.sent.push(line, bytes);
     if (this.link) {
-      this.queue(line);
+      if (this.parts && line.length > MESSAGE_PART_CHARS) this.linesOf([line], (this.pending ??= []));
+      else this.queue(line);
       this.scheduleFlush();
     }
   }
@@ -348,7 +353,7 @@ class ServerSession implements SessionCore, Watched {
     });
     this.link = next;
     this.heartbeats.watch(this);
-    next.write(resumed ? [welcome, ...(this.sent.after(helloAck) ?? []).flatMap(wireLines)] : [welcome]);
+    next.write(resumed ? this.linesOf(this.sent.after(helloAck) ?? [], [welcome]) : [welcome]);
   }
 
   detach(from: Link, info: CloseInfo): void {

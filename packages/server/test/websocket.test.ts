@@ -292,6 +292,21 @@ describe("websocket transport: message parts", () => {
     expect(framesOf(peer.messages.slice(before)).map((f) => f.type)).toEqual(["message"]);
   });
 
+  it("keeps to what the hello that started the session said, whatever a resuming hello says", async () => {
+    const { url, nextSession } = await startServer();
+    const first = await wsSession(url);
+    const session = await nextSession();
+    first.ws.terminate();
+    await first.closed;
+    await expect.poll(() => session.transport).toBeNull();
+    const second = await partsPeer(url, session.id, 0);
+    expect(second.welcome.resumed).toBe(true);
+    const long = "w".repeat(MESSAGE_PART_CHARS * 2);
+    session.send(long);
+    expect(await second.inbox.next("message")).toEqual(text(1, long));
+    expect(second.inbox.frames.filter((f) => f.type === "part")).toEqual([]);
+  });
+
   it("replays a message sent in parts in parts on resume, cut into pieces", async () => {
     const { url, nextSession } = await startServer();
     const first = await partsPeer(url);

@@ -300,9 +300,10 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
           partArrived = true;
           // A part of a message we have: the server is resending it (after a resume).
           if (frame.seq <= inbox.lastSeq) break;
-          // A part of a later message, or one that does not continue what came: see below.
-          const data = frame.seq === inbox.lastSeq + 1 && parts.add(frame);
-          if (data === false) return missing();
+          // A part of a later message means one before it was lost on the way, as below.
+          const data = frame.seq > inbox.lastSeq + 1 ? CloseCode.ABNORMAL : parts.add(frame);
+          if (data === CloseCode.ABNORMAL) return missing();
+          if (typeof data === "number") return linkLost(linkClose(data, `message ${frame.seq}: parts do not fit together`));
           if (data !== undefined && inbox.accept(frame.seq)) events.emit("message", data);
           break;
         }

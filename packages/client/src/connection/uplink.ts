@@ -22,7 +22,7 @@ export interface UplinkSettings {
 
 /** What goes up the link, and when: control frames, the ack and the outbox, in bounded batches. */
 export interface Uplink {
-  /** Queues a ping or pong for the next batch. */
+  /** Queues a ping, a pong or a repeated ack (for message parts) for the next batch. */
   control(frame: Frame): void;
   /** Something may be ready: everything queued in this tick leaves as one batch. */
   schedule(): void;
