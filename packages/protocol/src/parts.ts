@@ -6,9 +6,9 @@ import { encodeFrame } from "./codec.js";
  * in UTF-16 units. A client sees a WebSocket message or a poll answer only once all of it has
  * arrived, and its heartbeat counts only what it has seen, so one long message sent whole
  * outlasts the heartbeat on a slow link, and again on every resume. Parts this short always fit
- * the server's pieces of 256 KiB, even if JSON makes every character six (`\u0000`); each piece
- * that arrives is life for the client, and the client's ack of a part is life for the server,
- * which needs a part (at most 48 KiB of UTF-8, unescaped) to arrive within its heartbeat's window.
+ * the server's pieces of 256 KiB, even if JSON makes every character six (`\u0000`): each piece
+ * that arrives is life for the client, and the client's ack of what arrived is life for the
+ * server (over streaming, where the client sees each line as it comes, that is once per part).
  */
 export const MESSAGE_PART_CHARS = 16 * 1024;
 

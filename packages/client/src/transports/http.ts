@@ -103,9 +103,9 @@ export interface HttpLink {
   /** True once the server's welcome arrived. */
   welcomed(): boolean;
   /**
-   * True when neither part of a line nor part of a message is held back: the last frame was not
-   * one of a message's parts (protocol.md, Message parts). A link renewed inside a message gets
-   * all of it again on the next one.
+   * True when neither part of a line nor part of a message is held back: no message sent in
+   * parts (protocol.md, Message parts) is short of its last part. A link renewed inside a
+   * message gets all of it again on the next one.
    */
   atMessageEnd(): boolean;
   /**
