@@ -5,12 +5,13 @@ import { encodeFrame } from "./codec.js";
  * Longest piece of a message's payload (its text, or the base64 of its bytes) one part carries,
  * in UTF-16 units. A client sees a WebSocket message or a poll answer only once all of it has
  * arrived, and its heartbeat counts only what it has seen, so one long message sent whole
- * outlasts the heartbeat on a slow link, and again on every resume. Parts this short always fit
- * the server's pieces of 256 KiB, even if JSON makes every character six (`\u0000`): each piece
- * that arrives is life for the client, and the client's ack of what arrived is life for the
- * server (over streaming, where the client sees each line as it comes, that is once per part).
+ * outlasts the heartbeat on a slow link, and again on every resume. Parts this short fit the
+ * reference server's smallest pieces (64 KiB, WebSocket) even if JSON makes every character six
+ * (`\u0000`): each piece that arrives is life for the client, and the client's ack of what
+ * arrived is life for the server (over streaming, where the client sees each line as it comes,
+ * that is once per part).
  */
-export const MESSAGE_PART_CHARS = 16 * 1024;
+export const MESSAGE_PART_CHARS = 8 * 1024;
 
 /**
  * Message `seq` as a batch (frames joined by "\n"): one message frame, or, when `partChars` is

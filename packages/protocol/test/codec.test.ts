@@ -163,11 +163,11 @@ describe("message parts", () => {
     expect(pieces.join("")).toBe(Buffer.from(bytes).toString("base64"));
   });
 
-  it("keeps every part within a 256 KiB piece at the default part size, even when JSON escapes every character", () => {
+  it("keeps every part within the reference server's 64 KiB WebSocket piece at the default part size, even when JSON escapes every character", () => {
     const frames = encodeMessageBatch(1, "\u0000".repeat(3 * MESSAGE_PART_CHARS), MESSAGE_PART_CHARS).split("\n");
     expect(frames).toHaveLength(3);
     expect(Buffer.byteLength(frames[0]!)).toBeGreaterThan(6 * MESSAGE_PART_CHARS);
-    for (const line of frames) expect(Buffer.byteLength(line)).toBeLessThanOrEqual(256 * 1024);
+    for (const line of frames) expect(Buffer.byteLength(line)).toBeLessThanOrEqual(64 * 1024);
   });
 });
 

@@ -15,7 +15,8 @@ export interface CloseInfo {
 export interface Link {
   readonly transport: TransportName;
   /**
-   * Sends encoded frames, as one batch or, when they are many, in pieces (see pieceEnd).
+   * Sends encoded frames, as one batch or, when they are many, in pieces (see pieceEnd and
+   * WEBSOCKET_PIECE_BYTES).
    * Ignored once the link ended.
    */
   write(lines: readonly string[]): void;
@@ -28,17 +29,24 @@ export interface Link {
 }
 
 /**
- * Most bytes (UTF-8) a WebSocket message or a poll answer carries when a write is split. The
- * client sees a message or an answer only once all of it has arrived, and its heartbeat counts
- * only what it has seen: a burst or a resume's replay of many megabytes sent whole would outlast
- * pingInterval + pingTimeout on a slow link, cost the link, and be resent the same way on every
- * resume. A piece of 256 KiB takes about 2 s at 1 Mbit/s. One frame longer than this still
- * travels whole: frames are never cut.
+ * Most bytes (UTF-8) a WebSocket message carries when a write is split. The client sees a
+ * message only once all of it has arrived, and its heartbeat counts only what it has seen: a
+ * burst or a resume's replay of many megabytes sent whole would outlast pingInterval +
+ * pingTimeout on a slow link, cost the link, and be resent the same way on every resume. A
+ * piece costs a WebSocket frame header, so it can be small: 64 KiB arrive within the default
+ * 25 s down to about 21 kbit/s. One frame longer than this still travels whole: frames are
+ * never cut (long messages come in parts, which fit).
  */
-export const MAX_PIECE_BYTES = 256 * 1024;
+export const WEBSOCKET_PIECE_BYTES = 64 * 1024;
+
+/**
+ * The same for a poll answer, which costs a round trip: larger, so that a backlog does not take
+ * a poll per 64 KiB (about 85 kbit/s to arrive within the default 25 s).
+ */
+export const POLL_PIECE_BYTES = 256 * 1024;
 
 /** Where the piece of `lines` that starts at `start` ends (exclusive): always at least one line. */
-export function pieceEnd(lines: readonly string[], start: number, maxBytes = MAX_PIECE_BYTES): number {
+export function pieceEnd(lines: readonly string[], start: number, maxBytes: number): number {
   // UTF-8 takes at most 3 bytes per UTF-16 unit: while three times the length fits, nothing
   // needs measuring (the common case: a few short frames).
   let end = start + 1;
@@ -51,7 +59,7 @@ export function pieceEnd(lines: readonly string[], start: number, maxBytes = MAX
   return end;
 }
 
-/** Removes the first piece of `lines` and returns it. */
+/** Removes the first piece of a poll answer from `lines` and returns it. */
 export function shiftPiece(lines: string[]): string[] {
-  return lines.length ? lines.splice(0, pieceEnd(lines, 0)) : [];
+  return lines.length ? lines.splice(0, pieceEnd(lines, 0, POLL_PIECE_BYTES)) : [];
 }

@@ -1,7 +1,7 @@
 import type { Frame } from "@lifeline/protocol";
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
-import { MAX_PIECE_BYTES } from "../src/link.js";
+import { POLL_PIECE_BYTES } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, postFrames, request, startPoll, text, wsSession } from "./helpers/wire.js";
 
@@ -41,7 +41,7 @@ describe("long-polling transport", () => {
     expect(answer.frames).toEqual([text(1, "one"), text(2, "two")]);
   });
 
-  it("answers with at most MAX_PIECE_BYTES of a large backlog per poll; the next poll gets the rest", async () => {
+  it("answers with at most POLL_PIECE_BYTES of a large backlog per poll; the next poll gets the rest", async () => {
     const { url, nextSession } = await startServer();
     const { sid } = await openPolling(url);
     const session = await nextSession();
@@ -51,7 +51,7 @@ describe("long-polling transport", () => {
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push(await startPoll(url, sid).answer);
     expect(answers.map((a) => a.frames.length)).toEqual([2, 2, 1]);
-    expect(answers.every((a) => Buffer.byteLength(a.text) <= MAX_PIECE_BYTES)).toBe(true);
+    expect(answers.every((a) => Buffer.byteLength(a.text) <= POLL_PIECE_BYTES)).toBe(true);
     expect(answers.flatMap((a) => a.frames)).toEqual([1, 2, 3, 4, 5].map((seq) => text(seq, big)));
   });
 
@@ -159,7 +159,7 @@ describe("long-polling transport", () => {
     session.close(4444, "kicked");
     const answers = [first];
     while (!answers.at(-1)!.frames.some((frame) => frame.type === "close")) answers.push(await startPoll(url, sid).answer);
-    expect(answers.every((a) => a.status === 200 && Buffer.byteLength(a.text) <= MAX_PIECE_BYTES)).toBe(true);
+    expect(answers.every((a) => a.status === 200 && Buffer.byteLength(a.text) <= POLL_PIECE_BYTES)).toBe(true);
     expect(answers.flatMap((a) => a.frames)).toEqual([...[1, 2, 3, 4, 5].map((seq) => text(seq, big)), { type: "close", code: 4444, reason: "kicked" }]);
     expect(answers.length).toBe(3);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
 import { MESSAGE_PART_CHARS, PROTOCOL_VERSION, decodeBatch } from "@lifeline/protocol";
 import type { Frame, MessagePartFrame } from "@lifeline/protocol";
-import { MAX_PIECE_BYTES } from "../src/link.js";
+import { WEBSOCKET_PIECE_BYTES } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStream, openWs, text, wsSession } from "./helpers/wire.js";
 
@@ -48,19 +48,19 @@ describe("websocket transport", () => {
     expect(peer.messages.length - before).toBe(1);
   });
 
-  it("splits a large burst into messages of at most MAX_PIECE_BYTES, so each arrival is life on a slow link", async () => {
+  it("splits a large burst into messages of at most WEBSOCKET_PIECE_BYTES, so each arrival is life on a slow link", async () => {
     const { url, nextSession } = await startServer();
     const peer = await wsSession(url);
     const session = await nextSession();
     const before = peer.messages.length;
-    const big = "x".repeat(100_000);
+    const big = "x".repeat(25_000);
     for (let i = 0; i < 8; i++) session.send(`${i}${big}`);
-    session.send("y".repeat(MAX_PIECE_BYTES + 10)); // one frame over a piece: sent whole, never cut
+    session.send("y".repeat(WEBSOCKET_PIECE_BYTES + 10)); // one frame over a piece: sent whole, never cut
     for (let i = 0; i < 8; i++) expect(await peer.inbox.next("message")).toEqual(text(i + 1, `${i}${big}`));
-    expect((await peer.inbox.next("message")).data).toHaveLength(MAX_PIECE_BYTES + 10);
+    expect((await peer.inbox.next("message")).data).toHaveLength(WEBSOCKET_PIECE_BYTES + 10);
     const pieces = peer.messages.slice(before);
     expect(pieces.length).toBe(5); // two frames fit in a piece, not three; the long one alone
-    expect(pieces.slice(0, 4).every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
+    expect(pieces.slice(0, 4).every((piece) => Buffer.byteLength(piece) <= WEBSOCKET_PIECE_BYTES)).toBe(true);
   });
 
   it("counts a piece in bytes: text outside ASCII takes up to three per character", async () => {
@@ -68,12 +68,12 @@ describe("websocket transport", () => {
     const peer = await wsSession(url);
     const session = await nextSession();
     const before = peer.messages.length;
-    const wide = "語".repeat(40_000); // 120 kB of UTF-8 in 40 k characters
+    const wide = "語".repeat(10_000); // 30 kB of UTF-8 in 10 k characters
     for (let i = 0; i < 6; i++) session.send(wide);
     for (let i = 0; i < 6; i++) expect(await peer.inbox.next("message")).toEqual(text(i + 1, wide));
     const pieces = peer.messages.slice(before);
     expect(pieces.length).toBe(3);
-    expect(pieces.every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
+    expect(pieces.every((piece) => Buffer.byteLength(piece) <= WEBSOCKET_PIECE_BYTES)).toBe(true);
   });
 
   it("sends a large burst queued just before session.close() in pieces too, the close frame last", async () => {
@@ -81,13 +81,13 @@ describe("websocket transport", () => {
     const peer = await wsSession(url);
     const session = await nextSession();
     const before = peer.messages.length;
-    const big = "c".repeat(100_000);
+    const big = "c".repeat(25_000);
     for (let i = 0; i < 6; i++) session.send(big);
     session.close(4444, "kicked");
     expect(await peer.closed).toMatchObject({ code: 4444 });
     const pieces = peer.messages.slice(before);
     expect(pieces.length).toBe(3);
-    expect(pieces.every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
+    expect(pieces.every((piece) => Buffer.byteLength(piece) <= WEBSOCKET_PIECE_BYTES)).toBe(true);
     expect(pieces.flatMap((piece) => decodeBatch(piece))).toEqual([...[1, 2, 3, 4, 5, 6].map((seq) => text(seq, big)), { type: "close", code: 4444, reason: "kicked" }]);
   });
 
@@ -98,15 +98,15 @@ describe("websocket transport", () => {
     first.ws.terminate();
     await first.closed;
     await expect.poll(() => session.transport).toBeNull();
-    const big = "z".repeat(100_000);
-    for (let i = 0; i < 6; i++) session.send(big); // while detached: the replay holds 600 kB
+    const big = "z".repeat(25_000);
+    for (let i = 0; i < 6; i++) session.send(big); // while detached: the replay holds 150 kB
 
     const second = await wsSession(url, session.id, 0);
     expect(second.welcome.resumed).toBe(true);
     for (let i = 0; i < 6; i++) expect(await second.inbox.next("message")).toEqual(text(i + 1, big));
     expect(second.messages.length).toBe(3);
     expect(decodeBatch(second.messages[0]!)[0]).toMatchObject({ type: "welcome" });
-    expect(second.messages.every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
+    expect(second.messages.every((piece) => Buffer.byteLength(piece) <= WEBSOCKET_PIECE_BYTES)).toBe(true);
   });
 
   it("drops resent duplicates and delivers each message once", async () => {
@@ -261,7 +261,7 @@ describe("websocket transport: message parts", () => {
   }
   const framesOf = (pieces: readonly string[]): Frame[] => pieces.flatMap((piece) => decodeBatch(piece));
 
-  it("sends a long message to a client that joins parts as parts, in pieces of at most MAX_PIECE_BYTES", async () => {
+  it("sends a long message to a client that joins parts as parts, in pieces of at most WEBSOCKET_PIECE_BYTES", async () => {
     const { url, nextSession } = await startServer();
     const peer = await partsPeer(url);
     const session = await nextSession();
@@ -276,9 +276,9 @@ describe("websocket transport: message parts", () => {
     expect(parts.map((p) => [p.seq, p.offset, p.total])).toEqual(parts.map((_, i) => [1, i * MESSAGE_PART_CHARS, long.length]));
     expect(parts.every((p) => !p.binary)).toBe(true);
     expect(parts.map((p) => p.payload).join("")).toBe(long);
-    // A part is 32 KiB of UTF-8 here, so seven fit a piece and eight do not: the pieces fall between parts.
-    expect(peer.messages.length - before).toBe(3);
-    expect(peer.messages.slice(before).every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
+    // A part is 16 KiB of UTF-8 here, so three fit a piece and four do not: the pieces fall between parts.
+    expect(peer.messages.length - before).toBe(7);
+    expect(peer.messages.slice(before).every((piece) => Buffer.byteLength(piece) <= WEBSOCKET_PIECE_BYTES)).toBe(true);
   });
 
   it("sends a long message whole to a client whose hello did not ask for parts", async () => {
@@ -325,7 +325,7 @@ describe("websocket transport: message parts", () => {
     expect(parts.every((p) => p.seq === 1 && p.binary && p.total === base64.length)).toBe(true);
     expect(parts.map((p) => p.payload).join("")).toBe(base64);
     expect(second.messages.length).toBeGreaterThan(1);
-    expect(second.messages.every((piece) => Buffer.byteLength(piece) <= MAX_PIECE_BYTES)).toBe(true);
+    expect(second.messages.every((piece) => Buffer.byteLength(piece) <= WEBSOCKET_PIECE_BYTES)).toBe(true);
   });
 
   it("refuses a part from the client with 4100: parts go from the server to the client only", async () => {

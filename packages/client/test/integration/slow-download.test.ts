@@ -88,3 +88,20 @@ describe.each(transports)("a slow download over %s", (transport) => {
     expect(states).toEqual(["open: session started", "closed: done"]);
   });
 });
+
+describe("a slow download over websocket, slower still", () => {
+  // 150 kB/s: a 64 KiB WebSocket piece takes about 0.45 s, well inside the 1 s window; a piece
+  // of 256 KiB (a poll answer's size) would take 1.7 s and cost the link every time.
+  it("keeps the link: WebSocket pieces are small, since they cost nothing but a frame header", async () => {
+    const { proxy, conn, session, states } = await openThroughProxy(cleanups, "websocket", { heartbeat: HEARTBEAT });
+    const received: string[] = [];
+    conn.on("message", (data) => received.push(String(data)));
+    const burst = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(12_000, "s"));
+
+    proxy.throttle(150_000);
+    for (const message of burst) session.send(message);
+    await until(() => received.length === burst.length, 20_000, "the burst at the client");
+    expect(received).toEqual(burst);
+    expect(states).toEqual(["open: session started"]);
+  });
+});

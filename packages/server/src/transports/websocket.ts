@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { TimerId } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
-import { pieceEnd } from "../link.js";
+import { WEBSOCKET_PIECE_BYTES, pieceEnd } from "../link.js";
 import type { CloseInfo, Link } from "../link.js";
 import { NOT_READING } from "../session.js";
 import type { SessionCore } from "../session.js";
@@ -44,10 +44,10 @@ function wsCloseReason(reason: string): string {
   return cut;
 }
 
-/** Sends `lines` as batches of at most MAX_PIECE_BYTES, so that a slow client sees each arrive. */
+/** Sends `lines` as batches of at most WEBSOCKET_PIECE_BYTES, so that a slow client sees each arrive. */
 function sendPieces(ws: WebSocket, lines: readonly string[]): void {
   for (let start = 0; start < lines.length; ) {
-    const end = pieceEnd(lines, start);
+    const end = pieceEnd(lines, start, WEBSOCKET_PIECE_BYTES);
     ws.send(end - start === 1 ? lines[start]! : lines.slice(start, end).join("\n"));
     start = end;
   }
