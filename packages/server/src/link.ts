@@ -15,8 +15,8 @@ export interface CloseInfo {
 export interface Link {
   readonly transport: TransportName;
   /**
-   * Sends encoded frames, as one batch or, when they are many, in pieces (see pieceEnd and
-   * WEBSOCKET_PIECE_BYTES).
+   * Sends encoded frames, as one batch or, when they are many, in pieces (see pieceEnd,
+   * WEBSOCKET_PIECE_BYTES and POLL_PIECE_BYTES).
    * Ignored once the link ended.
    */
   write(lines: readonly string[]): void;
