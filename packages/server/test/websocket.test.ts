@@ -5,6 +5,15 @@ import type { Frame, MessagePartFrame } from "@lifeline/protocol";
 import { WEBSOCKET_PIECE_BYTES } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStream, openWs, text, wsSession } from "./helpers/wire.js";
+import type { WsPeer } from "./helpers/wire.js";
+import type { Session } from "@lifeline/server";
+
+/** Drops the peer's socket and waits until the server has detached its session. */
+async function dropLink(peer: WsPeer, session: Session): Promise<void> {
+  peer.ws.terminate();
+  await peer.closed;
+  await expect.poll(() => session.transport).toBeNull();
+}
 
 describe("websocket transport", () => {
   it("answers hello with a welcome for a new session and announces it", async () => {
@@ -95,9 +104,7 @@ describe("websocket transport", () => {
     const { url, nextSession } = await startServer();
     const first = await wsSession(url);
     const session = await nextSession();
-    first.ws.terminate();
-    await first.closed;
-    await expect.poll(() => session.transport).toBeNull();
+    await dropLink(first, session);
     const big = "z".repeat(25_000);
     for (let i = 0; i < 6; i++) session.send(big); // while detached: the replay holds 150 kB
 
@@ -132,9 +139,7 @@ describe("websocket transport", () => {
     await first.inbox.next("message");
     first.send(text(1, "from client"));
     await first.inbox.next("ack");
-    first.ws.terminate();
-    await first.closed;
-    await expect.poll(() => session.transport).toBeNull();
+    await dropLink(first, session);
     session.send("3"); // while detached
 
     const second = await wsSession(url, session.id, 1);
@@ -296,9 +301,7 @@ describe("websocket transport: message parts", () => {
     const { url, nextSession } = await startServer();
     const first = await wsSession(url);
     const session = await nextSession();
-    first.ws.terminate();
-    await first.closed;
-    await expect.poll(() => session.transport).toBeNull();
+    await dropLink(first, session);
     const second = await partsPeer(url, session.id, 0);
     expect(second.welcome.resumed).toBe(true);
     const long = "w".repeat(MESSAGE_PART_CHARS * 2);
@@ -311,9 +314,7 @@ describe("websocket transport: message parts", () => {
     const { url, nextSession } = await startServer();
     const first = await partsPeer(url);
     const session = await nextSession();
-    first.ws.terminate();
-    await first.closed;
-    await expect.poll(() => session.transport).toBeNull();
+    await dropLink(first, session);
     const bytes = Uint8Array.from({ length: 600_000 }, (_, i) => i & 255);
     session.send(bytes);
 

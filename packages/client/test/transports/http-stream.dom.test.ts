@@ -3,7 +3,7 @@ import { HttpResponse, http } from "msw";
 import { encodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import { connect } from "@lifeline/client";
-import type { Connection, ConnectionEvents } from "@lifeline/client";
+import type { ClientOptions, Connection, ConnectionEvents } from "@lifeline/client";
 import { BASE, useMsw, spyXhr, until, useHttpFakeServer, welcome } from "./http-fake-server.js";
 
 const { msw, closeAfterTest } = useMsw();
@@ -113,80 +113,71 @@ describe.each([
     expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);
   });
 
-  // XMLHttpRequest keeps the whole response: a long stream is renewed before it eats the memory.
-  it.runIf(xhr)("renews the stream past 8 Mi characters at once, without the reconnect delay", async () => {
+  /** A connection streaming over XMLHttpRequest, open on its first stream: for the renewal tests. */
+  async function openOverXhr(reconnect: NonNullable<ClientOptions["reconnect"]>) {
     vi.stubGlobal("Response", class Response {});
     const fake = useHttpFakeServer(msw);
     const xhrs = spyXhr();
-    // A minute of backoff: only a renewal that skips it reaches the second stream in time.
-    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], reconnect: { initialDelay: 60_000, jitter: 0 }, XMLHttpRequest: xhrs.XMLHttpRequest }));
-    const { messages, states, errors, opened } = record(conn);
+    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], reconnect, XMLHttpRequest: xhrs.XMLHttpRequest }));
+    const recorded = record(conn);
     const first = await fake.stream(1);
     first.write(lines(welcome()));
-    await opened;
-    const big = "x".repeat(8 * 1024 * 1024);
-    first.write(lines(msg(1, big)));
+    await recorded.opened;
+    return { fake, first, ...recorded };
+  }
+
+  /** The stream was renewed after message 1: a second one resumes at once, and nothing went wrong. */
+  async function expectRenewed({ fake, states, errors }: Awaited<ReturnType<typeof openOverXhr>>) {
     const second = await fake.stream(2);
-    expect(messages).toEqual([big]);
     expect(second.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String), parts: true }]);
     second.write(lines(welcome({ resumed: true })));
     await until(() => states.at(-1) === "open");
     expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);
     expect(errors).toEqual([]);
+  }
+
+  /** Past the limit but in the middle of something: the stream is not renewed yet. */
+  async function expectNotRenewed({ fake }: Awaited<ReturnType<typeof openOverXhr>>) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fake.open).toHaveLength(1);
+  }
+
+  // XMLHttpRequest keeps the whole response: a long stream is renewed before it eats the memory.
+  it.runIf(xhr)("renews the stream past 8 Mi characters at once, without the reconnect delay", async () => {
+    // A minute of backoff: only a renewal that skips it reaches the second stream in time.
+    const link = await openOverXhr({ initialDelay: 60_000, jitter: 0 });
+    const big = "x".repeat(8 * 1024 * 1024);
+    link.first.write(lines(msg(1, big)));
+    await expectRenewed(link);
+    expect(link.messages).toEqual([big]);
   });
 
   // A line longer than the limit is delivered whole before the stream is renewed: cutting it
   // would bring the same line back in the replay, forever.
   it.runIf(xhr)("renews only between lines, and even with reconnect off", async () => {
-    vi.stubGlobal("Response", class Response {});
-    const fake = useHttpFakeServer(msw);
-    const xhrs = spyXhr();
-    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], reconnect: false, XMLHttpRequest: xhrs.XMLHttpRequest }));
-    const { messages, states, errors, opened } = record(conn);
-    const first = await fake.stream(1);
-    first.write(lines(welcome()));
-    await opened;
+    const link = await openOverXhr(false);
     const big = "y".repeat(9 * 1024 * 1024);
     const line = lines(msg(1, big));
-    first.write(line.slice(0, 8.5 * 1024 * 1024));
-    // Past the limit, but in the middle of a line: no renewal yet.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fake.open).toHaveLength(1);
-    first.write(line.slice(8.5 * 1024 * 1024));
-    const second = await fake.stream(2);
-    expect(messages).toEqual([big]);
-    expect(second.frames[0]).toMatchObject({ type: "hello", sessionId: "sess-1", ack: 1 });
-    second.write(lines(welcome({ resumed: true })));
-    await until(() => states.at(-1) === "open");
-    expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);
-    expect(errors).toEqual([]);
+    link.first.write(line.slice(0, 8.5 * 1024 * 1024));
+    await expectNotRenewed(link);
+    link.first.write(line.slice(8.5 * 1024 * 1024));
+    await expectRenewed(link);
+    expect(link.messages).toEqual([big]);
   });
 
   // The same for a message that comes in parts (protocol.md, Message parts): renewed between two
   // of its parts, the replay would send all of them again, past the limit again, forever.
   it.runIf(xhr)("renews only between messages, not between the parts of one", async () => {
-    vi.stubGlobal("Response", class Response {});
-    const fake = useHttpFakeServer(msw);
-    const xhrs = spyXhr();
-    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], reconnect: false, XMLHttpRequest: xhrs.XMLHttpRequest }));
-    const { messages, states, errors, opened } = record(conn);
-    const first = await fake.stream(1);
-    first.write(lines(welcome()));
-    await opened;
+    const link = await openOverXhr(false);
     const half = "p".repeat(4.5 * 1024 * 1024);
     const total = 2 * half.length + 3;
-    first.write(lines({ type: "part", seq: 1, offset: 0, total, binary: false, payload: half }, { type: "part", seq: 1, offset: half.length, total, binary: false, payload: half }));
-    // Past the limit, at a line end, but in the middle of message 1: no renewal yet.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(fake.open).toHaveLength(1);
-    first.write(lines({ type: "part", seq: 1, offset: 2 * half.length, total, binary: false, payload: "end" }));
-    const second = await fake.stream(2);
-    expect(messages).toEqual([half + half + "end"]);
-    expect(second.frames[0]).toMatchObject({ type: "hello", sessionId: "sess-1", ack: 1 });
-    second.write(lines(welcome({ resumed: true })));
-    await until(() => states.at(-1) === "open");
-    expect(states).toEqual(["open", "reconnecting", "connecting", "open"]);
-    expect(errors).toEqual([]);
+    const part = (offset: number, payload: string): Frame => ({ type: "part", seq: 1, offset, total, binary: false, payload });
+    link.first.write(lines(part(0, half), part(half.length, half)));
+    // At a line end this time, but in the middle of message 1.
+    await expectNotRenewed(link);
+    link.first.write(lines(part(2 * half.length, "end")));
+    await expectRenewed(link);
+    expect(link.messages).toEqual([half + half + "end"]);
   });
 
   // A large message on a slow downlink: its bytes keep arriving for longer than the heartbeat
