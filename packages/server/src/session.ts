@@ -191,16 +191,13 @@ class ServerSession implements SessionCore, Watched {
   }
 
   /**
-   * Adds the lines of replay buffer entries to `lines`. A message sent in parts is kept as one
+   * Adds the lines of one replay buffer entry to `lines`. A message sent in parts is kept as one
    * entry, its frames joined by "\n" (JSON never holds a raw newline); the link needs them apart,
    * so that it can cut its pieces between them. Only an entry longer than a part can hold several.
    */
-  private linesOf(entries: readonly string[], lines: string[]): string[] {
-    for (const entry of entries) {
-      if (this.parts && entry.length > MESSAGE_PART_CHARS) lines.push(...entry.split("\n"));
-      else lines.push(entry);
-    }
-    return lines;
+  private pushLines(entry: string, lines: string[]): void {
+    if (this.parts && entry.length > MESSAGE_PART_CHARS) lines.push(...entry.split("\n"));
+    else lines.push(entry);
   }
 
   private takePending(): string[] {
@@ -248,8 +245,7 @@ class ServerSession implements SessionCore, Watched {
     const line = encodeMessageBatch(this.sent.lastSeq + 1, data, this.parts ? MESSAGE_PART_CHARS : undefined);
     this.sent.push(line, bytes);
     if (this.link) {
-      if (this.parts && line.length > MESSAGE_PART_CHARS) this.linesOf([line], (this.pending ??= []));
-      else this.queue(line);
+      this.pushLines(line, (this.pending ??= []));
       this.scheduleFlush();
     }
   }
@@ -353,7 +349,9 @@ class ServerSession implements SessionCore, Watched {
     });
     this.link = next;
     this.heartbeats.watch(this);
-    next.write(resumed ? this.linesOf(this.sent.after(helloAck) ?? [], [welcome]) : [welcome]);
+    const lines = [welcome];
+    if (resumed) for (const entry of this.sent.after(helloAck) ?? []) this.pushLines(entry, lines);
+    next.write(lines);
   }
 
   detach(from: Link, info: CloseInfo): void {
