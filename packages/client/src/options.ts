@@ -135,6 +135,9 @@ export function optionWithMethods<T>(value: T, name: string, methods: string[]):
   return value === undefined || methods.every((m) => typeof (value as Record<string, unknown> | null)?.[m] === "function") ? value : invalidOption(name, value);
 }
 
+/** An object of settings: not null, not an array. */
+const isPlainOption = (value: unknown): boolean => typeof value === "object" && !!value && !Array.isArray(value);
+
 /** The backoff of `reconnect`, checked, with its defaults. */
 function backoffSettings(reconnect: ReconnectOptions): BackoffSettings {
   const initialDelayMs = num(reconnect.initialDelay, "reconnect.initialDelay", 500, false, MAX_DELAY_MS);
@@ -151,16 +154,25 @@ function backoffSettings(reconnect: ReconnectOptions): BackoffSettings {
 /** Validates options and fills in defaults. Throws LifelineError("INVALID_ARGUMENT"). */
 export function resolveOptions(options: Partial<CoreOptions>, factories?: readonly TransportFactory[]): ResolvedOptions {
   if (typeof options !== "object" || !options) invalidOption("options", options);
-  for (const name of ["WebSocket", "fetch", "XMLHttpRequest"] as const) optionOfType(options[name], name, "function");
+  optionOfType(options.fetch, "fetch", "function");
+  for (const name of ["WebSocket", "XMLHttpRequest"] as const) {
+    const given = options[name];
+    // Called with `new`: an arrow function would pass a typeof check and then fail every link.
+    // Reflect.construct with it as new.target checks that without calling it.
+    try {
+      if (given !== undefined) Reflect.construct(Object, [], given);
+    } catch {
+      invalidOption(name, given);
+    }
+  }
   const all = factories ?? options.transportFactories;
   if (!Array.isArray(all)) invalidOption("transportFactories", all);
   const wanted = options.transports;
-  if (wanted !== undefined && (!Array.isArray(wanted) || !wanted.length)) invalidOption("transports", wanted);
-  const reconnect = options.reconnect ?? {};
-  if (reconnect !== false && typeof reconnect !== "object") invalidOption("reconnect", reconnect);
+  if (wanted !== undefined && (!Array.isArray(wanted) || !wanted.length || new Set(wanted).size < wanted.length)) invalidOption("transports", wanted);
+  const { reconnect = {}, buffer = {} } = options;
+  if (reconnect !== false && !isPlainOption(reconnect)) invalidOption("reconnect", reconnect);
   const backoff = reconnect && backoffSettings(reconnect);
-  const buffer = options.buffer ?? {};
-  if (typeof buffer !== "object") invalidOption("buffer", buffer);
+  if (!isPlainOption(buffer)) invalidOption("buffer", buffer);
   const appState = optionWithMethods(options.appState, "appState", ["addEventListener"]);
   const netInfo = optionWithMethods(options.netInfo, "netInfo", ["addEventListener"]);
   const { debug } = options;

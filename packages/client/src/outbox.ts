@@ -11,9 +11,15 @@ export type Payload = string | Uint8Array;
  */
 export function toPayload(data: unknown): Payload {
   if (typeof data === "string") return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  throw new LifelineError("INVALID_ARGUMENT", `send() takes a string or bytes, not ${data === null ? "null" : typeof data}`);
+  let given = data === null ? "null" : typeof data;
+  try {
+    if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  } catch {
+    // slice() throws on a buffer transferred away (postMessage, structuredClone): no bytes to send.
+    given = "a detached buffer";
+  }
+  throw new LifelineError("INVALID_ARGUMENT", `send() takes a string or bytes, not ${given}`);
 }
 
 /**

@@ -23,12 +23,18 @@ describe("options", () => {
   const bad: [string, unknown][] = [
     ["options", "fast"],
     ["WebSocket", "ws"],
+    // Functions that cannot be called with `new`: every link would fail, retried forever.
+    ["WebSocket", (url: string) => url],
     ["fetch", 1],
     ["XMLHttpRequest", {}],
+    ["XMLHttpRequest", { open() {} }.open],
     ["transports", "websocket"],
     ["transports", []],
     ["transports", ["carrier-pigeon"]],
+    ["transports", ["polling", "polling"]],
     ["reconnect", true],
+    ["reconnect", null],
+    ["reconnect", []],
     ["reconnect.initialDelay", -1],
     ["reconnect.maxDelay", "1s"],
     ["reconnect.maxDelay", Infinity],
@@ -38,6 +44,8 @@ describe("options", () => {
     ["reconnect.maxAttempts", Number.NaN],
     ["reconnect.maxAttempts", 1.5],
     ["buffer", "big"],
+    ["buffer", null],
+    ["buffer", []],
     ["buffer.maxMessages", 0],
     ["buffer.maxMessages", 2.5],
     ["buffer.maxBytes", -5],
@@ -79,6 +87,11 @@ describe("options", () => {
     expect(rejection(good)).toBeUndefined();
     expect(rejection({ reconnect: false })).toBeUndefined();
     expect(rejection({ debug: false })).toBeUndefined();
+    // Anything `new` works on: a class, an old-style function, a bound constructor.
+    class FakeSocket {}
+    function FakeXhr() {}
+    expect(rejection({ WebSocket: FakeSocket, XMLHttpRequest: FakeXhr } as never)).toBeUndefined();
+    expect(rejection({ WebSocket: FakeSocket.bind(null) } as never)).toBeUndefined();
   });
 
   it("leaves the adaptive fallback's options to it: the core entry, which has none, ignores them", () => {

@@ -293,6 +293,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     const current = generation;
     let partArrived = false;
     heartbeat?.activity();
+    // Acks first: a message listener may close the connection, and the close event must not list
+    // as unacknowledged what an ack later in this same batch confirms.
+    for (const frame of frames) if (frame.type === "ack") outbox.ack(frame.seq);
     for (const frame of frames) {
       if (current !== generation) return;
       switch (frame.type) {
@@ -312,9 +315,6 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
           // Something before it was lost on the way (a poll answered into a dying socket):
           // resume, and the server replays everything after what we acknowledge.
           else if (frame.seq > inbox.lastSeq + 1) return missing();
-          break;
-        case "ack":
-          outbox.ack(frame.seq);
           break;
         case "ping":
           uplink.control({ type: "pong", id: frame.id });

@@ -451,6 +451,17 @@ describe("driver", () => {
     expect(closes).toEqual([{ code: 1000, reason: "closed by client", unacknowledged: [new Uint8Array([7]), "queued while reconnecting"] }]);
   });
 
+  it("counts an ack that shares a batch with a message whose listener closes the connection", async () => {
+    const { conn, factory, closes } = setup();
+    await settle();
+    factory.links[0]!.welcome();
+    conn.send("answered");
+    await settle();
+    conn.on("message", () => conn.close());
+    factory.links[0]!.deliver({ type: "message", seq: 1, data: "reply" }, { type: "ack", seq: 1 });
+    expect(closes.map((close) => close.unacknowledged)).toEqual([[]]);
+  });
+
   it("a connection that gives up hands back what the server never acknowledged with its close event", async () => {
     const { conn, factory, clock, closes } = setup({ retryPolicy: fixedDelays() });
     await settle();
@@ -468,6 +479,12 @@ describe("driver", () => {
   it("rejects bad input with typed errors and loses nothing already queued", async () => {
     const { conn, factory } = setup();
     expect(() => conn.send(42 as never)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    // A buffer transferred away (to a worker, say) has no bytes left: typed, not slice()'s TypeError.
+    const moved = new ArrayBuffer(8);
+    const view = new Uint8Array(moved);
+    structuredClone(moved, { transfer: [moved] });
+    expect(() => conn.send(moved)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringContaining("detached") }));
+    expect(() => conn.send(view)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringContaining("detached") }));
     conn.send("ok");
     await settle();
     factory.links[0]!.welcome({ maxMessageBytes: 4 });
