@@ -77,7 +77,10 @@ export function openFirstTransport(options: SelectOptions): () => void {
 
   const giveUp = () => {
     const message = factories.length ? `no transport connected (${failures.join("; ")})` : "no transport can run here";
-    const error = new LifelineError("TRANSPORT_UNAVAILABLE", message, { cause: decisive?.error, closeCode: decisive?.code });
+    // No failure worth retrying (each candidate refused, as with a 4100 or a 413): the connection
+    // ends, and its error names why, as it would on an open link.
+    const cause = decisive && !isRetryable(decisive.code) ? decisive.error?.code : undefined;
+    const error = new LifelineError(cause ?? "TRANSPORT_UNAVAILABLE", message, { cause: decisive?.error, closeCode: decisive?.code });
     finish({ code: decisive?.code ?? CloseCode.ABNORMAL, reason: message, error, final: !factories.length });
   };
 

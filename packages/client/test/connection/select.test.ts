@@ -75,6 +75,18 @@ describe("openFirstTransport", () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it("when every candidate is refused for good, the error names the refusal instead", () => {
+    const ws = createFakeFactory("websocket");
+    const polling = createFakeFactory("polling");
+    const { closes } = race([ws, polling]);
+    ws.links[0]!.deliver({ type: "close", code: 4100, reason: "bad hello" });
+    polling.links[0]!.deliver({ type: "close", code: 4102, reason: "body over the limit" });
+    expect(closes).toHaveLength(1);
+    // The last refusal decides, as the last failure does when none is worth retrying.
+    expect(closes[0]).toMatchObject({ code: 4102, reason: "no transport connected (websocket: bad hello; polling: body over the limit)" });
+    expect(closes[0]!.error).toMatchObject({ code: "MESSAGE_TOO_LARGE", closeCode: 4102 });
+  });
+
   it("when every candidate fails, retries if any failure was retryable, whatever the order", () => {
     for (const streamingFirst of [false, true]) {
       const ws = createFakeFactory("websocket");
