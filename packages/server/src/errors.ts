@@ -13,7 +13,9 @@ export type ServerErrorCode =
   /** listen() called a second time. */
   | "ALREADY_LISTENING"
   /** The port could not be bound (in use, no permission); `cause` holds the system error. */
-  | "LISTEN_FAILED";
+  | "LISTEN_FAILED"
+  /** createServer() in a browser bundle (the package's "browser" entry): the server needs Node. */
+  | "UNSUPPORTED_ENVIRONMENT";
 
 /** Every error @lifeline/server throws. */
 export class LifelineServerError extends Error {

@@ -51,9 +51,12 @@ export function refuseUpgrade(socket: Duplex, { status, code, reason }: HttpRefu
   socket.on("error", noop);
   if (!socket.writable) return void socket.destroy();
   const body = encodeFrame({ type: "close", code, reason });
+  // Then let the socket go: after an upgrade request it is no longer the HTTP server's, and a
+  // client that keeps its half open would hold it (and server.close()) for good.
   socket.end(
     `HTTP/1.1 ${status} ${statusText(status)}\r\nConnection: close\r\nContent-Type: ${FRAME_HEADERS["Content-Type"]}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }
 

@@ -7,6 +7,11 @@ export interface CloseInfo {
   readonly reason: string;
 }
 
+/** A code a WebSocket close frame may carry (RFC 6455 §7.4: not 1004–1006, 1015 or 1016–2999). */
+export function isWebSocketCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+}
+
 /**
  * What a session writes to: one transport connection (a WebSocket, a streamed response, a
  * series of polls). Keeps the session free of transport details. A link reports its own loss

@@ -26,8 +26,8 @@ export interface Router {
 
 // Ids the server issues are 24 base64url characters; this only rejects what cannot be one.
 const SID = /^[A-Za-z0-9_-]{1,256}$/;
-/** A hello attempt number: a safe integer ≥ 0. */
-const ATTEMPT = /^\d{1,15}$/;
+/** A hello attempt number: a safe integer ≥ 0 (2^53 − 1 has 16 digits; isSafeInteger decides). */
+const ATTEMPT = /^\d{1,16}$/;
 const noop = () => {};
 
 const METHODS: Record<string, readonly string[]> = {
@@ -112,7 +112,7 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     if (!sid) return refuse(res, refusal(CloseCode.PROTOCOL_ERROR, "missing or malformed sid query parameter"));
     if (endpoint === Endpoint.poll) {
       const attempt = url.searchParams.get("attempt");
-      if (attempt !== null && !ATTEMPT.test(attempt)) return refuse(res, refusal(CloseCode.PROTOCOL_ERROR, "malformed attempt query parameter"));
+      if (attempt !== null && !(ATTEMPT.test(attempt) && Number.isSafeInteger(Number(attempt)))) return refuse(res, refusal(CloseCode.PROTOCOL_ERROR, "malformed attempt query parameter"));
       return handlers.poll(req, res, sid, attempt === null ? undefined : Number(attempt));
     }
     withFrames(req, res, (frames) => handlers.send(res, sid, frames), sid);

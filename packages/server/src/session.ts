@@ -6,6 +6,7 @@ import { createEmitter } from "./emitter.js";
 import { LifelineServerError } from "./errors.js";
 import type { Heartbeats, Watched } from "./heartbeat.js";
 import { createHeartbeats } from "./heartbeat.js";
+import { isWebSocketCloseCode } from "./link.js";
 import type { CloseInfo, Link, TransportName } from "./link.js";
 import type { ResolvedOptions } from "./options.js";
 import type { ReplayBuffer } from "./replay-buffer.js";
@@ -108,8 +109,13 @@ function oversize(data: string | Uint8Array, max: number): number {
   return bytes > max ? bytes : 0;
 }
 
+/**
+ * The codes an application may close a session with: those a WebSocket close frame can carry, so
+ * every transport delivers the same code, except 4001, with which the server tells a link that
+ * another one took the session over (its queue is dropped as stale, and the client takes it as such).
+ */
 function validCloseCode(code: unknown): code is number {
-  return typeof code === "number" && Number.isInteger(code) && code >= 1000 && code <= 4999;
+  return typeof code === "number" && Number.isInteger(code) && isWebSocketCloseCode(code) && code !== CloseCode.TRANSPORT_REPLACED;
 }
 
 /**
@@ -134,7 +140,7 @@ class SessionHandle implements Session {
   }
 
   close(code: number = CloseCode.NORMAL, reason = ""): void {
-    if (!validCloseCode(code)) throw new LifelineServerError("INVALID_ARGUMENT", `close code must be an integer from 1000 to 4999, got ${String(code)}`);
+    if (!validCloseCode(code)) throw new LifelineServerError("INVALID_ARGUMENT", `close code must be 1000–1003, 1007–1014 or 3000–4999 but 4001, got ${String(code)}`);
     if (typeof reason !== "string") throw new LifelineServerError("INVALID_ARGUMENT", "close reason must be a string");
     this.core.close({ code, reason });
   }

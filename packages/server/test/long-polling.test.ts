@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION, decodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
@@ -197,6 +198,18 @@ describe("long-polling transport", () => {
     const { url } = await startServer();
     const { sid } = await openPolling(url);
     expect(await request(`${url}/poll?sid=${sid}&attempt=-1`)).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100, reason: "malformed attempt query parameter" })] });
+    expect(await request(`${url}/poll?sid=${sid}&attempt=${2 ** 53}`)).toMatchObject({ status: 400 });
+  });
+
+  it("polls with any attempt number a hello may carry, up to 2^53 − 1", async () => {
+    const { url, nextSession } = await startServer();
+    const attempt = Number.MAX_SAFE_INTEGER;
+    const { sid } = await openPolling(url, [{ type: "hello", version: PROTOCOL_VERSION, ack: 0, attempt }]);
+    const session = await nextSession();
+    const poll = fetch(`${url}/poll?sid=${sid}&attempt=${attempt}`).then((res) => res.text());
+    await nextTurn();
+    session.send("reached");
+    expect(decodeBatch(await poll)).toEqual([text(1, "reached")]);
   });
 
   it("answers /send for a session that just ended with 204, for as long as its client keeps sending", async () => {

@@ -169,6 +169,25 @@ describe("close()", () => {
     expect(closed).toBe(true);
   });
 
+  it("lets go of a socket whose upgrade it refused, though the client keeps its side open", async () => {
+    const { server, url } = await startServer();
+    const { port, pathname } = new URL(url);
+    const raw = connect({ port: Number(port), host: "127.0.0.1", allowHalfOpen: true });
+    let received = "";
+    const answered = new Promise<void>((resolve) => raw.once("end", () => resolve()));
+    raw.on("data", (chunk) => (received += chunk.toString("latin1")));
+    raw.write(`GET ${pathname}/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
+    await answered;
+    expect(received).toMatch(/^HTTP\/1\.1 404/);
+    // Holding its half of the socket, the server could not close until the client hung up.
+    const outcome = await Promise.race([
+      server.close().then(() => "closed"),
+      new Promise((resolve) => setTimeout(resolve, 2000, "still open")),
+    ]);
+    raw.destroy();
+    expect(outcome).toBe("closed");
+  });
+
   it("closes sockets that have not said hello yet", async () => {
     const { server, url } = await startServer();
     const peer = await openWs(url);

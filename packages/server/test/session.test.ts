@@ -224,9 +224,17 @@ describe("session: closing, heartbeat, resume window", () => {
     expect(() => session.close(1000, "again")).not.toThrow(); // closed already: a no-op
   });
 
-  it("rejects close codes outside 1000..4999", () => {
-    const { session } = setup();
-    expect(() => session.close(999)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+  it("rejects close codes a WebSocket close frame cannot carry, and 4001, which is the server's own", () => {
+    const { session, core } = setup();
+    for (const code of [999, 1004, 1005, 1006, 1015, 2000, 2999, 4001, 5000, 4000.5]) {
+      expect(() => session.close(code), String(code)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
+    }
+    expect(core.closed).toBe(false);
+    for (const code of [1000, 1003, 1007, 1014, 3000, 4000, 4002, 4999]) {
+      const other = setup();
+      other.session.close(code);
+      expect(other.core.closed, String(code)).toBe(true);
+    }
   });
 
   it("pings on the link every interval", () => {

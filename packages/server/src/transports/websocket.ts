@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { TimerId } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
-import { WEBSOCKET_PIECE_BYTES, pieceEnd } from "../link.js";
+import { WEBSOCKET_PIECE_BYTES, isWebSocketCloseCode, pieceEnd } from "../link.js";
 import type { CloseInfo, Link } from "../link.js";
 import { NOT_READING } from "../session.js";
 import type { SessionCore } from "../session.js";
@@ -30,12 +30,6 @@ export interface WebSocketTransport {
 
 const noop = () => {};
 
-/** Codes `ws` lets a server send in a close frame (RFC 6455 §7.4, minus the reserved ones). */
-function wsCloseCode(code: number): number {
-  const valid = (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
-  return valid ? code : CloseCode.NORMAL;
-}
-
 /** A WebSocket close reason is limited to 123 bytes of UTF-8. */
 function wsCloseReason(reason: string): string {
   if (Buffer.byteLength(reason) <= 123) return reason;
@@ -58,7 +52,10 @@ function closeSocket(ws: WebSocket, close: CloseInfo | undefined, lines: readonl
   // The close frame travels as a frame too, after anything still queued: the WebSocket close
   // code repeats it, but only the frame survives proxies that rewrite close codes.
   sendPieces(ws, close ? [...lines, encodeFrame({ type: "close", code: close.code, reason: close.reason })] : lines);
-  ws.close(wsCloseCode(close?.code ?? CloseCode.NORMAL), wsCloseReason(close?.reason ?? ""));
+  // `ws` throws on a code a close frame may not carry. session.close() refuses those, so this
+  // is a guard only; the close frame above has the code either way.
+  const code = close?.code ?? CloseCode.NORMAL;
+  ws.close(isWebSocketCloseCode(code) ? code : CloseCode.NORMAL, wsCloseReason(close?.reason ?? ""));
 }
 
 /** What every connection of one transport shares. */
