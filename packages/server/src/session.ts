@@ -321,6 +321,9 @@ class ServerSession implements SessionCore, Watched {
         return { code: CloseCode.PROTOCOL_ERROR, reason: `unexpected ${frame.type} frame in an open session` };
       case "part":
         return { code: CloseCode.PROTOCOL_ERROR, reason: "message parts go from the server to the client only" };
+      case "close":
+        // The app's close event may only see a code a close could carry (the range session.close() checks).
+        return frame.code < 1000 || frame.code > 4999 ? { code: CloseCode.PROTOCOL_ERROR, reason: `close code ${frame.code} is not from 1000 to 4999` } : undefined;
       default:
         return undefined;
     }
