@@ -14,9 +14,10 @@ export const terserOptions = {
 
 /**
  * Members of objects the client makes and keeps to itself (inbox, outbox, uplink, heartbeat,
- * emitter, HTTP link, select, state machine, resolved options, fallback). The CDN bundles hold
- * the whole client, so these names can be shortened there: about 270 B gzip off the IIFE. Never
- * a public option, event field, error field, frame field, Transport/Capabilities member or a
+ * emitter, HTTP link, select, state machine, resolved options, fallback, decoded frames). The CDN
+ * bundles hold the whole client and expose only the index entry (no frames, no Transport), so
+ * these names can be shortened there: about 320 B gzip off the IIFE. Never a public option,
+ * event field or error field, a key of a frame's JSON (the codec writes those unquoted), or a
  * member of a platform object the client uses (`builtins` lets DOM-like names such as `end` or
  * `reset` through). A new internal member must be added here to be shortened; a public or
  * platform name here breaks the bundle, which `test/dist/cdn-mangle.test.ts` checks against the
@@ -34,6 +35,7 @@ export const INTERNAL_MEMBERS = [
   ...["factories", "network", "given", "initialDelayMs", "maxDelayMs"], // resolved options
   ...["strikes", "demotions", "demotedUntil", "demotedForMs", "order", "lost", "recall", "remember", "forget"], // fallback health, memory
   ...["opened", "defer", "generation", "linkRequest", "adopt"], // fallback host
+  ...["seq", "sessionId", "pingIntervalMs", "pingTimeoutMs", "connectionId", "version", "parts", "offset", "position", "channel", "epoch", "resumeWindowMs"], // frames
 ];
 
 /** The minifier settings of the CDN bundles: terserOptions plus the internal members shortened. */
