@@ -14,9 +14,10 @@ export const terserOptions = {
 
 /**
  * Members of objects the client makes and keeps to itself (inbox, outbox, uplink, heartbeat,
- * emitter, HTTP link, select, state machine, resolved options, fallback, decoded frames). The CDN
+ * emitter, HTTP link, select, state machine, resolved options, fallback, decoded frames,
+ * Transport and its handlers, and the core entry's own options). The CDN
  * bundles hold the whole client and expose only the index entry (no frames, no Transport), so
- * these names can be shortened there: about 320 B gzip off the IIFE. Never a public option,
+ * these names can be shortened there: about 470 B gzip off the IIFE. Never a public option,
  * event field or error field, a key of a frame's JSON (the codec writes those unquoted), or a
  * member of a platform object the client uses (`builtins` lets DOM-like names such as `end` or
  * `reset` through). A new internal member must be added here to be shortened; a public or
@@ -36,6 +37,10 @@ export const INTERNAL_MEMBERS = [
   ...["strikes", "demotions", "demotedUntil", "demotedForMs", "order", "lost", "recall", "remember", "forget"], // fallback health, memory
   ...["opened", "defer", "generation", "linkRequest", "adopt"], // fallback host
   ...["seq", "sessionId", "pingIntervalMs", "pingTimeoutMs", "connectionId", "version", "parts", "offset", "position", "channel", "epoch", "resumeWindowMs"], // frames
+  ...["onClose", "onFrames", "onOpen", "isSupported", "onCandidateFailed", "fetchStreams", "handlers", "query", "renew", "final"], // Transport, select
+  ...["onProbe", "onExpired", "intervalMs", "timeoutMs", "nextDelayMs", "elapsedMs"], // heartbeat, retry policy
+  ...["caps", "hello", "clock", "factory", "health", "outbox", "inbox", "foreground", "networkChanged"], // shared by the parts above
+  ...["retryPolicy", "networkSources", "transportFactories"], // the core entry's options, which the CDN bundles do not take
 ];
 
 /** The minifier settings of the CDN bundles: terserOptions plus the internal members shortened. */
