@@ -11,7 +11,10 @@ export type ErrorCode =
   | "CLOSED"
   /** The send buffer is full (buffer.maxMessages / buffer.maxBytes). */
   | "BUFFER_FULL"
-  /** No allowed transport can run here, or every one failed to connect. */
+  /**
+   * No allowed transport can run here, or every one failed to connect (unless each was refused
+   * for good: then the error is named after the refusal).
+   */
   | "TRANSPORT_UNAVAILABLE"
   /** A transport failed: network error, refused connection, unexpected end. */
   | "TRANSPORT_ERROR"

@@ -15,8 +15,10 @@ export function toPayload(data: unknown): Payload {
   try {
     if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
     if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  } catch {
-    // slice() throws on a buffer transferred away (postMessage, structuredClone): no bytes to send.
+  } catch (error) {
+    // slice() throws a TypeError on a buffer transferred away (postMessage, structuredClone):
+    // no bytes to send. Anything else (no memory for the copy) is not the caller's input.
+    if (!(error instanceof TypeError)) throw error;
     given = "a detached buffer";
   }
   throw new LifelineError("INVALID_ARGUMENT", `send() takes a string or bytes, not ${given}`);

@@ -110,7 +110,8 @@ function oversize(data: string | Uint8Array, max: number): number {
 }
 
 /**
- * The codes an application may close a session with: those a WebSocket close frame can carry, so
+ * The codes an application may close a session with, and a client may send in its close frame
+ * (the app's close event sees no other): those a WebSocket close frame can carry, so
  * every transport delivers the same code, except 4001, with which the server tells a link that
  * another one took the session over (its queue is dropped as stale, and the client takes it as such).
  */
@@ -322,8 +323,8 @@ class ServerSession implements SessionCore, Watched {
       case "part":
         return { code: CloseCode.PROTOCOL_ERROR, reason: "message parts go from the server to the client only" };
       case "close":
-        // The app's close event may only see a code a close could carry (the range session.close() checks).
-        return frame.code < 1000 || frame.code > 4999 ? { code: CloseCode.PROTOCOL_ERROR, reason: `close code ${frame.code} is not from 1000 to 4999` } : undefined;
+        // The app's close event sees only codes session.close() itself could send.
+        return validCloseCode(frame.code) ? undefined : { code: CloseCode.PROTOCOL_ERROR, reason: `close code ${frame.code} is not one a client may send` };
       default:
         return undefined;
     }

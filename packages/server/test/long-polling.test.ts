@@ -278,6 +278,15 @@ describe("long-polling transport", () => {
     expect(await held.answer).toMatchObject({ status: 200, frames: [] });
   });
 
+  it("refuses a client close frame with a code session.close() could not send, ending the session with 4100", async () => {
+    const { url, nextSession } = await startServer();
+    const { sid } = await openPolling(url);
+    const closed = closeOf(await nextSession());
+    const sent = await postFrames(`${url}/send?sid=${sid}`, [{ type: "close", code: 1005, reason: "" }]);
+    expect(sent).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100 })] });
+    expect(await closed).toEqual({ code: 4100, reason: "close code 1005 is not one a client may send" });
+  });
+
   it("drops the link of a client that stops polling while data piles up, keeping the messages for a resume", async () => {
     const { url, nextSession } = await startServer({ maxMessageSize: 1000, replayBuffer: { maxBytes: 1_000_000 } });
     const { sid } = await openPolling(url);

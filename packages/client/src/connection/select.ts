@@ -25,7 +25,10 @@ export interface SelectOptions extends LinkRequest {
   onOpen(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): void;
   /** Frames on the opened transport. */
   onFrames(frames: readonly Frame[]): void;
-  /** The opened transport ended, or no candidate could open (error TRANSPORT_UNAVAILABLE). */
+  /**
+   * The opened transport ended, or no candidate could open (error TRANSPORT_UNAVAILABLE, or named
+   * after the last refusal when no failure was worth retrying).
+   */
   onClose(info: LinkClose): void;
   /** A candidate failed before its handshake; for the log and for transport health. */
   onCandidateFailed?(name: TransportName, reason: string): void;

@@ -502,6 +502,15 @@ describe("driver", () => {
     expect(errors[0]?.code).toBe("TRANSPORT_UNAVAILABLE");
   });
 
+  it("closes with the refusal's error when the only transport is refused for good before its handshake", async () => {
+    const { conn, factory, errors, closes } = setup();
+    await settle();
+    factory.links[0]!.deliver({ type: "close", code: 4100, reason: "malformed hello" });
+    expect(conn.state).toBe("closed");
+    expect(errors.map((error) => [error.code, error.closeCode])).toEqual([["PROTOCOL_ERROR", 4100]]);
+    expect(closes[0]?.code).toBe(4100);
+  });
+
   it("ignores events from a link it has already left", async () => {
     const { conn, factory, clock, received } = setup();
     await settle();
