@@ -13,12 +13,13 @@ export function toPayload(data: unknown): Payload {
   if (typeof data === "string") return data;
   let given = data === null ? "null" : typeof data;
   try {
-    if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+    // Not instanceof: an ArrayBuffer made in another frame (realm) has another constructor.
+    if (Object.prototype.toString.call(data) === "[object ArrayBuffer]") return new Uint8Array((data as ArrayBuffer).slice(0));
     if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   } catch (error) {
     // slice() throws a TypeError on a buffer transferred away (postMessage, structuredClone):
     // no bytes to send. Anything else (no memory for the copy) is not the caller's input.
-    if (!(error instanceof TypeError)) throw error;
+    if ((error as Error)?.name !== "TypeError") throw error;
     given = "a detached buffer";
   }
   throw new LifelineError("INVALID_ARGUMENT", `send() takes a string or bytes, not ${given}`);

@@ -52,7 +52,9 @@ export function createTransportMemory(endpoint: string, storage: StorageLike | u
   const forget = () => attempt(() => store.removeItem(key));
   return {
     recall() {
-      const [name, at] = (attempt(() => store.getItem(key)) ?? "").split(" ");
+      const value = attempt(() => store.getItem(key));
+      // Anything but a string (an async storage's Promise, say) is nothing remembered.
+      const [name, at] = typeof value === "string" ? value.split(" ") : [];
       if (!name || !NAMES.includes(name)) return undefined;
       if (!(clock.now() - Number(at) < ttlMs)) {
         forget();

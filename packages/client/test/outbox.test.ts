@@ -1,5 +1,6 @@
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { createOutbox } from "../src/outbox.js";
+import { createOutbox, toPayload } from "../src/outbox.js";
 
 describe("outbox", () => {
   it("numbers messages from 1 and hands each out once per link", () => {
@@ -72,5 +73,14 @@ describe("outbox", () => {
     expect(outbox.unacknowledged()).toEqual(["b", "c", "d"]);
     outbox.ack(3);
     expect(outbox.unacknowledged()).toEqual(["d"]);
+  });
+});
+
+describe("toPayload", () => {
+  it("copies bytes from an ArrayBuffer or view of another realm (an iframe, a vm context)", () => {
+    const buffer = runInNewContext("new Uint8Array([1, 2, 3]).buffer") as ArrayBuffer;
+    expect(buffer instanceof ArrayBuffer).toBe(false);
+    expect(toPayload(buffer)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(toPayload(runInNewContext("new Uint16Array([258])"))).toEqual(new Uint8Array(new Uint16Array([258]).buffer));
   });
 });

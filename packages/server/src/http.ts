@@ -10,6 +10,9 @@ import type { CloseInfo } from "./link.js";
 export const FRAME_HEADERS = {
   "Content-Type": "text/plain; charset=utf-8",
   "Cache-Control": "no-cache, no-store, no-transform",
+  // Without it, Chromium holds back the first 512 bytes of a text/plain response from
+  // XMLHttpRequest to sniff its type: a stream's welcome and pings would never show.
+  "X-Content-Type-Options": "nosniff",
 } as const;
 
 /** A refusal as an HTTP status and the close frame of its body. */

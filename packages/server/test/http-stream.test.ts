@@ -11,6 +11,7 @@ describe("http streaming transport", () => {
     expect(stream.headers.get("content-type")).toBe("text/plain; charset=utf-8");
     expect(stream.headers.get("cache-control")).toBe("no-cache, no-store, no-transform");
     expect(stream.headers.get("x-accel-buffering")).toBe("no");
+    expect(stream.headers.get("x-content-type-options")).toBe("nosniff");
     expect(stream.headers.get("content-length")).toBeNull();
     expect(stream.headers.get("transfer-encoding")).toBe("chunked");
     const welcome = await stream.inbox.next("welcome");

@@ -20,6 +20,7 @@ describe("long-polling transport", () => {
     const { opened, welcome } = await openPolling(url);
     expect(opened.headers.get("content-type")).toBe("text/plain; charset=utf-8");
     expect(opened.headers.get("cache-control")).toBe("no-cache, no-store, no-transform");
+    expect(opened.headers.get("x-content-type-options")).toBe("nosniff");
     expect(welcome).toMatchObject({ resumed: false, ack: 0 });
     const session = await nextSession();
     expect(session.id).toBe(welcome.sessionId);

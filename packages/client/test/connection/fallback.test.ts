@@ -150,6 +150,19 @@ describe("remembering what worked", () => {
     expect(s.conn.state).toBe("open");
     s.conn.close();
   });
+
+  it("takes a storage that answers with something other than a string (an async one's Promise) as remembering nothing", async () => {
+    for (const answer of [Promise.resolve("polling 1"), 42, { name: "polling" }]) {
+      const odd = { getItem: () => answer, setItem() {}, removeItem() {} } as unknown as StorageLike;
+      const s = setup({ storage: odd });
+      await settle();
+      expect(s.ws.links).toHaveLength(1);
+      s.ws.links[0]!.welcome(welcomeOpts);
+      await settle();
+      expect(s.conn.state).toBe("open");
+      s.conn.close();
+    }
+  });
 });
 
 describe("a transport that keeps dying soon after it opens", () => {
