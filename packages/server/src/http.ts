@@ -58,7 +58,7 @@ export function refuseUpgrade(socket: Duplex, { status, code, reason }: HttpRefu
   // client that keeps its half open would hold it (and server.close()) for good.
   socket.end(
     `HTTP/1.1 ${status} ${statusText(status)}\r\nConnection: close\r\nContent-Type: ${FRAME_HEADERS["Content-Type"]}\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `X-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     () => socket.destroy(),
   );
 }

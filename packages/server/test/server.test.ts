@@ -179,6 +179,7 @@ describe("close()", () => {
     raw.write(`GET ${pathname}/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
     await answered;
     expect(received).toMatch(/^HTTP\/1\.1 404/);
+    expect(received).toContain("X-Content-Type-Options: nosniff\r\n");
     // Holding its half of the socket, the server could not close until the client hung up.
     const outcome = await Promise.race([
       server.close().then(() => "closed"),

@@ -30,6 +30,8 @@ function publicMembers(text: string): Set<string> {
 /** The platform objects the client touches, whose members it may read. */
 const PLATFORM = ["WebSocket", "CloseEvent", "MessageEvent", "XMLHttpRequest", "XMLHttpRequestEventTarget", "ProgressEvent", "EventTarget", "Event"]
   .concat(["Body", "Response", "Headers", "ReadableStream", "ReadableStreamDefaultReader", "TextDecoder", "AbortController", "AbortSignal"])
+  // The dictionaries the client passes or gets back: fetch's init, a reader's result, decode()'s options.
+  .concat(["RequestInit", "ReadableStreamReadValueResult", "ReadableStreamReadDoneResult", "TextDecodeOptions", "AddEventListenerOptions"])
   .concat(["Storage", "Console", "Navigator", "NavigatorOnLine", "Document", "Window", "PageTransitionEvent"]);
 
 function platformMembers(): Set<string> {
@@ -47,7 +49,7 @@ describe("CDN member shortening, against the platform", () => {
   const members = platformMembers();
 
   it("reads the platform members from TypeScript's DOM declarations", () => {
-    for (const name of ["readyState", "responseText", "getItem", "visibilityState", "onLine", "abort"]) expect(members).toContain(name);
+    for (const name of ["readyState", "responseText", "getItem", "visibilityState", "onLine", "abort", "method", "done", "stream", "once"]) expect(members).toContain(name);
   });
 
   it("shortens no member of a platform object the client uses", () => {
@@ -58,10 +60,14 @@ describe("CDN member shortening, against the platform", () => {
 describe("CDN member shortening, against the wire format", () => {
   it("shortens no key of a frame's JSON (the codec writes them as plain object keys)", () => {
     const protocol = readFileSync(new URL("../../../../docs/protocol.md", import.meta.url), "utf8");
-    // Section 1, Frames: the table of wire forms and the shape of POS under it.
+    const codec = readFileSync(new URL("../../../protocol/src/codec.ts", import.meta.url), "utf8");
+    // Section 1, Frames: the table of wire forms and the shape of POS under it; and what the codec
+    // itself writes (`sid: frame.sessionId`) and reads (`body["sid"]`), in case the two differ.
     const frames = protocol.slice(protocol.indexOf("## 1. Frames"), protocol.indexOf("### Sequence numbers"));
-    const keys = new Set([...frames.matchAll(/"(\w+)":/g)].map((match) => match[1]!));
+    const written = [...codec.matchAll(/\b(\w+): (?:frame|position)\./g), ...codec.matchAll(/\b(?:body|pos)\["(\w+)"\]/g)];
+    const keys = new Set([...frames.matchAll(/"(\w+)":/g), ...written].map((match) => match[1]!));
     for (const key of ["v", "sid", "ack", "att", "cid", "pt", "pingInterval", "ch", "off"]) expect(keys).toContain(key);
+    expect(written.length).toBeGreaterThan(10);
     expect((INTERNAL_MEMBERS as string[]).filter((name) => keys.has(name))).toEqual([]);
   });
 });
