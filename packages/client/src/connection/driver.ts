@@ -157,9 +157,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     // Every candidate of one request shares the attempt number: the server keeps the first
     // that reaches it and refuses the rest, so the race is decided in one place.
     const attempt = ++linkAttempts;
-    const hello: ClientFrame = sessionId
-      ? { type: "hello", version: PROTOCOL_VERSION, sessionId, ack: inbox.lastSeq, attempt, connectionId, parts: true }
-      : { type: "hello", version: PROTOCOL_VERSION, ack: inbox.lastSeq, attempt, connectionId, parts: true };
+    const hello: ClientFrame = { type: "hello", version: PROTOCOL_VERSION, ...(sessionId ? { sessionId } : {}), ack: inbox.lastSeq, attempt, connectionId, parts: true };
     return { endpoint, hello, caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
   }
 
