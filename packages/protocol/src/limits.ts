@@ -23,6 +23,18 @@ export function maxBodyBytes(maxMessageBytes: number): number {
 /** What a sender counts for each frame in a batch on top of its payload: brackets, seq, quotes, newline. */
 export const FRAME_OVERHEAD_BYTES = 32;
 
+/**
+ * Most lines the server reads in one batch. A decoded frame takes many times its bytes in memory,
+ * so millions of tiny frames (`["p",1]` is 7 bytes) within the body limit are refused. A sender
+ * keeping to FRAME_OVERHEAD_BYTES per message stays far below: a batch holds at most
+ * maxMessageBytes / 32 messages, and the reference client's HTTP link merges queued batches into
+ * bodies under maxMessageBytes / 2 characters, at least 8 per line. The 4096 allow for control
+ * frames (ping, pong, ack) and blank lines.
+ */
+export function maxBatchLines(maxMessageBytes: number): number {
+  return Math.floor(maxMessageBytes / 8) + 4096;
+}
+
 /** HTTP endpoint suffixes under the server's base path (e.g. `/lifeline/ws`). */
 export const Endpoint = {
   websocket: "/ws",

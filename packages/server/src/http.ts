@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { CloseCode, FrameError, HttpStatusForClose, closeCodeName, decodeBatch, encodeFrame } from "@lifeline/protocol";
+import { CloseCode, HttpStatusForClose, closeCodeName, encodeFrame } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import type { CloseInfo } from "./link.js";
+import { readBatch } from "./read-batch.js";
 
 /** HTTP helpers shared by the router and the HTTP transports: bodies, answers, refusals. */
 
@@ -72,10 +73,11 @@ function statusText(status: number): string {
 export type BodyResult = { readonly frames: Frame[] } | { readonly refused: HttpRefusal } | undefined;
 
 /**
- * Reads a request body of at most `limit` bytes and decodes it as a batch. A body over the
- * limit is refused as soon as it is known to be too large, without buffering the rest.
+ * Reads a request body of at most `limit` bytes and decodes it as a batch of at most `maxLines`
+ * lines. A body over the limit is refused as soon as it is known to be too large, without
+ * buffering the rest.
  */
-export function readFrames(req: IncomingMessage, limit: number): Promise<BodyResult> {
+export function readFrames(req: IncomingMessage, limit: number, maxLines: number): Promise<BodyResult> {
   return new Promise((resolve) => {
     const tooLarge = refusal(CloseCode.MESSAGE_TOO_LARGE, `request body is over the limit of ${limit} bytes`);
     const declared = Number(req.headers["content-length"]);
@@ -95,23 +97,19 @@ export function readFrames(req: IncomingMessage, limit: number): Promise<BodyRes
       chunks.push(chunk);
     };
     req.on("data", onData);
-    req.on("end", () => finish(decode(Buffer.concat(chunks, size))));
+    req.on("end", () => finish(decode(Buffer.concat(chunks, size), maxLines)));
     req.on("error", () => finish(undefined));
     req.on("close", () => finish(undefined));
   });
 }
 
-function decode(body: Buffer): BodyResult {
+function decode(body: Buffer, maxLines: number): BodyResult {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(body);
   } catch {
     return { refused: refusal(CloseCode.PROTOCOL_ERROR, "request body is not valid UTF-8") };
   }
-  try {
-    return { frames: decodeBatch(text) };
-  } catch (error) {
-    const why = error instanceof FrameError ? error.message : "unreadable batch";
-    return { refused: refusal(CloseCode.PROTOCOL_ERROR, `malformed frame: ${why}`) };
-  }
+  const batch = readBatch(text, maxLines);
+  return "refused" in batch ? { refused: refusal(batch.refused.code, batch.refused.reason) } : batch;
 }

@@ -3,6 +3,7 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PING_TIMEOUT_MS,
   DEFAULT_RESUME_WINDOW_MS,
+  maxBatchLines,
   maxBodyBytes,
 } from "@lifeline/protocol";
 import type { Clock } from "./clock.js";
@@ -62,6 +63,8 @@ export interface ResolvedOptions {
   readonly maxMessageBytes: number;
   /** Largest HTTP body or WebSocket message read, derived from maxMessageBytes. */
   readonly maxBodyBytes: number;
+  /** Most lines read in one batch, derived from maxMessageBytes (see maxBatchLines in the protocol). */
+  readonly maxBatchLines: number;
   /**
    * Bytes a link may hold unsent (socket buffers, a poll queue) before the client counts as
    * not reading: its link is dropped, as on a heartbeat timeout, instead of growing memory.
@@ -173,6 +176,7 @@ export function resolveOptions(input: ServerOptions | undefined): ResolvedOption
     resumeWindowMs: integer(options["resumeWindow"], "resumeWindow", DEFAULT_RESUME_WINDOW_MS, 0),
     maxMessageBytes,
     maxBodyBytes: maxBodyBytes(maxMessageBytes),
+    maxBatchLines: maxBatchLines(maxMessageBytes),
     maxUnsentBytes: 2 * Math.max(maxBodyBytes(maxMessageBytes), integer(replay["maxBytes"], "replayBuffer.maxBytes", DEFAULT_REPLAY_MAX_BYTES, 1, Number.MAX_SAFE_INTEGER)),
     allowedOrigins: resolveOrigins(options["allowedOrigins"]),
     replayMaxMessages: integer(replay["maxMessages"], "replayBuffer.maxMessages", DEFAULT_REPLAY_MAX_MESSAGES, 1, Number.MAX_SAFE_INTEGER),

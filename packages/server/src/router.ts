@@ -83,7 +83,7 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     // than the heartbeat allows a silent link, and its pong waits behind it.
     const session = sid === undefined ? undefined : ctx.registry.get(sid);
     if (session) req.on("data", () => session.touch());
-    readFrames(req, options.maxBodyBytes).then((body) => {
+    readFrames(req, options.maxBodyBytes, options.maxBatchLines).then((body) => {
       if (!body || res.writableEnded || res.destroyed) return;
       if ("refused" in body) {
         ctx.log.debug(`[http] refused ${req.method} ${req.url}: ${body.refused.reason}`);

@@ -377,6 +377,9 @@ class ServerSession implements SessionCore, Watched {
       this.onConfirmed?.(this);
     }
     if (this.link) this.lastActivityMs = this.options.clock.now();
+    // One pong per batch, for its last ping: a ping answers only the sender's latest probe, and
+    // a pong for each of a batch's pings would queue as many frames as the batch carried.
+    let pingId: number | undefined;
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i]!;
       const refused = this.violation(frame);
@@ -396,8 +399,7 @@ class ServerSession implements SessionCore, Watched {
           this.sent.ack(frame.seq);
           break;
         case "ping":
-          // A pong belongs to the link; with none (an HTTP send while detached) it has nowhere to go.
-          if (this.link) this.queue(encodeFrame({ type: "pong", id: frame.id }));
+          pingId = frame.id;
           break;
         case "pong":
           break;
@@ -409,6 +411,8 @@ class ServerSession implements SessionCore, Watched {
           break;
       }
     }
+    // A pong belongs to the link; with none (an HTTP send while detached) it has nowhere to go.
+    if (pingId !== undefined && this.link) this.queue(encodeFrame({ type: "pong", id: pingId }));
     if (this.ackOwed || this.pending) this.scheduleFlush();
     return undefined;
   }

@@ -1,3 +1,4 @@
+import { encodeFrame, maxBatchLines } from "@lifeline/protocol";
 import { describe, expect, it } from "vitest";
 import { echo, startServer } from "./helpers/server.js";
 import { hello, openStream, openWs, postFrames, request, text, wsSession } from "./helpers/wire.js";
@@ -73,6 +74,21 @@ describe("HTTP refusals (docs/protocol.md §2)", () => {
     // reading the close frame; the session stays closed.
     expect(await postFrames(`${url}/send?sid=${sid}`, [text(1, "late")])).toMatchObject({ status: 204 });
     expect(sessions[0]!.transport).toBeNull();
+  });
+
+  it("413 + 4102 for a batch of more lines than maxBatchLines, though within the body limit", async () => {
+    const { url, sessions } = await startServer({ maxMessageSize: 1000 });
+    const maxLines = maxBatchLines(1000); // 125 + 4096
+    const opened = await postFrames(url + "/poll", [hello()]);
+    const sid = (opened.frames[0] as { sessionId: string }).sessionId;
+    const pings = (count: number) => Array.from({ length: count }, (_, i) => `["p",${i}]`).join("\n");
+    expect(await request(`${url}/send?sid=${sid}`, { method: "POST", body: pings(maxLines) })).toMatchObject({ status: 204 });
+    const over = await request(`${url}/send?sid=${sid}`, { method: "POST", body: pings(maxLines + 1) });
+    expect(over).toMatchObject({ status: 413, frames: [{ type: "close", code: 4102, reason: `batch of more than ${maxLines} lines` }] });
+    expect(sessions[0]!.transport).toBeNull(); // ended with 4102
+    // Blank lines count: they cost the reader as much as frames.
+    const blank = await request(url + "/stream", { method: "POST", body: `${encodeFrame(hello())}${"\n".repeat(maxLines)}` });
+    expect(blank).toMatchObject({ status: 413, frames: [expect.objectContaining({ code: 4102 })] });
   });
 
   it("a /send body refused as too large or malformed ends its session, as over WebSocket", async () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PING_INTERVAL_MS, DEFAULT_PING_TIMEOUT_MS, DEFAULT_RESUME_WINDOW_MS, maxBodyBytes } from "@lifeline/protocol";
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PING_INTERVAL_MS, DEFAULT_PING_TIMEOUT_MS, DEFAULT_RESUME_WINDOW_MS, maxBatchLines, maxBodyBytes } from "@lifeline/protocol";
 import { describe, expect, it } from "vitest";
 import { LifelineServerError, createServer } from "@lifeline/server";
 import type { ServerOptions } from "@lifeline/server";
@@ -14,6 +14,7 @@ describe("options", () => {
       resumeWindowMs: DEFAULT_RESUME_WINDOW_MS,
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
       maxBodyBytes: maxBodyBytes(DEFAULT_MAX_MESSAGE_BYTES),
+      maxBatchLines: maxBatchLines(DEFAULT_MAX_MESSAGE_BYTES),
       allowedOrigins: undefined,
     });
   });

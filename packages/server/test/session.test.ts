@@ -237,6 +237,21 @@ describe("session: closing, heartbeat, resume window", () => {
     }
   });
 
+  it("answers a batch's pings with one pong, for the last of them", () => {
+    const { core, flush } = setup();
+    const link = fakeLink();
+    core.attach(link, false, 0);
+    core.receive([{ type: "ping", id: 4 }, text(1, "x"), { type: "ping", id: 5 }, { type: "ping", id: 6 }], link);
+    flush();
+    expect(link.frames.filter((f) => f.type === "pong")).toEqual([{ type: "pong", id: 6 }]);
+    core.receive([{ type: "ping", id: 7 }], link);
+    flush();
+    expect(link.frames.filter((f) => f.type === "pong")).toEqual([
+      { type: "pong", id: 6 },
+      { type: "pong", id: 7 },
+    ]);
+  });
+
   it("pings on the link every interval", () => {
     const { core, clock, flush } = setup();
     const link = fakeLink();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
-import { MESSAGE_PART_CHARS, PROTOCOL_VERSION, decodeBatch } from "@lifeline/protocol";
+import { MESSAGE_PART_CHARS, PROTOCOL_VERSION, decodeBatch, maxBatchLines } from "@lifeline/protocol";
 import type { Frame, MessagePartFrame } from "@lifeline/protocol";
 import { WEBSOCKET_PIECE_BYTES } from "../src/link.js";
 import { closeOf, echo, startServer } from "./helpers/server.js";
@@ -406,6 +406,19 @@ describe("websocket transport: bad input", () => {
     const peer = await openWs(url);
     peer.ws.send(Buffer.from("[\"h\",{\"v\":1,\"ack\":0}]"));
     expect((await peer.closed).code).toBe(4100);
+  });
+
+  it("closes with 4102 on a batch of more lines than maxBatchLines", async () => {
+    const { url, nextSession } = await startServer({ maxMessageSize: 1000 });
+    const peer = await wsSession(url);
+    const closed = closeOf(await nextSession());
+    const maxLines = maxBatchLines(1000);
+    peer.ws.send(Array.from({ length: maxLines }, (_, i) => `["p",${i}]`).join("\n"));
+    expect(await peer.inbox.next("pong")).toEqual({ type: "pong", id: maxLines - 1 });
+    peer.ws.send(Array.from({ length: maxLines + 1 }, (_, i) => `["p",${i}]`).join("\n"));
+    expect(await peer.inbox.next("close")).toEqual({ type: "close", code: 4102, reason: `batch of more than ${maxLines} lines` });
+    expect((await peer.closed).code).toBe(4102);
+    expect((await closed).code).toBe(4102);
   });
 
   it("closes with 4102 on a message over maxMessageSize", async () => {

@@ -1,13 +1,13 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import { CloseCode, FrameError, decodeBatch, encodeFrame } from "@lifeline/protocol";
-import type { Frame } from "@lifeline/protocol";
+import { CloseCode, encodeFrame } from "@lifeline/protocol";
 import { WebSocket, WebSocketServer } from "ws";
 import type { TimerId } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
 import { WEBSOCKET_PIECE_BYTES, isWebSocketCloseCode, pieceEnd } from "../link.js";
 import type { CloseInfo, Link } from "../link.js";
+import { readBatch } from "../read-batch.js";
 import { NOT_READING } from "../session.js";
 import type { SessionCore } from "../session.js";
 
@@ -132,12 +132,9 @@ class Connection implements Link {
     const { options } = ctx;
     if (isBinary) return this.refuse({ code: CloseCode.PROTOCOL_ERROR, reason: "binary WebSocket messages are not part of the protocol; send text batches" });
     if (data.length > options.maxBodyBytes) return this.refuse({ code: CloseCode.MESSAGE_TOO_LARGE, reason: `WebSocket message is over the limit of ${options.maxBodyBytes} bytes` });
-    let frames: Frame[];
-    try {
-      frames = decodeBatch(data.toString("utf8"));
-    } catch (error) {
-      return this.refuse({ code: CloseCode.PROTOCOL_ERROR, reason: `malformed frame: ${error instanceof FrameError ? error.message : "unreadable batch"}` });
-    }
+    const batch = readBatch(data.toString("utf8"), options.maxBatchLines);
+    if ("refused" in batch) return this.refuse(batch.refused);
+    const { frames } = batch;
     if (this.session) {
       this.session.receive(frames, this);
       return;
