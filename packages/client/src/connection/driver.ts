@@ -174,7 +174,15 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     // Starting again while an attempt is under way abandons that one.
     cancelAttempt?.();
     const current = ++generation;
-    const supported = options.factories.filter((f) => f.isSupported(caps));
+    const supported = options.factories.filter((f) => {
+      // A custom transport whose check throws cannot run here; throwing on would leave the
+      // connection in `connecting` for good, with nothing said.
+      try {
+        return f.isSupported(caps);
+      } catch {
+        return false;
+      }
+    });
     const candidates = plugin ? plugin.order(supported, lastTransport) : supported;
     candidateFailures = [];
     log?.(`trying ${candidates.map((f) => f.name).join(", ") || "nothing (no transport can run here)"}`);

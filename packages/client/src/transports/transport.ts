@@ -61,6 +61,7 @@ export interface TransportOpenOptions {
  */
 export interface TransportFactory {
   readonly name: TransportName;
+  /** Whether the transport can run with these capabilities; one that throws counts as false. */
   isSupported(caps: Capabilities): boolean;
   open(options: TransportOpenOptions): Transport;
 }

@@ -313,4 +313,44 @@ describe("the core entry (no adaptive fallback)", () => {
     conn.close();
     expect(clock.pendingTimers).toBe(0);
   });
+
+  it("takes a custom transport whose isSupported throws as one that cannot run, on every attempt", async () => {
+    const { connectCore } = await import("../../src/client.js");
+    const clock = createManualClock();
+    const custom = createFakeFactory("streaming");
+    const polling = createFakeFactory("polling");
+    let broken = false;
+    custom.isSupported = () => {
+      if (broken) throw new Error("custom check broke");
+      return true;
+    };
+    const conn = connectCore("http://127.0.0.1:1/lifeline", { transportFactories: [custom, polling], clock, retryPolicy: fixedDelay(100) });
+    const errors: string[] = [];
+    conn.on("error", (error) => errors.push(error.code));
+    await settle();
+    custom.links[0]!.welcome(welcomeOpts);
+    await settle();
+    expect(conn.transport).toBe("streaming");
+    // The retry's check throws: polling alone is tried, and the connection goes on there.
+    broken = true;
+    custom.links[0]!.drop();
+    clock.advance(100);
+    await settle();
+    expect([custom.links.length, polling.links.length]).toEqual([1, 1]);
+    polling.links[0]!.welcome(welcomeOpts);
+    await settle();
+    expect(conn.state).toBe("open");
+    expect(conn.transport).toBe("polling");
+    conn.close();
+
+    // With no other candidate, the connection ends with a typed error instead of hanging.
+    const alone = connectCore("http://127.0.0.1:1/lifeline", { transportFactories: [custom], clock, retryPolicy: fixedDelay(100) });
+    const closed = new Promise<ConnectionEvents["close"]>((resolve) => alone.on("close", resolve));
+    alone.on("error", (error) => errors.push(error.code));
+    await settle();
+    expect((await closed).code).not.toBe(1000);
+    expect(alone.state).toBe("closed");
+    expect(errors).toEqual(["TRANSPORT_UNAVAILABLE"]);
+    expect(clock.pendingTimers).toBe(0);
+  });
 });
