@@ -27,12 +27,13 @@ export const FRAME_OVERHEAD_BYTES = 32;
  * Most lines the server reads in one batch. A decoded frame takes many times its bytes in memory,
  * so millions of tiny frames (`["p",1]` is 7 bytes) within the body limit are refused. A sender
  * keeping to FRAME_OVERHEAD_BYTES per message stays far below: a batch holds at most
- * maxMessageBytes / 32 messages, and the reference client's HTTP link merges queued batches into
- * bodies under maxMessageBytes / 2 characters, at least 8 per line. The 4096 allow for control
- * frames (ping, pong, ack) and blank lines.
+ * maxMessageBytes / 32 messages (or one larger one), and the reference client's HTTP link merges
+ * queued batches behind the first only while the body stays under maxMessageBytes / 2
+ * characters, at least 8 per line. The 8192 are the 64 KiB that maxBodyBytes adds, at 8 per
+ * line: a body within 64 KiB is never refused for its lines, whatever maxMessageBytes is.
  */
 export function maxBatchLines(maxMessageBytes: number): number {
-  return Math.floor(maxMessageBytes / 8) + 4096;
+  return Math.floor(maxMessageBytes / 8) + 8192;
 }
 
 /** HTTP endpoint suffixes under the server's base path (e.g. `/lifeline/ws`). */

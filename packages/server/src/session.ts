@@ -377,9 +377,11 @@ class ServerSession implements SessionCore, Watched {
       this.onConfirmed?.(this);
     }
     if (this.link) this.lastActivityMs = this.options.clock.now();
-    // One pong per batch, for its last ping: a ping answers only the sender's latest probe, and
-    // a pong for each of a batch's pings would queue as many frames as the batch carried.
+    // One pong per batch, for its last ping (the probe its sender waits for): a pong for each
+    // ping would queue as many frames as the batch carried. It goes where the first ping sits,
+    // ahead of what the app sends while the batch is read, so it measures the round trip alone.
     let pingId: number | undefined;
+    for (const frame of frames) if (frame.type === "ping") pingId = frame.id;
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i]!;
       const refused = this.violation(frame);
@@ -399,7 +401,9 @@ class ServerSession implements SessionCore, Watched {
           this.sent.ack(frame.seq);
           break;
         case "ping":
-          pingId = frame.id;
+          // A pong belongs to the link; with none (an HTTP send while detached) it has nowhere to go.
+          if (pingId !== undefined && this.link) this.queue(encodeFrame({ type: "pong", id: pingId }));
+          pingId = undefined;
           break;
         case "pong":
           break;
@@ -411,8 +415,6 @@ class ServerSession implements SessionCore, Watched {
           break;
       }
     }
-    // A pong belongs to the link; with none (an HTTP send while detached) it has nowhere to go.
-    if (pingId !== undefined && this.link) this.queue(encodeFrame({ type: "pong", id: pingId }));
     if (this.ackOwed || this.pending) this.scheduleFlush();
     return undefined;
   }

@@ -77,8 +77,8 @@ describe("HTTP refusals (docs/protocol.md §2)", () => {
   });
 
   it("413 + 4102 for a batch of more lines than maxBatchLines, though within the body limit", async () => {
-    const { url, sessions } = await startServer({ maxMessageSize: 1000 });
-    const maxLines = maxBatchLines(1000); // 125 + 4096
+    const { url, sessions } = await startServer({ maxMessageSize: 100_000 });
+    const maxLines = maxBatchLines(100_000); // 12500 + 8192, in a body far under the byte limit
     const opened = await postFrames(url + "/poll", [hello()]);
     const sid = (opened.frames[0] as { sessionId: string }).sessionId;
     const pings = (count: number) => Array.from({ length: count }, (_, i) => `["p",${i}]`).join("\n");

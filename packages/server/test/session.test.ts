@@ -237,13 +237,16 @@ describe("session: closing, heartbeat, resume window", () => {
     }
   });
 
-  it("answers a batch's pings with one pong, for the last of them", () => {
-    const { core, flush } = setup();
+  it("answers a batch's pings with one pong, for the last of them, ahead of the app's replies", () => {
+    const { core, session, flush } = setup();
+    session.on("message", () => session.send("reply"));
     const link = fakeLink();
     core.attach(link, false, 0);
     core.receive([{ type: "ping", id: 4 }, text(1, "x"), { type: "ping", id: 5 }, { type: "ping", id: 6 }], link);
     flush();
     expect(link.frames.filter((f) => f.type === "pong")).toEqual([{ type: "pong", id: 6 }]);
+    // Where the first ping sat: a reply written after it would count in the sender's rtt.
+    expect(link.frames.map((f) => f.type).filter((type) => type === "pong" || type === "message")).toEqual(["pong", "message"]);
     core.receive([{ type: "ping", id: 7 }], link);
     flush();
     expect(link.frames.filter((f) => f.type === "pong")).toEqual([

@@ -409,10 +409,10 @@ describe("websocket transport: bad input", () => {
   });
 
   it("closes with 4102 on a batch of more lines than maxBatchLines", async () => {
-    const { url, nextSession } = await startServer({ maxMessageSize: 1000 });
+    const { url, nextSession } = await startServer({ maxMessageSize: 100_000 });
     const peer = await wsSession(url);
     const closed = closeOf(await nextSession());
-    const maxLines = maxBatchLines(1000);
+    const maxLines = maxBatchLines(100_000);
     peer.ws.send(Array.from({ length: maxLines }, (_, i) => `["p",${i}]`).join("\n"));
     expect(await peer.inbox.next("pong")).toEqual({ type: "pong", id: maxLines - 1 });
     peer.ws.send(Array.from({ length: maxLines + 1 }, (_, i) => `["p",${i}]`).join("\n"));
