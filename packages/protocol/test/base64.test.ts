@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { base64ToBytes, bytesToBase64 } from "@lifeline/protocol";
 
 const sample = (length: number) => {
@@ -23,6 +23,27 @@ describe("base64", () => {
     const encoded = bytesToBase64(bytes);
     expect(encoded).toBe(Buffer.from(bytes).toString("base64"));
     expect(Buffer.from(base64ToBytes(encoded)!).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  describe("without btoa and atob (React Native on JavaScriptCore)", () => {
+    afterEach(() => {
+      vi.unstubAllGlobals();
+    });
+
+    it("encodes and decodes the same as with them", () => {
+      const lengths = [...Array.from({ length: 260 }, (_, i) => i), 100_003];
+      const native = lengths.map((length) => bytesToBase64(sample(length)));
+      vi.stubGlobal("btoa", undefined);
+      vi.stubGlobal("atob", undefined);
+      expect(typeof btoa).toBe("undefined");
+      lengths.forEach((length, i) => {
+        const bytes = sample(length);
+        expect(bytesToBase64(bytes), `length ${length}`).toBe(native[i]);
+        expect(base64ToBytes(native[i]!), `length ${length}`).toEqual(bytes);
+      });
+      expect(base64ToBytes("YWI=")).toEqual(new Uint8Array([97, 98]));
+      expect(base64ToBytes("YQ")).toBeUndefined();
+    });
   });
 
   it("rejects anything but canonical padded base64", () => {

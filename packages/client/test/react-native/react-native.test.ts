@@ -114,6 +114,20 @@ describe("React Native imitation", () => {
     expect(await echo(conn, "z")).toEqual(["z"]);
   });
 
+  it("carries binary messages on every transport where the engine has no btoa/atob (JavaScriptCore)", async () => {
+    const url = await echoServer();
+    installReactNativeGlobals();
+    vi.stubGlobal("btoa", undefined);
+    vi.stubGlobal("atob", undefined);
+    const bytes = Uint8Array.from({ length: 1000 }, (_, i) => (i * 31) & 255);
+    for (const transport of ["websocket", "streaming", "polling"] as const) {
+      conn = connect(url, { transports: [transport] });
+      expect((await opened(conn)).transport).toBe(transport);
+      expect(await echo(conn, new Uint8Array([1, 2, 3]), "after", bytes), transport).toEqual([new Uint8Array([1, 2, 3]), "after", bytes]);
+      conn.close();
+    }
+  });
+
   it("falls back to streaming over XHR when the WebSocket upgrade fails", async () => {
     const url = await echoServer();
     installReactNativeGlobals();
