@@ -90,14 +90,18 @@ suite(title, () => {
     const root = join(packagesDir, "client");
     const codeEntries = Object.entries(json.exports).filter(isCode) as Array<[string, Record<string, string>]>;
 
-    it("is side-effect free and serves one ESM build to browsers, React Native and Node's import", () => {
+    it("is side-effect free; browsers get the ESM build, React Native the CommonJS one", () => {
       expect(json.sideEffects).toBe(false);
       for (const [subpath, conditions] of codeEntries) {
-        // One file for every ESM consumer: no second copy of the client (and of LifelineError,
-        // which users check with instanceof) when an app mixes conditions.
+        // One file per platform whatever the app's code uses, import or require: no second copy
+        // of the client (and of LifelineError, which users check with instanceof).
         expect(conditions["browser"], subpath).toBe(conditions["import"]);
-        expect(conditions["react-native"], subpath).toBe(conditions["import"]);
+        // Metro takes CommonJS as well (and shakes no trees); Jest's react-native preset asks
+        // for `react-native` with `require` and does not transform node_modules, so an ES
+        // module there fails every test of the app that imports Lifeline.
+        expect(conditions["react-native"], subpath).toBe(conditions["require"]);
       }
+      expect(json["react-native"]).toBe(json.main);
     });
 
     it("ships code that imports nothing outside itself: no Node built-ins, no packages", () => {
@@ -119,6 +123,25 @@ suite(title, () => {
         visit(join(root, conditions["require"]!));
       }
       expect(seen.size).toBeGreaterThanOrEqual(codeEntries.length * 2);
+    });
+
+    it("under the react-native condition, import and require load one CommonJS copy", () => {
+      const project = mkdtempSync(join(tmpdir(), "lifeline-rn-"));
+      try {
+        mkdirSync(join(project, "node_modules/@lifeline"), { recursive: true });
+        symlinkSync(root, join(project, "node_modules/@lifeline/client"), "dir");
+        const script = `
+          import { createRequire } from "node:module";
+          const require = createRequire(import.meta.url);
+          const imported = await import("@lifeline/client");
+          const required = require("@lifeline/client");
+          const websocket = require.resolve("@lifeline/client/transports/websocket");
+          console.log(JSON.stringify({ main: require.resolve("@lifeline/client"), websocket, same: imported.LifelineError === required.LifelineError }));`;
+        const out = JSON.parse(execFileSync(process.execPath, ["--conditions=react-native", "--input-type=module", "-e", script], { cwd: project, encoding: "utf8" })) as Record<string, unknown>;
+        expect(out).toEqual({ main: expect.stringMatching(/dist[\\/]index\.cjs$/), websocket: expect.stringMatching(/dist[\\/]transports[\\/]websocket\.cjs$/), same: true });
+      } finally {
+        rmSync(project, { recursive: true, force: true });
+      }
     });
 
     // A Node project has @types/node but no DOM library: the declarations must not need it, and
