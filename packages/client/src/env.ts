@@ -8,8 +8,11 @@ export interface Capabilities {
    * so streaming runs over XHR progress events there.
    */
   readonly fetchStreams?: boolean;
-  readonly TextDecoder?: typeof TextDecoder;
+  readonly TextDecoder?: TextDecoderConstructor;
 }
+
+/** The part of a TextDecoder Lifeline uses: React Native's TypeScript setup declares none. */
+export type TextDecoderConstructor = new () => { decode(input: Uint8Array, options: { stream: boolean }): string };
 
 /**
  * The part of a WebSocket Lifeline uses, so the browser's, React Native's and `ws`'s in Node all
@@ -19,7 +22,6 @@ export interface Capabilities {
  */
 export interface WebSocketLike {
   readonly readyState: number;
-  binaryType: string;
   onopen: ((event: never) => void) | null;
   onmessage: ((event: never) => void) | null;
   onclose: ((event: never) => void) | null;

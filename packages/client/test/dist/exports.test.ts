@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 
 const packagesDir = fileURLToPath(new URL("../../../", import.meta.url));
 const published = ["client", "protocol", "server"] as const;
-type Manifest = { exports: Record<string, unknown>; main?: string; module?: string; types?: string; sideEffects?: boolean };
+type Manifest = { exports: Record<string, unknown>; main?: string; module?: string; types?: string; sideEffects?: boolean; "react-native"?: string };
 const manifest = (pkg: string): Manifest => JSON.parse(readFileSync(join(packagesDir, pkg, "package.json"), "utf8")) as Manifest;
 const built = published.every((pkg) => existsSync(join(packagesDir, pkg, "dist")));
 const suite = built ? describe : describe.skip;
@@ -172,6 +172,53 @@ suite(title, () => {
         let output = "";
         try {
           execFileSync(process.execPath, [tsc, ...flags, "app.ts"], { cwd: project, encoding: "utf8" });
+        } catch (error) {
+          output = String((error as { stdout?: string }).stdout ?? error);
+        }
+        expect(output).toBe("");
+      } finally {
+        rmSync(project, { recursive: true, force: true });
+      }
+    });
+
+    // React Native's TypeScript setup has neither the DOM library nor Node's types: its globals
+    // are its own (fetch, WebSocket, XMLHttpRequest; no TextDecoder), and its WebSocket class
+    // has no binaryType. The declarations must check there, skipLibCheck off.
+    it("has declarations that typecheck with only React Native's kind of globals, skipLibCheck off", () => {
+      const project = mkdtempSync(join(tmpdir(), "lifeline-rn-types-"));
+      try {
+        mkdirSync(join(project, "node_modules/@lifeline"), { recursive: true });
+        symlinkSync(root, join(project, "node_modules/@lifeline/client"), "dir");
+        writeFileSync(join(project, "package.json"), JSON.stringify({}));
+        writeFileSync(
+          join(project, "globals.d.ts"),
+          `declare function fetch(input: string, init?: { method?: string; body?: string }): Promise<{ status: number; text(): Promise<string> }>;
+          declare class WebSocket {
+            constructor(url: string);
+            readonly readyState: number;
+            onopen: ((event: unknown) => void) | null;
+            onmessage: ((event: { data: string }) => void) | null;
+            onclose: ((event: { code: number; reason: string }) => void) | null;
+            onerror: ((event: unknown) => void) | null;
+            send(data: string): void;
+            close(code?: number, reason?: string): void;
+          }`,
+        );
+        writeFileSync(
+          join(project, "app.ts"),
+          `import { connect } from "@lifeline/client";
+          import { connect as connectCore } from "@lifeline/client/core";
+          import { httpStream } from "@lifeline/client/transports/http-stream";
+          connect("https://example.com/lifeline", { WebSocket }).close();
+          connectCore("https://example.com/lifeline", { transportFactories: [httpStream] }).close();
+          export {};`,
+        );
+        const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, lib: ["es2022"], types: [], module: "commonjs", moduleResolution: "node10" };
+        writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["globals.d.ts", "app.ts"] }));
+        const tsc = join(packagesDir, "../node_modules/typescript/bin/tsc");
+        let output = "";
+        try {
+          execFileSync(process.execPath, [tsc, "-p", "."], { cwd: project, encoding: "utf8" });
         } catch (error) {
           output = String((error as { stdout?: string }).stdout ?? error);
         }
