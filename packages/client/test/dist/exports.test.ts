@@ -90,15 +90,15 @@ suite(title, () => {
     const root = join(packagesDir, "client");
     const codeEntries = Object.entries(json.exports).filter(isCode) as Array<[string, Record<string, string>]>;
 
-    it("is side-effect free; browsers get the ESM build, React Native the CommonJS one", () => {
+    it("is side-effect free; browsers get ESM for import and CommonJS for require, React Native CommonJS", () => {
       expect(json.sideEffects).toBe(false);
       for (const [subpath, conditions] of codeEntries) {
-        // One file per platform whatever the app's code uses, import or require: no second copy
-        // of the client (and of LifelineError, which users check with instanceof).
-        expect(conditions["browser"], subpath).toBe(conditions["import"]);
-        // Metro takes CommonJS as well (and shakes no trees); Jest's react-native preset asks
-        // for `react-native` with `require` and does not transform node_modules, so an ES
-        // module there fails every test of the app that imports Lifeline.
+        // Bundlers import the ES module, which they can shake; Jest's jsdom environment asks for
+        // `browser` with `require` and does not transform node_modules, so it needs CommonJS.
+        expect(conditions["browser"], subpath).toEqual({ import: conditions["import"], require: conditions["require"] });
+        // Metro takes CommonJS as well (and shakes no trees), so one file serves import and
+        // require there: one copy of the client (and of LifelineError, checked with instanceof).
+        // Jest's react-native preset, like its jsdom environment, needs CommonJS.
         expect(conditions["react-native"], subpath).toBe(conditions["require"]);
       }
       expect(json["react-native"]).toBe(json.main);
@@ -125,8 +125,9 @@ suite(title, () => {
       expect(seen.size).toBeGreaterThanOrEqual(codeEntries.length * 2);
     });
 
-    it("under the react-native condition, import and require load one CommonJS copy", () => {
-      const project = mkdtempSync(join(tmpdir(), "lifeline-rn-"));
+    /** What import and require of the client load under one export condition, from an app that installed it. */
+    function loadedUnder(condition: string): { imported: string; required: string; same: boolean } {
+      const project = mkdtempSync(join(tmpdir(), "lifeline-conditions-"));
       try {
         mkdirSync(join(project, "node_modules/@lifeline"), { recursive: true });
         symlinkSync(root, join(project, "node_modules/@lifeline/client"), "dir");
@@ -135,13 +136,24 @@ suite(title, () => {
           const require = createRequire(import.meta.url);
           const imported = await import("@lifeline/client");
           const required = require("@lifeline/client");
-          const websocket = require.resolve("@lifeline/client/transports/websocket");
-          console.log(JSON.stringify({ main: require.resolve("@lifeline/client"), websocket, same: imported.LifelineError === required.LifelineError }));`;
-        const out = JSON.parse(execFileSync(process.execPath, ["--conditions=react-native", "--input-type=module", "-e", script], { cwd: project, encoding: "utf8" })) as Record<string, unknown>;
-        expect(out).toEqual({ main: expect.stringMatching(/dist[\\/]index\.cjs$/), websocket: expect.stringMatching(/dist[\\/]transports[\\/]websocket\.cjs$/), same: true });
+          const file = (path) => path.replace(/^.*[\\\\/]dist[\\\\/]/, "dist/");
+          console.log(JSON.stringify({
+            imported: file(new URL(import.meta.resolve("@lifeline/client")).pathname),
+            required: file(require.resolve("@lifeline/client")),
+            same: imported.LifelineError === required.LifelineError,
+          }));`;
+        return JSON.parse(execFileSync(process.execPath, [`--conditions=${condition}`, "--input-type=module", "-e", script], { cwd: project, encoding: "utf8" })) as never;
       } finally {
         rmSync(project, { recursive: true, force: true });
       }
+    }
+
+    it("under the react-native condition, import and require load one CommonJS copy (Metro, Jest's react-native preset)", () => {
+      expect(loadedUnder("react-native")).toEqual({ imported: "dist/index.cjs", required: "dist/index.cjs", same: true });
+    });
+
+    it("under the browser condition, import loads the ES module and require the CommonJS build (bundlers, Jest's jsdom)", () => {
+      expect(loadedUnder("browser")).toMatchObject({ imported: "dist/index.js", required: "dist/index.cjs" });
     });
 
     // A Node project has @types/node but no DOM library: the declarations must not need it, and
