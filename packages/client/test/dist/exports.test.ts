@@ -93,8 +93,10 @@ suite(title, () => {
     it("is side-effect free; browsers get ESM for import and CommonJS for require, React Native CommonJS", () => {
       expect(json.sideEffects).toBe(false);
       for (const [subpath, conditions] of codeEntries) {
-        // Bundlers import the ES module, which they can shake; Jest's jsdom environment asks for
+        // Bundlers take the ES module, which they can shake, by `module` (webpack and esbuild,
+        // for require() too, so one copy) or `import`; Jest's jsdom environment asks for
         // `browser` with `require` and does not transform node_modules, so it needs CommonJS.
+        expect(conditions["module"], subpath).toBe(conditions["import"]);
         expect(conditions["browser"], subpath).toEqual({ import: conditions["import"], require: conditions["require"] });
         // Metro takes CommonJS as well (and shakes no trees), so one file serves import and
         // require there: one copy of the client (and of LifelineError, checked with instanceof).
@@ -125,8 +127,11 @@ suite(title, () => {
       expect(seen.size).toBeGreaterThanOrEqual(codeEntries.length * 2);
     });
 
-    /** What import and require of the client load under one export condition, from an app that installed it. */
-    function loadedUnder(condition: string): { imported: string; required: string; same: boolean } {
+    /**
+     * What import and require of the client resolve to under one export condition, from an app
+     * that installed it, and whether loading both gives one copy (only when `load`).
+     */
+    function loadedUnder(condition: string, load = true): { imported: string; required: string; same?: boolean } {
       const project = mkdtempSync(join(tmpdir(), "lifeline-conditions-"));
       try {
         mkdirSync(join(project, "node_modules/@lifeline"), { recursive: true });
@@ -134,14 +139,16 @@ suite(title, () => {
         const script = `
           import { createRequire } from "node:module";
           const require = createRequire(import.meta.url);
-          const imported = await import("@lifeline/client");
-          const required = require("@lifeline/client");
           const file = (path) => path.replace(/^.*[\\\\/]dist[\\\\/]/, "dist/");
-          console.log(JSON.stringify({
+          const resolved = {
             imported: file(new URL(import.meta.resolve("@lifeline/client")).pathname),
             required: file(require.resolve("@lifeline/client")),
-            same: imported.LifelineError === required.LifelineError,
-          }));`;
+          };
+          if (${load}) {
+            const imported = await import("@lifeline/client");
+            resolved.same = imported.LifelineError === require("@lifeline/client").LifelineError;
+          }
+          console.log(JSON.stringify(resolved));`;
         return JSON.parse(execFileSync(process.execPath, [`--conditions=${condition}`, "--input-type=module", "-e", script], { cwd: project, encoding: "utf8" })) as never;
       } finally {
         rmSync(project, { recursive: true, force: true });
@@ -152,8 +159,15 @@ suite(title, () => {
       expect(loadedUnder("react-native")).toEqual({ imported: "dist/index.cjs", required: "dist/index.cjs", same: true });
     });
 
-    it("under the browser condition, import loads the ES module and require the CommonJS build (bundlers, Jest's jsdom)", () => {
+    it("under the browser condition, import loads the ES module and require the CommonJS build (Jest's jsdom)", () => {
       expect(loadedUnder("browser")).toMatchObject({ imported: "dist/index.js", required: "dist/index.cjs" });
+    });
+
+    // webpack and esbuild assert `module` for require() too: an app that both imports and
+    // requires the client still bundles one copy, the ES module. (Node cannot load it by
+    // require() before 22, so this only resolves.)
+    it("under the module condition, import and require both resolve to the ES module (webpack, esbuild)", () => {
+      expect(loadedUnder("module", false)).toEqual({ imported: "dist/index.js", required: "dist/index.js" });
     });
 
     // A Node project has @types/node but no DOM library: the declarations must not need it, and
