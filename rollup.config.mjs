@@ -1,5 +1,6 @@
 // One function builds the configs of every package: ESM + CJS + bundled types for each entry,
 // and for the client also the minified CDN bundles (IIFE global `Lifeline`, and ESM).
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import terser from "@rollup/plugin-terser";
 import typescript from "@rollup/plugin-typescript";
@@ -7,6 +8,10 @@ import { dts } from "rollup-plugin-dts";
 import { cdnTerserOptions } from "./scripts/terser-options.mjs";
 
 const root = (path) => fileURLToPath(new URL(path, import.meta.url));
+
+// Chunk names carry a content hash: without a clean start, every build would leave the last
+// one's chunks in dist, and a package packed from a working copy would ship them all.
+for (const pkg of ["client", "protocol", "server"]) rmSync(root(`./packages/${pkg}/dist`), { recursive: true, force: true });
 const protocolSource = root("./packages/protocol/src/index.ts");
 
 /** The client inlines @lifeline/protocol so that it ships with zero runtime dependencies. */

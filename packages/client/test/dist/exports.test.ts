@@ -53,6 +53,24 @@ suite(title, () => {
       expect(missing).toEqual([]);
     });
 
+    it("packs its README, LICENSE and only the chunks its entries load", () => {
+      const packed = (JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
+      expect(packed).toEqual(expect.arrayContaining(["README.md", "LICENSE", "package.json"]));
+      // Chunks are named by content hash: one no entry imports is left from an earlier build.
+      const loaded = new Set<string>();
+      const visit = (file: string) => {
+        if (loaded.has(file)) return;
+        loaded.add(file);
+        const code = readFileSync(join(root, file), "utf8");
+        for (const [, specifier] of code.matchAll(/(?:from\s*|require\(|import\()['"](\.\.?\/[^'"]+)['"]/g)) visit(join(dirname(file), specifier!));
+      };
+      for (const [, target] of Object.entries(json.exports).filter(isCode)) {
+        for (const [condition, file] of targets(target)) if (!condition.startsWith("types")) visit(join(file));
+      }
+      const stale = packed.filter((path) => /(^|\/)chunks\//.test(path) && !path.endsWith(".map") && !loaded.has(path));
+      expect(stale).toEqual([]);
+    });
+
     it("lists types first and has ESM, CJS and both kinds of declarations for each code entry", () => {
       for (const [subpath, target] of Object.entries(json.exports).filter(isCode)) {
         const conditions = target as Record<string, unknown>;
