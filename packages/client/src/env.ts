@@ -11,8 +11,11 @@ export interface Capabilities {
   readonly TextDecoder?: TextDecoderConstructor;
 }
 
-/** The part of a TextDecoder Lifeline uses: React Native's TypeScript setup declares none. */
-export type TextDecoderConstructor = new () => { decode(input: Uint8Array, options: { stream: boolean }): string };
+/**
+ * A TextDecoder as a structural type, since React Native's TypeScript setup declares none; wide
+ * enough for a custom transport's own use of `caps.TextDecoder`.
+ */
+export type TextDecoderConstructor = new (label?: string) => { decode(input?: Uint8Array, options?: { stream?: boolean }): string };
 
 /**
  * The part of a WebSocket Lifeline uses, so the browser's, React Native's and `ws`'s in Node all

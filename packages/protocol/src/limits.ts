@@ -30,7 +30,8 @@ export const FRAME_OVERHEAD_BYTES = 32;
  * maxMessageBytes / 32 messages (or one larger one), and the reference client's HTTP link merges
  * queued batches behind the first only while the body stays under maxMessageBytes / 2
  * characters, at least 8 per line. The 8192 are the 64 KiB that maxBodyBytes adds, at 8 per
- * line: a body within 64 KiB is never refused for its lines, whatever maxMessageBytes is.
+ * line: a body within 64 KiB holding no blank lines (a frame takes at least 7 characters and its
+ * newline) is never refused for its lines, whatever maxMessageBytes is.
  */
 export function maxBatchLines(maxMessageBytes: number): number {
   return Math.floor(maxMessageBytes / 8) + 8192;

@@ -179,7 +179,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       // connection in `connecting` for good, with nothing said.
       try {
         return f.isSupported(caps);
-      } catch {
+      } catch (error) {
+        log?.(`${f.name}: isSupported threw ${String(error)}`);
         return false;
       }
     });

@@ -324,7 +324,8 @@ describe("the core entry (no adaptive fallback)", () => {
       if (broken) throw new Error("custom check broke");
       return true;
     };
-    const conn = connectCore("http://127.0.0.1:1/lifeline", { transportFactories: [custom, polling], clock, retryPolicy: fixedDelay(100) });
+    const logs: string[] = [];
+    const conn = connectCore("http://127.0.0.1:1/lifeline", { transportFactories: [custom, polling], clock, retryPolicy: fixedDelay(100), debug: (line) => logs.push(line) });
     const errors: string[] = [];
     conn.on("error", (error) => errors.push(error.code));
     await settle();
@@ -337,6 +338,8 @@ describe("the core entry (no adaptive fallback)", () => {
     clock.advance(100);
     await settle();
     expect([custom.links.length, polling.links.length]).toEqual([1, 1]);
+    // The bug in the custom transport is not hidden from its author.
+    expect(logs).toContain("streaming: isSupported threw Error: custom check broke");
     polling.links[0]!.welcome(welcomeOpts);
     await settle();
     expect(conn.state).toBe("open");
