@@ -145,32 +145,48 @@ suite(title, () => {
       expect(seen.size).toBeGreaterThanOrEqual(codeEntries.length * 2);
     });
 
+    /** Runs `run` in a temporary app that has the client installed (linked) and these files. */
+    function inApp<T>(files: Record<string, string>, run: (project: string) => T): T {
+      const project = mkdtempSync(join(tmpdir(), "lifeline-app-"));
+      try {
+        mkdirSync(join(project, "node_modules/@lifeline"), { recursive: true });
+        symlinkSync(root, join(project, "node_modules/@lifeline/client"), "dir");
+        for (const [name, text] of Object.entries(files)) writeFileSync(join(project, name), text);
+        return run(project);
+      } finally {
+        rmSync(project, { recursive: true, force: true });
+      }
+    }
+
+    /** What tsc reports in `project`, given these arguments: "" when it finds nothing. */
+    function tscOutput(project: string, args: string[]): string {
+      try {
+        execFileSync(process.execPath, [join(packagesDir, "../node_modules/typescript/bin/tsc"), ...args], { cwd: project, encoding: "utf8" });
+        return "";
+      } catch (error) {
+        return String((error as { stdout?: string }).stdout ?? error);
+      }
+    }
+
     /**
      * What import and require of the client resolve to under one export condition, from an app
      * that installed it, and whether loading both gives one copy (only when `load`).
      */
     function loadedUnder(condition: string, load = true): { imported: string; required: string; same?: boolean } {
-      const project = mkdtempSync(join(tmpdir(), "lifeline-conditions-"));
-      try {
-        mkdirSync(join(project, "node_modules/@lifeline"), { recursive: true });
-        symlinkSync(root, join(project, "node_modules/@lifeline/client"), "dir");
-        const script = `
-          import { createRequire } from "node:module";
-          const require = createRequire(import.meta.url);
-          const file = (path) => path.replace(/^.*[\\\\/]dist[\\\\/]/, "dist/");
-          const resolved = {
-            imported: file(new URL(import.meta.resolve("@lifeline/client")).pathname),
-            required: file(require.resolve("@lifeline/client")),
-          };
-          if (${load}) {
-            const imported = await import("@lifeline/client");
-            resolved.same = imported.LifelineError === require("@lifeline/client").LifelineError;
-          }
-          console.log(JSON.stringify(resolved));`;
-        return JSON.parse(execFileSync(process.execPath, [`--conditions=${condition}`, "--input-type=module", "-e", script], { cwd: project, encoding: "utf8" })) as never;
-      } finally {
-        rmSync(project, { recursive: true, force: true });
-      }
+      const script = `
+        import { createRequire } from "node:module";
+        const require = createRequire(import.meta.url);
+        const file = (path) => path.replace(/^.*[\\\\/]dist[\\\\/]/, "dist/");
+        const resolved = {
+          imported: file(new URL(import.meta.resolve("@lifeline/client")).pathname),
+          required: file(require.resolve("@lifeline/client")),
+        };
+        if (${load}) {
+          const imported = await import("@lifeline/client");
+          resolved.same = imported.LifelineError === require("@lifeline/client").LifelineError;
+        }
+        console.log(JSON.stringify(resolved));`;
+      return inApp({}, (project) => JSON.parse(execFileSync(process.execPath, [`--conditions=${condition}`, "--input-type=module", "-e", script], { cwd: project, encoding: "utf8" })) as never);
     }
 
     it("under the react-native condition, import and require load one CommonJS copy (Metro, Jest's react-native preset)", () => {
@@ -191,16 +207,10 @@ suite(title, () => {
     // A Node project has @types/node but no DOM library: the declarations must not need it, and
     // the subpaths must have types under the old `node` resolution too (typesVersions).
     it.each(["nodenext", "node10"])("has declarations that typecheck in a Node project without the DOM library (%s resolution)", (resolution) => {
-      const project = mkdtempSync(join(tmpdir(), "lifeline-types-"));
-      try {
-        mkdirSync(join(project, "node_modules/@lifeline"), { recursive: true });
-        symlinkSync(root, join(project, "node_modules/@lifeline/client"), "dir");
-        symlinkSync(join(packagesDir, "../node_modules/@types"), join(project, "node_modules/@types"), "dir");
-        const nodenext = resolution === "nodenext";
-        writeFileSync(join(project, "package.json"), JSON.stringify(nodenext ? { type: "module" } : {}));
-        writeFileSync(
-          join(project, "app.ts"),
-          `import { connect, LifelineError } from "@lifeline/client";
+      const nodenext = resolution === "nodenext";
+      const files = {
+        "package.json": JSON.stringify(nodenext ? { type: "module" } : {}),
+        "app.ts": `import { connect, LifelineError } from "@lifeline/client";
           import { connect as connectCore } from "@lifeline/client/core";
           import { webSocket } from "@lifeline/client/transports/websocket";
           import { httpStream } from "@lifeline/client/transports/http-stream";
@@ -210,33 +220,24 @@ suite(title, () => {
           conn.on("error", (error: LifelineError) => console.log(error.code));
           connectCore("http://127.0.0.1:8080/lifeline", { transportFactories: [webSocket, httpStream, longPolling] }).close();
           export {};`,
-        );
-        const tsc = join(packagesDir, "../node_modules/typescript/bin/tsc");
+      };
+      const output = inApp(files, (project) => {
+        symlinkSync(join(packagesDir, "../node_modules/@types"), join(project, "node_modules/@types"), "dir");
         const flags = ["--strict", "--noEmit", "--lib", "es2022", "--types", "node", "--module", nodenext ? "nodenext" : "commonjs", "--moduleResolution", resolution];
-        let output = "";
-        try {
-          execFileSync(process.execPath, [tsc, ...flags, "app.ts"], { cwd: project, encoding: "utf8" });
-        } catch (error) {
-          output = String((error as { stdout?: string }).stdout ?? error);
-        }
-        expect(output).toBe("");
-      } finally {
-        rmSync(project, { recursive: true, force: true });
-      }
+        return tscOutput(project, [...flags, "app.ts"]);
+      });
+      expect(output).toBe("");
     });
 
     // React Native's TypeScript setup has neither the DOM library nor Node's types: its globals
     // are its own (fetch, WebSocket, XMLHttpRequest; no TextDecoder), and its WebSocket class
     // has no binaryType. The declarations must check there, skipLibCheck off.
     it("has declarations that typecheck with only React Native's kind of globals, skipLibCheck off", () => {
-      const project = mkdtempSync(join(tmpdir(), "lifeline-rn-types-"));
-      try {
-        mkdirSync(join(project, "node_modules/@lifeline"), { recursive: true });
-        symlinkSync(root, join(project, "node_modules/@lifeline/client"), "dir");
-        writeFileSync(join(project, "package.json"), JSON.stringify({}));
-        writeFileSync(
-          join(project, "globals.d.ts"),
-          `declare function fetch(input: string, init?: { method?: string; body?: string }): Promise<{ status: number; text(): Promise<string> }>;
+      const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, lib: ["es2022"], types: [], module: "commonjs", moduleResolution: "node10" };
+      const files = {
+        "package.json": JSON.stringify({}),
+        "tsconfig.json": JSON.stringify({ compilerOptions, files: ["globals.d.ts", "app.ts"] }),
+        "globals.d.ts": `declare function fetch(input: string, init?: { method?: string; body?: string }): Promise<{ status: number; text(): Promise<string> }>;
           declare class WebSocket {
             constructor(url: string);
             readonly readyState: number;
@@ -247,29 +248,14 @@ suite(title, () => {
             send(data: string): void;
             close(code?: number, reason?: string): void;
           }`,
-        );
-        writeFileSync(
-          join(project, "app.ts"),
-          `import { connect } from "@lifeline/client";
+        "app.ts": `import { connect } from "@lifeline/client";
           import { connect as connectCore } from "@lifeline/client/core";
           import { httpStream } from "@lifeline/client/transports/http-stream";
           connect("https://example.com/lifeline", { WebSocket }).close();
           connectCore("https://example.com/lifeline", { transportFactories: [httpStream] }).close();
           export {};`,
-        );
-        const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, lib: ["es2022"], types: [], module: "commonjs", moduleResolution: "node10" };
-        writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["globals.d.ts", "app.ts"] }));
-        const tsc = join(packagesDir, "../node_modules/typescript/bin/tsc");
-        let output = "";
-        try {
-          execFileSync(process.execPath, [tsc, "-p", "."], { cwd: project, encoding: "utf8" });
-        } catch (error) {
-          output = String((error as { stdout?: string }).stdout ?? error);
-        }
-        expect(output).toBe("");
-      } finally {
-        rmSync(project, { recursive: true, force: true });
-      }
+      };
+      expect(inApp(files, (project) => tscOutput(project, ["-p", "."]))).toBe("");
     });
 
     it("touches no global when any entry is imported or required", () => {
