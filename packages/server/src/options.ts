@@ -68,6 +68,7 @@ export interface ResolvedOptions {
   /**
    * Bytes a link may hold unsent (socket buffers, a poll queue) before the client counts as
    * not reading: its link is dropped, as on a heartbeat timeout, instead of growing memory.
+   * The least a session allows: SessionCore.maxUnsentBytes also makes room for its replay.
    */
   readonly maxUnsentBytes: number;
   /** Lowercased allowed origins, or undefined when every origin is allowed. */

@@ -21,7 +21,13 @@ export interface ReplayBuffer {
   /** Highest seq ever pushed (0 before the first push). */
   readonly lastSeq: number;
   readonly size: number;
+  /** Payload bytes of the entries (what `maxBytes` bounds). */
   readonly bytes: number;
+  /**
+   * UTF-16 units of the entries as encoded: what a replay writes. JSON escapes can make it up
+   * to 6 per payload byte (a control character becomes `\u0001`).
+   */
+  readonly chars: number;
 }
 
 /**
@@ -39,6 +45,7 @@ class SentMessages implements ReplayBuffer {
   private ackedSeq = 0;
   lastSeq = 0;
   bytes = 0;
+  chars = 0;
 
   constructor(
     private readonly maxMessages: number,
@@ -55,6 +62,7 @@ class SentMessages implements ReplayBuffer {
     lines.push(line);
     sizes.push(bytes);
     this.bytes += bytes;
+    this.chars += line.length;
     this.lastSeq++;
     const live = lines.length - this.head;
     let excess = 0;
@@ -83,7 +91,10 @@ class SentMessages implements ReplayBuffer {
   private dropFront(count: number): void {
     const lines = this.lines!;
     const sizes = this.sizes!;
-    for (let i = 0; i < count; i++) this.bytes -= sizes[this.head + i]!;
+    for (let i = this.head; i < this.head + count; i++) {
+      this.bytes -= sizes[i]!;
+      this.chars -= lines[i]!.length;
+    }
     this.head += count;
     this.firstSeq += count;
     if (this.head === lines.length) {

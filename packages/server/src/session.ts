@@ -66,6 +66,12 @@ export interface SessionCore {
   readonly confirmed: boolean;
   /** Whether a hello with this ack can resume: "ahead" is a protocol error, "lost" means a new session. */
   resumable(helloAck: number): "ok" | "ahead" | "lost";
+  /**
+   * Bytes its link may hold unsent before the client counts as not reading (NOT_READING):
+   * ResolvedOptions.maxUnsentBytes, or twice the replay buffer's encoded size when that is more,
+   * so that a resume's replay of escape-heavy text (up to 6 bytes a payload byte) never trips it.
+   */
+  readonly maxUnsentBytes: number;
   /** Moves the session to `link` (ending the previous one with 4001) and sends welcome (+ replay). */
   attach(link: Link, resumed: boolean, helloAck: number): void;
   /** `link` was lost; the session waits resumeWindow for a hello. Ignored for a stale link. */
@@ -191,6 +197,12 @@ class ServerSession implements SessionCore, Watched {
     this.onConfirmed = deps.onConfirmed;
     this.heartbeats = deps.heartbeats ?? createHeartbeats({ clock: deps.options.clock, intervalMs: deps.options.pingIntervalMs, timeoutMs: deps.options.pingTimeoutMs });
     this.sent = createReplayBuffer(deps.options.replayMaxMessages, deps.options.replayMaxBytes);
+  }
+
+  get maxUnsentBytes(): number {
+    // UTF-8 of a replay is at most its chars plus its payload bytes (only unescaped non-ASCII
+    // takes more than one byte a char), and options.maxUnsentBytes is twice the most payload bytes.
+    return Math.max(this.options.maxUnsentBytes, 2 * this.sent.chars);
   }
 
   private queue(line: string): void {

@@ -293,17 +293,47 @@ describe("long-polling transport", () => {
     const { sid } = await openPolling(url);
     const session = await nextSession();
     const chunk = "z".repeat(1000);
-    // Limit: 2 × max(body limit, replay bytes) = 2 MB of queued frames.
-    for (let i = 0; i < 2100 && session.transport; i++) {
+    // Limit: 2 × the replay's encoded size (1000 messages of about 1030 chars, more than the
+    // 2 × max(body limit, replay bytes) = 2 MB), reached at about 2000 queued messages.
+    let sent = 0;
+    while (sent < 2500 && session.transport) {
       session.send(chunk);
-      if (i % 100 === 99) await nextTurn();
+      if (++sent % 10 === 0) await nextTurn();
     }
     await nextTurn();
     expect(session.transport).toBeNull();
+    expect(sent).toBeGreaterThan(1900);
     const late = await startPoll(url, sid).answer;
     expect(late.frames).toEqual([{ type: "close", code: 4000, reason: expect.stringContaining("not reading") }]);
-    const resumed = await postFrames(`${url}/poll`, [hello(sid, 1000)]);
+    const resumed = await postFrames(`${url}/poll`, [hello(sid, sent - 1)]);
     expect(resumed.frames[0]).toMatchObject({ type: "welcome", resumed: true });
-    expect(resumed.frames[1]).toEqual(text(1001, chunk));
+    expect(resumed.frames.slice(1)).toEqual([text(sent, chunk)]);
+  });
+
+  it("keeps the link of a client that resumes into an escape-heavy replay larger than the base limit", async () => {
+    // Base limit: 2 × max(body limit, replay bytes) = 200,000 chars. Each message is 1000 payload
+    // bytes that JSON writes as 6000 chars (\u0001 each), so 90 of them replay 540,000 chars.
+    const { url, nextSession } = await startServer({ maxMessageSize: 1000, replayBuffer: { maxBytes: 100_000 } });
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    const control = "\u0001".repeat(1000);
+    for (let i = 0; i < 9; i++) {
+      for (let j = 0; j < 10; j++) session.send(control);
+      await nextTurn();
+      expect((await startPoll(url, sid).answer).frames).toHaveLength(10);
+    }
+    // Nothing was acknowledged: the resume replays all 90; the hello's answer takes the first piece.
+    const received: Frame[] = (await postFrames(`${url}/poll`, [hello(sid, 0)])).frames;
+    expect(received[0]).toMatchObject({ type: "welcome", resumed: true });
+    // Written while no poll waits, with most of the replay still queued.
+    session.send("after");
+    await nextTurn();
+    expect(session.transport).toBe("polling");
+    while (received.length < 92) {
+      const { frames } = await startPoll(url, sid).answer;
+      expect(frames.length).toBeGreaterThan(0);
+      received.push(...frames);
+    }
+    expect(received.slice(1)).toEqual([...Array.from({ length: 90 }, (_, i) => text(i + 1, control)), text(91, "after")]);
   });
 });

@@ -116,6 +116,22 @@ describe("websocket transport", () => {
     expect(second.messages.every((piece) => Buffer.byteLength(piece) <= WEBSOCKET_PIECE_BYTES)).toBe(true);
   });
 
+  it("replays an escape-heavy backlog whose encoding is over the base not-reading limit without dropping the link", async () => {
+    // Base limit: 2 × max(body limit, replay bytes) = 8 MiB. The replay holds 4 MiB of control
+    // characters, which JSON writes as 24 MiB (\u0001 each): far more than the socket takes at once.
+    const { url, nextSession } = await startServer({ maxMessageSize: 64 * 1024, replayBuffer: { maxBytes: 4 * 1024 * 1024 } });
+    const first = await wsSession(url);
+    const session = await nextSession();
+    await dropLink(first, session);
+    const control = "\u0001".repeat(64 * 1024);
+    for (let i = 0; i < 64; i++) session.send(control);
+
+    const second = await wsSession(url, session.id, 0);
+    expect(second.welcome.resumed).toBe(true);
+    expect(session.transport).toBe("websocket");
+    for (let i = 0; i < 64; i++) expect(await second.inbox.next("message")).toEqual(text(i + 1, control));
+  });
+
   it("drops resent duplicates and delivers each message once", async () => {
     const { url, nextSession } = await startServer();
     const peer = await wsSession(url);

@@ -6,6 +6,7 @@ import { handshake, startLink } from "../handshake.js";
 import { FRAME_HEADERS, refusal, refuse } from "../http.js";
 import type { Link } from "../link.js";
 import { NOT_READING } from "../session.js";
+import type { SessionCore } from "../session.js";
 
 /** HTTP streaming endpoint `POST P/stream`: one long response, one frame per line. */
 export interface StreamTransport {
@@ -19,7 +20,7 @@ const STREAM_HEADERS = {
   "X-Accel-Buffering": "no",
 } as const;
 
-function createStreamLink(res: ServerResponse, maxUnsentBytes: number, onStalled: () => void): Link & { readonly ended: boolean } {
+function createStreamLink(res: ServerResponse, session: SessionCore, onStalled: () => void): Link & { readonly ended: boolean } {
   let ended = false;
   return {
     transport: "streaming",
@@ -30,7 +31,7 @@ function createStreamLink(res: ServerResponse, maxUnsentBytes: number, onStalled
       if (ended || res.writableEnded || res.destroyed) return;
       // One write per batch, every line "\n"-terminated, so the client can split at once.
       res.write((lines.length === 1 ? lines[0]! : lines.join("\n")) + "\n");
-      if (res.writableLength > maxUnsentBytes) onStalled();
+      if (res.writableLength > session.maxUnsentBytes) onStalled();
     },
     end(close, lines = []) {
       if (ended) return;
@@ -53,7 +54,7 @@ export function createStreamTransport(ctx: ServerContext): StreamTransport {
       res.writeHead(200, STREAM_HEADERS);
       res.flushHeaders();
       const { session } = result.accepted;
-      const link = createStreamLink(res, ctx.options.maxUnsentBytes, () => {
+      const link = createStreamLink(res, session, () => {
         ctx.log.warn(`[http-stream] session ${session.id}: ${NOT_READING.reason}`);
         session.detach(link, NOT_READING);
         link.end();

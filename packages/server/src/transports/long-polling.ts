@@ -107,7 +107,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
         for (const line of lines) push(line);
         const res = release();
         if (res) return answer(res, takePiece());
-        if (queuedChars > options.maxUnsentBytes) {
+        if (queuedChars > session.maxUnsentBytes) {
           // Nobody is collecting these frames; the messages among them stay in the replay buffer.
           ctx.log.warn(`[long-polling] session ${sid}: ${NOT_READING.reason}`);
           ended = true;

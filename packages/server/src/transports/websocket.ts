@@ -97,7 +97,7 @@ class Connection implements Link {
     const { ws } = this;
     if (this.ended || ws.readyState !== WebSocket.OPEN) return;
     sendPieces(ws, lines);
-    if (ws.bufferedAmount > this.shared.ctx.options.maxUnsentBytes) this.stalled();
+    if (ws.bufferedAmount > this.session!.maxUnsentBytes) this.stalled();
   }
 
   end(close?: CloseInfo, lines?: readonly string[]): void {
