@@ -46,7 +46,9 @@ export const WEBSOCKET_PIECE_BYTES = 64 * 1024;
 
 /**
  * The same for a poll answer, which costs a round trip: larger, so that a backlog does not take
- * a poll per 64 KiB (about 85 kbit/s to arrive within the default 25 s).
+ * a poll per 64 KiB. The reference client reads an answer as it arrives where the platform lets
+ * it; one that sees it only whole (or a proxy that buffers it) needs about 85 kbit/s for it to
+ * arrive within the default 25 s.
  */
 export const POLL_PIECE_BYTES = 256 * 1024;
 

@@ -36,37 +36,56 @@ export interface PendingRequest {
 /**
  * One request with a text body, by fetch where there is one, else XMLHttpRequest. Never throws:
  * a request that cannot even start (a fetch that throws, no AbortController) is a failed one.
+ * With `onText`, a 200 answer's text goes there as it arrives, where the platform can tell (a
+ * fetch with response streams, else XMLHttpRequest's progress events), and `text` is the rest.
  */
-export function request(caps: Capabilities, method: "GET" | "POST", url: string, body?: string): PendingRequest {
+export function request(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void): PendingRequest {
   try {
-    return start(caps, method, url, body);
+    return start(caps, method, url, body, onText);
   } catch (error) {
     return { response: Promise.reject(error), abort() {} };
   }
 }
 
-function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: string): PendingRequest {
-  if (caps.fetch) {
+function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void): PendingRequest {
+  const streams = caps.fetchStreams && caps.TextDecoder;
+  // React Native's fetch reads a response only whole; its XMLHttpRequest reports progress.
+  if (caps.fetch && (streams || !onText || !caps.XMLHttpRequest)) {
     const controller = new AbortController();
     const init: RequestInit = { method, signal: controller.signal, cache: "no-store" };
     // text/plain keeps cross-origin POSTs "simple": no CORS preflight round trip.
     if (body !== undefined) Object.assign(init, { body, headers: { "content-type": "text/plain;charset=UTF-8" } });
     return {
-      response: caps.fetch(url, init).then(async (res) => ({ status: res.status, text: await res.text() })),
+      response: caps.fetch(url, init).then(async (res) => {
+        if (!onText || !streams || res.status !== 200 || !res.body) return { status: res.status, text: await res.text() };
+        const reader = res.body.getReader();
+        const decoder = new caps.TextDecoder!();
+        for (let chunk; !(chunk = await reader.read()).done; ) onText(decoder.decode(chunk.value, { stream: true }));
+        return { status: 200, text: decoder.decode() };
+      }),
       abort: () => controller.abort(),
     };
   }
   const xhr = new caps.XMLHttpRequest!();
+  let seen = 0;
   return {
     response: new Promise((resolve, reject) => {
       xhr.open(method, url);
       if (body !== undefined) xhr.setRequestHeader("content-type", "text/plain;charset=UTF-8");
-      xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
+      if (onText) {
+        xhr.onprogress = () => {
+          if (xhr.status !== 200) return;
+          const text = xhr.responseText;
+          onText(text.slice(seen));
+          seen = text.length;
+        };
+      }
+      xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText.slice(seen) });
       xhr.onerror = xhr.ontimeout = () => reject(new Error("network error"));
       xhr.send(body ?? null);
     }),
     abort: () => {
-      xhr.onload = xhr.onerror = xhr.ontimeout = null;
+      xhr.onload = xhr.onerror = xhr.ontimeout = xhr.onprogress = null;
       xhr.abort();
     },
   };

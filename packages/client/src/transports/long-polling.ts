@@ -9,7 +9,9 @@ import type { Transport, TransportFactory } from "./transport.js";
  * The first request (POST with hello) opens the session, the rest are held GETs.
  */
 function poll(link: HttpLink, caps: Capabilities, body?: string): void {
-  const pending = request(caps, body === undefined ? "GET" : "POST", link.url(Endpoint.poll), body);
+  // Read as it arrives: on a slow downlink a large answer may take longer to come down than the
+  // heartbeat allows a silent link, and each frame in it is life (and is acknowledged) at once.
+  const pending = request(caps, body === undefined ? "GET" : "POST", link.url(Endpoint.poll), body, (text) => link.ended() || link.receive(text));
   link.setDownstream(pending.abort);
   pending.response.then(
     ({ status, text }) => {

@@ -105,3 +105,22 @@ describe("a slow download over websocket, slower still", () => {
     expect(states).toEqual(["open: session started"]);
   });
 });
+
+describe("a slow download over polling, slower still", () => {
+  // 150 kB/s: a poll answer of 256 KiB takes 1.7 s, longer than the 1 s window. The client reads
+  // the answer as it arrives, so each frame in it is life (and is acknowledged) on its own.
+  it("keeps the link: a poll answer is read as it arrives", async () => {
+    const { proxy, conn, session, states } = await openThroughProxy(cleanups, "polling", { heartbeat: HEARTBEAT });
+    const received: string[] = [];
+    conn.on("message", (data) => received.push(String(data)));
+    const burst = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(12_000, "s"));
+
+    proxy.throttle(150_000);
+    const started = Date.now();
+    for (const message of burst) session.send(message);
+    await until(() => received.length === burst.length, 20_000, "the burst at the client");
+    expect(Date.now() - started).toBeGreaterThan(2 * (HEARTBEAT.interval + HEARTBEAT.timeout));
+    expect(received).toEqual(burst);
+    expect(states).toEqual(["open: session started"]);
+  });
+});

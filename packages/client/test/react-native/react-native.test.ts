@@ -9,10 +9,12 @@ import { httpStream } from "../../src/transports/http-stream.js";
 import { longPolling } from "../../src/transports/long-polling.js";
 import { webSocket } from "../../src/transports/websocket.js";
 import { createFakeAppState, createFakeNetInfo } from "../helpers/fake-platform.js";
+import { cleanupAfterEach, openThroughProxy, until } from "../helpers/integration.js";
 import { RnXMLHttpRequest, fetchCalls, installReactNativeGlobals } from "./rn-environment.js";
 
 let server: LifelineServer | undefined;
 let conn: Connection | undefined;
+const cleanups = cleanupAfterEach();
 
 afterEach(async () => {
   conn?.close();
@@ -87,17 +89,41 @@ describe("React Native imitation", () => {
     expect(stream!.aborted).toBe(true);
   });
 
-  it("polls with fetch (whole responses are enough)", async () => {
+  it("polls over XMLHttpRequest, whose progress events read an answer as it arrives, and posts with fetch", async () => {
     const url = await echoServer();
     installReactNativeGlobals();
     conn = connect(url, { transports: ["polling"] });
     expect((await opened(conn)).transport).toBe("polling");
     expect(await echo(conn, "a", "b", "c")).toEqual(["a", "b", "c"]);
-    expect(fetchCalls[0]).toBe(`POST ${url}/poll`);
-    const polls = fetchCalls.filter((call) => call.startsWith(`GET ${url}/poll?sid=`));
+    const [open, ...rest] = RnXMLHttpRequest.instances;
+    expect(`${open!.method} ${open!.url}`).toBe(`POST ${url}/poll`);
+    const polls = rest.filter((x) => x.method === "GET" && x.url.startsWith(`${url}/poll?sid=`));
     expect(polls.length).toBeGreaterThan(0);
+    expect(polls.length).toBe(rest.length);
     // Each poll names its link (the hello's attempt), so the server can refuse a stale one.
-    expect(polls.every((call) => /[?&]attempt=1$/.test(call))).toBe(true);
+    expect(polls.every((x) => /[?&]attempt=1$/.test(x.url))).toBe(true);
+    expect(fetchCalls.length).toBeGreaterThan(0);
+    expect(fetchCalls.every((call) => call.startsWith(`POST ${url}/send?sid=`))).toBe(true);
+  });
+
+  it("keeps a polling link while an answer takes longer to come down than the heartbeat's window", async () => {
+    installReactNativeGlobals();
+    // The link may be silent for 1 s; a 256 KiB answer takes about 1.7 s at 150 kB/s.
+    const { proxy, conn: polling, session, states } = await openThroughProxy(cleanups, "polling", { heartbeat: { interval: 500, timeout: 500 } });
+    const received: string[] = [];
+    polling.on("message", (data) => received.push(String(data)));
+    const burst = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(12_000, "s"));
+    proxy.throttle(150_000);
+    for (const message of burst) session.send(message);
+    await until(() => received.length === burst.length, 20_000, "the burst at the client");
+    expect(received).toEqual(burst);
+    expect(states).toEqual(["open: session started"]);
+    expect(RnXMLHttpRequest.instances.some((x) => x.progressEvents > 1)).toBe(true);
+    // Closed here, so that its close frame's POST is not counted by the next test.
+    const ended = new Promise((resolve) => session.on("close", resolve));
+    proxy.throttle(null);
+    polling.close();
+    await ended;
   });
 
   it("polls and streams over XMLHttpRequest alone when fetch is missing", async () => {
