@@ -31,7 +31,7 @@ export const INTERNAL_MEMBERS = [
   ...["accept", "lastSeq", "unacked", "takeAck", "reset"], // inbox
   ...["takeUnsent", "rewind", "renumber", "kept", "dropped"], // outbox
   ...["control", "schedule", "flush", "activity", "suspect", "emit", "listener"], // uplink, heartbeat, emitter
-  ...["helloBody", "ended", "welcomed", "atMessageEnd", "receive", "end", "setDownstream", "pendingLength"], // HTTP link
+  ...["helloBody", "ended", "welcomed", "atMessageEnd", "receive", "end", "download", "pendingLength"], // HTTP link
   ...["endpoint", "connectTimeoutMs", "fallbackDelayMs", "timer", "effects", "delayMs", "retryDelayMs"], // select, state
   ...["factories", "network", "given", "initialDelayMs", "maxDelayMs"], // resolved options
   ...["strikes", "demotions", "demotedUntil", "demotedForMs", "order", "lost", "recall", "remember", "forget"], // fallback health, memory

@@ -1,6 +1,6 @@
 import { Endpoint } from "@lifeline/protocol";
 import type { Capabilities } from "../env.js";
-import { closeForNetworkError, closeForResponse, createHttpLink, linkLost, request } from "./http.js";
+import { createHttpLink, linkLost } from "./http.js";
 import type { Transport, TransportFactory } from "./transport.js";
 
 const canStreamFetch = (caps: Capabilities) => !!(caps.fetch && caps.fetchStreams && caps.TextDecoder);
@@ -16,7 +16,7 @@ const MAX_XHR_STREAM_CHARS = 8 * 1024 * 1024;
 /**
  * HTTP streaming: one long-lived response carries every frame from the server; frames to the
  * server go by POST. Works where WebSocket upgrades are blocked but responses can stream. The
- * response is read as it arrives (see request()): with a fetch stream reader in browsers and
+ * response is read as it arrives (see request() in http.ts): with a fetch stream reader in browsers and
  * Node, with XMLHttpRequest's progress events where fetch has no response streams (React Native).
  */
 export const httpStream: TransportFactory = {
@@ -28,21 +28,15 @@ export const httpStream: TransportFactory = {
     // request() reads with XMLHttpRequest exactly where fetch cannot stream.
     const maxChars = canStreamFetch(caps) ? Infinity : MAX_XHR_STREAM_CHARS;
     let seen = 0;
-    const pending = request(caps, "POST", link.url(Endpoint.stream), link.helloBody, (text) => {
-      if (link.ended()) return;
-      link.receive(text);
-      seen += text.length;
-      if (seen > maxChars && link.atMessageEnd()) link.renew();
-    });
-    link.setDownstream(pending.abort);
-    pending.response.then(
-      ({ status, text }) => {
-        if (link.ended()) return;
-        if (status !== 200) return link.end(closeForResponse(status, text));
+    link.download(
+      Endpoint.stream,
+      link.helloBody,
+      () => link.end(linkLost("stream ended")),
+      (text) => {
         link.receive(text);
-        if (!link.ended()) link.end(linkLost("stream ended"));
+        seen += text.length;
+        if (seen > maxChars && link.atMessageEnd()) link.renew();
       },
-      (error) => link.end(closeForNetworkError(error)),
     );
     return { name: "streaming", send: link.send, close: link.close };
   },

@@ -134,8 +134,13 @@ export interface HttpLink {
   renew(): void;
   /** Feeds downstream text; complete lines become frames for the handlers. */
   receive(text: string): void;
-  /** The URL of a downstream endpoint, with `sid` once the session is known. */
-  url(suffix: string): string;
+  /**
+   * Runs the link's downstream request to `suffix` (a POST of `body`, else a GET), aborted when
+   * the link ends. A 200 answer goes to `read` (receive by default) as it arrives, and `done`
+   * runs after the last of it unless the link ended meanwhile; any other answer or a failure
+   * ends the link.
+   */
+  download(suffix: string, body: string | undefined, done: () => void, read?: (text: string) => void): void;
   end(info: LinkClose): void;
   /** Queues frames for the upstream POST; at most one request is in flight. */
   send(frames: readonly ClientFrame[]): void;
@@ -144,8 +149,6 @@ export interface HttpLink {
    * already passed to send() are still posted (so a close frame reaches the server).
    */
   close(): void;
-  /** Sets how to abort the current downstream request; run when the link ends either way. */
-  setDownstream(abort: () => void): void;
 }
 
 export function createHttpLink({ url, query, hello, caps, handlers, clock }: TransportOpenOptions): HttpLink {
@@ -216,6 +219,32 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     );
   };
 
+  const receive = (text: string) => {
+    const frames: Frame[] = [];
+    try {
+      for (const line of splitter.push(text)) {
+        const frame = decodeServerFrame(line);
+        if (frame?.type === "welcome") {
+          ({ sessionId, maxMessageBytes } = frame);
+          sendTimeoutMs = frame.pingIntervalMs + frame.pingTimeoutMs;
+        }
+        if (frame) {
+          frames.push(frame);
+          // A message in parts is open until the part that reaches its total.
+          if (frame.type === "part") inMessage = frame.offset + frame.payload.length < frame.total;
+        }
+      }
+    } catch (cause) {
+      // The server only writes frames: text that is not one comes from something in between
+      // (a captive portal's page, say), so this link is lost, not the protocol broken.
+      return end(linkLost("unreadable response", cause));
+    }
+    // After the welcome, part of a line is life too (an empty batch says so): a large message
+    // on a slow downlink may take longer to arrive than the heartbeat allows a silent link.
+    // An empty answer is not: something answering every poll at once must not look alive.
+    if (frames.length || (sessionId && splitter.pendingLength)) handlers.onFrames(frames);
+  };
+
   return {
     helloBody: encodeClientBatch([hello]),
     ended: () => ended,
@@ -227,35 +256,20 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
       abortDownstream?.();
       handlers.onClose({ ...linkLost("stream renewed"), renew: true });
     },
-    url: endpoint,
     end,
-    setDownstream: (abort) => {
-      abortDownstream = abort;
-    },
-    receive(text) {
-      const frames: Frame[] = [];
-      try {
-        for (const line of splitter.push(text)) {
-          const frame = decodeServerFrame(line);
-          if (frame?.type === "welcome") {
-            ({ sessionId, maxMessageBytes } = frame);
-            sendTimeoutMs = frame.pingIntervalMs + frame.pingTimeoutMs;
-          }
-          if (frame) {
-            frames.push(frame);
-            // A message in parts is open until the part that reaches its total.
-            if (frame.type === "part") inMessage = frame.offset + frame.payload.length < frame.total;
-          }
-        }
-      } catch (cause) {
-        // The server only writes frames: text that is not one comes from something in between
-        // (a captive portal's page, say), so this link is lost, not the protocol broken.
-        return end(linkLost("unreadable response", cause));
-      }
-      // After the welcome, part of a line is life too (an empty batch says so): a large message
-      // on a slow downlink may take longer to arrive than the heartbeat allows a silent link.
-      // An empty answer is not: something answering every poll at once must not look alive.
-      if (frames.length || (sessionId && splitter.pendingLength)) handlers.onFrames(frames);
+    receive,
+    download(suffix, body, done, read = receive) {
+      const pending = request(caps, body === undefined ? "GET" : "POST", endpoint(suffix), body, (text) => ended || read(text));
+      abortDownstream = pending.abort;
+      pending.response.then(
+        ({ status, text }) => {
+          if (ended) return;
+          if (status !== 200) return end(closeForResponse(status, text));
+          read(text);
+          if (!ended) done();
+        },
+        (error) => end(closeForNetworkError(error)),
+      );
     },
     send(frames) {
       if (ended) return;
