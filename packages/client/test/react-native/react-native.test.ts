@@ -126,6 +126,23 @@ describe("React Native imitation", () => {
     await ended;
   });
 
+  it("takes a stream cut mid-way over XMLHttpRequest for a network error, and resumes with nothing lost", async () => {
+    installReactNativeGlobals();
+    const { proxy, conn: streaming, session, states } = await openThroughProxy(cleanups, "streaming", {});
+    const received: string[] = [];
+    streaming.on("message", (data) => received.push(String(data)));
+    session.send("before");
+    await until(() => received.length === 1, 5000, "the first message");
+    proxy.cut();
+    session.send("after");
+    await until(() => received.length === 2, 5000, "the message sent across the cut");
+    expect(received).toEqual(["before", "after"]);
+    expect(states).toEqual(["open: session started", "reconnecting: network error", "connecting: retry due", "open: session resumed"]);
+    const ended = new Promise((resolve) => session.on("close", resolve));
+    streaming.close();
+    await ended;
+  });
+
   it("polls and streams over XMLHttpRequest alone when fetch is missing", async () => {
     const url = await echoServer();
     installReactNativeGlobals({ fetch: false });

@@ -55,19 +55,12 @@ export class RnXMLHttpRequest {
         this.state(4);
         this.onload?.();
       });
+      // A response cut before its end: done, with the error handler (no load).
       res.on("close", () => {
-        // A response cut before its end: done, with the error handler (no load).
-        if (this.aborted || res.complete) return;
-        this.state(4);
-        this.onerror?.();
+        if (!res.complete) this.fail();
       });
     }));
-    req.on("error", () => {
-      if (this.aborted || this.readyState === 4) return;
-      this.status = 0;
-      this.state(4);
-      this.onerror?.();
-    });
+    req.on("error", () => this.fail());
     req.end(body ?? undefined);
   }
 
@@ -75,6 +68,18 @@ export class RnXMLHttpRequest {
     this.aborted = true;
     this.request?.destroy();
     this.readyState = 0;
+  }
+
+  /**
+   * As React Native's XMLHttpRequest fails (Libraries/Network/XMLHttpRequest.js,
+   * __didCompleteResponse): the status stays what the response said, and responseText becomes
+   * the error's text; then readystatechange (DONE) and error.
+   */
+  private fail(): void {
+    if (this.aborted || this.readyState === 4) return;
+    this.responseText = "Software caused connection abort";
+    this.state(4);
+    this.onerror?.();
   }
 
   private state(value: number): void {
