@@ -68,8 +68,9 @@ export interface SessionCore {
   resumable(helloAck: number): "ok" | "ahead" | "lost";
   /**
    * Bytes its link may hold unsent before the client counts as not reading (NOT_READING):
-   * ResolvedOptions.maxUnsentBytes, or twice the replay buffer's encoded size when that is more,
-   * so that a resume's replay of escape-heavy text (up to 6 bytes a payload byte) never trips it.
+   * ResolvedOptions.maxUnsentBytes, plus what the link's replay wrote at once while the client
+   * has not acknowledged it, so that a resume's replay of escape-heavy text (up to 6 bytes a
+   * payload byte) never trips it.
    */
   readonly maxUnsentBytes: number;
   /** Moves the session to `link` (ending the previous one with 4001) and sends welcome (+ replay). */
@@ -181,6 +182,8 @@ class ServerSession implements SessionCore, Watched {
   private flushScheduled = false;
   private lastDelivered = 0;
   private pingId = 0;
+  // Encoded length of the replay the current link started with.
+  private replayedChars = 0;
   private readonly options: ResolvedOptions;
   private readonly schedule: (flush: () => void) => void;
   private readonly onClosed: (core: SessionCore) => void;
@@ -200,9 +203,11 @@ class ServerSession implements SessionCore, Watched {
   }
 
   get maxUnsentBytes(): number {
-    // UTF-8 of a replay is at most its chars plus its payload bytes (only unescaped non-ASCII
-    // takes more than one byte a char), and options.maxUnsentBytes is twice the most payload bytes.
-    return Math.max(this.options.maxUnsentBytes, 2 * this.sent.chars);
+    // A replay's UTF-8 is at most its chars plus its payload bytes (only unescaped non-ASCII
+    // takes more than one byte a char), and options.maxUnsentBytes is twice the most payload
+    // bytes: room for the replay and as much again. The allowance shrinks as acks empty the
+    // buffer, and a link that replayed nothing (a client that never read) has none.
+    return this.options.maxUnsentBytes + Math.min(this.replayedChars, this.sent.chars);
   }
 
   private queue(line: string): void {
@@ -372,7 +377,13 @@ class ServerSession implements SessionCore, Watched {
     this.link = next;
     this.heartbeats.watch(this);
     const lines = [welcome];
-    if (resumed) for (const entry of this.sent.after(helloAck) ?? []) this.pushLines(entry, lines);
+    this.replayedChars = 0;
+    if (resumed) {
+      for (const entry of this.sent.after(helloAck) ?? []) {
+        this.pushLines(entry, lines);
+        this.replayedChars += entry.length;
+      }
+    }
     next.write(lines);
   }
 

@@ -293,8 +293,7 @@ describe("long-polling transport", () => {
     const { sid } = await openPolling(url);
     const session = await nextSession();
     const chunk = "z".repeat(1000);
-    // Limit: 2 × the replay's encoded size (1000 messages of about 1030 chars, more than the
-    // 2 × max(body limit, replay bytes) = 2 MB), reached at about 2000 queued messages.
+    // Limit: 2 × max(body limit, replay bytes) = 2 MB of queued frames: 1980 frames of 1010 chars.
     let sent = 0;
     while (sent < 2500 && session.transport) {
       session.send(chunk);
@@ -302,12 +301,29 @@ describe("long-polling transport", () => {
     }
     await nextTurn();
     expect(session.transport).toBeNull();
-    expect(sent).toBeGreaterThan(1900);
+    expect(sent).toBe(1980); // (the drop is seen at a flush, every 10 sends)
     const late = await startPoll(url, sid).answer;
     expect(late.frames).toEqual([{ type: "close", code: 4000, reason: expect.stringContaining("not reading") }]);
     const resumed = await postFrames(`${url}/poll`, [hello(sid, sent - 1)]);
     expect(resumed.frames[0]).toMatchObject({ type: "welcome", resumed: true });
     expect(resumed.frames.slice(1)).toEqual([text(sent, chunk)]);
+  });
+
+  it("drops the link of a client that never reads at the configured limit, however the messages encode", async () => {
+    // 2 × max(body limit, replay bytes) = 200,000 chars: about 33 messages of 6000 (\u0001 each).
+    const { url, nextSession } = await startServer({ maxMessageSize: 1000, replayBuffer: { maxBytes: 100_000 } });
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    let sent = 0;
+    while (sent < 100 && session.transport) {
+      session.send("\u0001".repeat(1000));
+      sent++;
+      await nextTurn();
+    }
+    expect(session.transport).toBeNull();
+    expect(sent).toBe(34);
+    const late = await startPoll(url, sid).answer;
+    expect(late.frames).toEqual([{ type: "close", code: 4000, reason: expect.stringContaining("not reading") }]);
   });
 
   it("keeps the link of a client that resumes into an escape-heavy replay larger than the base limit", async () => {
