@@ -38,16 +38,17 @@ export interface PendingRequest {
  * a request that cannot even start (a fetch that throws, no AbortController) is a failed one.
  * With `onText`, a 200 answer's text goes there as it arrives, where the platform can tell (a
  * fetch with response streams, else XMLHttpRequest's progress events), and `text` is the rest.
+ * An `endless` answer (a stream) must arrive so: a fetch that gives it only whole fails it.
  */
-export function request(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void): PendingRequest {
+export function request(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void, endless?: boolean): PendingRequest {
   try {
-    return start(caps, method, url, body, onText);
+    return start(caps, method, url, body, onText, endless);
   } catch (error) {
     return { response: Promise.reject(error), abort() {} };
   }
 }
 
-function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void): PendingRequest {
+function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void, endless?: boolean): PendingRequest {
   const streams = caps.fetchStreams && caps.TextDecoder;
   // React Native's fetch reads a response only whole; its XMLHttpRequest reports progress.
   if (caps.fetch && (streams || !onText || !caps.XMLHttpRequest)) {
@@ -57,7 +58,12 @@ function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: s
     if (body !== undefined) Object.assign(init, { body, headers: { "content-type": "text/plain;charset=UTF-8" } });
     return {
       response: caps.fetch(url, init).then(async (res) => {
-        if (!onText || !streams || res.status !== 200 || !res.body) return { status: res.status, text: await res.text() };
+        // A fetch passed in options may be one whose Response has no body stream (a polyfill).
+        if (!onText || !streams || res.status !== 200 || typeof res.body?.getReader != "function") {
+          // Its end would never come: waiting for it would leave the link silent until a timeout.
+          if (endless && res.status === 200) throw new Error("fetch cannot stream");
+          return { status: res.status, text: await res.text() };
+        }
         const reader = res.body.getReader();
         const decoder = new caps.TextDecoder!();
         for (let chunk; !(chunk = await reader.read()).done; ) onText(decoder.decode(chunk.value, { stream: true }));
@@ -136,11 +142,12 @@ export interface HttpLink {
   receive(text: string): void;
   /**
    * Runs the link's downstream request to `suffix` (a POST of `body`, else a GET), aborted when
-   * the link ends. A 200 answer goes to `read` (receive by default) as it arrives, and `done`
-   * runs after the last of it unless the link ended meanwhile; any other answer or a failure
-   * ends the link.
+   * the link ends. A 200 answer goes to receive as it arrives where the platform can tell, else
+   * whole; an endless one (a stream) goes to `stream` instead, and must arrive so. `done` runs
+   * after the last of it unless the link ended meanwhile; any other answer or a failure ends
+   * the link.
    */
-  download(suffix: string, body: string | undefined, done: () => void, read?: (text: string) => void): void;
+  download(suffix: string, body: string | undefined, done: () => void, stream?: (text: string) => void): void;
   end(info: LinkClose): void;
   /** Queues frames for the upstream POST; at most one request is in flight. */
   send(frames: readonly ClientFrame[]): void;
@@ -258,8 +265,9 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     },
     end,
     receive,
-    download(suffix, body, done, read = receive) {
-      const pending = request(caps, body === undefined ? "GET" : "POST", endpoint(suffix), body, (text) => ended || read(text));
+    download(suffix, body, done, stream) {
+      const read = stream ?? receive;
+      const pending = request(caps, body === undefined ? "GET" : "POST", endpoint(suffix), body, (text) => ended || read(text), !!stream);
       abortDownstream = pending.abort;
       pending.response.then(
         ({ status, text }) => {

@@ -257,3 +257,28 @@ describe.each([
     expect(fake.open.filter((held) => held !== stream)).toEqual([]);
   });
 });
+
+describe("streaming over a fetch passed in options whose Response has no body stream", () => {
+  // Detection sees the platform's streams, not this fetch's: the stream's end would never come.
+  it("fails the attempt at once instead of waiting for the end of the stream", async () => {
+    let waitedForText = false;
+    const fetch = (async () => ({
+      status: 200,
+      body: null,
+      text: () => {
+        waitedForText = true;
+        return new Promise<string>(() => {});
+      },
+    })) as unknown as typeof globalThis.fetch;
+    const conn = closeAfterTest(connect(BASE, { transports: ["streaming"], fetch, reconnect: false, connectTimeout: 60_000 }));
+    const { states } = record(conn);
+    const closed = new Promise<ConnectionEvents["close"]>((resolve) => conn.on("close", resolve));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise((resolve) => (timer = setTimeout(() => resolve("still waiting after 2 s"), 2000)));
+    const first = await Promise.race([closed, late]);
+    clearTimeout(timer);
+    expect(first).toMatchObject({ code: 1006 });
+    expect(waitedForText).toBe(false);
+    expect(states).toEqual(["closed"]);
+  });
+});
