@@ -51,6 +51,12 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
 
   function judge(lateness: number) {
     const now = clock.now();
+    // The wall clock was set back past the last activity (timers run on the system's own time):
+    // count the silence from now, or a dead link would go unnoticed for as long as it was set back.
+    if (lastActivity > now) {
+      deadline -= lastActivity - now;
+      lastActivity = now;
+    }
     if (now < deadline) return arm(deadline);
     if (lateness > LATE_WAKE_MS && !probing) {
       probing = true;

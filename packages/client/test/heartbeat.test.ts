@@ -34,6 +34,24 @@ describe("heartbeat", () => {
     expect(onExpired).toHaveBeenCalledWith(600);
   });
 
+  it("is not fooled for long by a wall clock set back: a dead link still expires within two windows", () => {
+    // Timers run on the system's monotonic time, Date.now() on the wall clock, which can be set back.
+    const timers = createManualClock();
+    let offset = 0;
+    const clock = { now: () => timers.now() + offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout };
+    const onExpired = vi.fn();
+    const heartbeat = createHeartbeat({ clock, intervalMs: 1000, timeoutMs: 500, onExpired, onProbe: vi.fn() });
+    timers.advance(500);
+    heartbeat.activity();
+    offset = -60_000; // set back a minute; the link dies now
+    timers.advance(999); // a window after the activity: not yet
+    expect(onExpired).not.toHaveBeenCalled();
+    timers.advance(2001); // two windows after the jump
+    expect(onExpired).toHaveBeenCalledTimes(1);
+    expect(timers.pendingTimers).toBe(0);
+    heartbeat.stop();
+  });
+
   it("moves the deadline on every activity", () => {
     const { clock, onExpired, heartbeat } = setup();
     for (let i = 0; i < 10; i++) {

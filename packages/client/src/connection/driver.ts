@@ -328,7 +328,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
           break;
         case "pong":
           if (frame.id !== pingId) break;
-          rtt = clock.now() - pingSentAt;
+          // A wall clock set back meanwhile spoils this measurement: keep the last one.
+          if (clock.now() >= pingSentAt) rtt = clock.now() - pingSentAt;
           // Keep rtt current: measure again one ping interval later.
           clock.clearTimeout(rttTimer);
           rttTimer = clock.setTimeout(ping, pingIntervalMs);

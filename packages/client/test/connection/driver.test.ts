@@ -244,6 +244,23 @@ describe("driver", () => {
     expect(conn.rtt).toBe(42);
   });
 
+  it("keeps the last rtt when the wall clock was set back between a ping and its pong", async () => {
+    const { conn, factory, clock } = setup();
+    await settle();
+    const link = factory.links[0]!;
+    link.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500 });
+    await settle();
+    const pings = () => link.sent.filter((f) => f.type === "ping") as { id: number }[];
+    clock.advance(40);
+    link.deliver({ type: "pong", id: pings()[0]!.id });
+    clock.advance(1000);
+    await settle();
+    clock.jump(-5000);
+    link.deliver({ type: "pong", id: pings()[1]!.id });
+    expect(conn.rtt).toBe(40);
+    conn.close();
+  });
+
   it("measures rtt again every ping interval, and stops with the link", async () => {
     const { conn, factory, clock } = setup();
     await settle();
