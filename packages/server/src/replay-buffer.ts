@@ -28,6 +28,8 @@ export interface ReplayBuffer {
    * to 6 per payload byte (a control character becomes `\u0001`).
    */
   readonly chars: number;
+  /** UTF-16 units of every entry ever dropped by ack(), not by eviction: a running total. */
+  readonly ackedChars: number;
 }
 
 /**
@@ -46,6 +48,7 @@ class SentMessages implements ReplayBuffer {
   lastSeq = 0;
   bytes = 0;
   chars = 0;
+  ackedChars = 0;
 
   constructor(
     private readonly maxMessages: number,
@@ -78,7 +81,11 @@ class SentMessages implements ReplayBuffer {
   ack(seq: number): void {
     this.ackedSeq = Math.max(this.ackedSeq, Math.min(seq, this.lastSeq));
     const count = this.ackedSeq - this.firstSeq + 1;
-    if (count > 0) this.dropFront(count);
+    if (count > 0) {
+      const before = this.chars;
+      this.dropFront(count);
+      this.ackedChars += before - this.chars;
+    }
   }
 
   after(position: number): string[] | undefined {

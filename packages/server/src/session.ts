@@ -182,8 +182,9 @@ class ServerSession implements SessionCore, Watched {
   private flushScheduled = false;
   private lastDelivered = 0;
   private pingId = 0;
-  // Encoded length of the replay the current link started with.
+  // Encoded length of the replay the current link started with, and sent.ackedChars then.
   private replayedChars = 0;
+  private ackedCharsAtAttach = 0;
   private readonly options: ResolvedOptions;
   private readonly schedule: (flush: () => void) => void;
   private readonly onClosed: (core: SessionCore) => void;
@@ -205,9 +206,10 @@ class ServerSession implements SessionCore, Watched {
   get maxUnsentBytes(): number {
     // A replay's UTF-8 is at most its chars plus its payload bytes (only unescaped non-ASCII
     // takes more than one byte a char), and options.maxUnsentBytes is twice the most payload
-    // bytes: room for the replay and as much again. The allowance shrinks as acks empty the
-    // buffer, and a link that replayed nothing (a client that never read) has none.
-    return this.options.maxUnsentBytes + Math.min(this.replayedChars, this.sent.chars);
+    // bytes: room for the replay and as much again. The allowance shrinks only as the client
+    // acknowledges (the replay goes first), not when sends evict replayed entries still on
+    // their way; a link that replayed nothing (a client that never read) has none.
+    return this.options.maxUnsentBytes + Math.max(0, this.replayedChars - (this.sent.ackedChars - this.ackedCharsAtAttach));
   }
 
   private queue(line: string): void {
@@ -378,6 +380,7 @@ class ServerSession implements SessionCore, Watched {
     this.heartbeats.watch(this);
     const lines = [welcome];
     this.replayedChars = 0;
+    this.ackedCharsAtAttach = this.sent.ackedChars;
     if (resumed) {
       for (const entry of this.sent.after(helloAck) ?? []) {
         this.pushLines(entry, lines);

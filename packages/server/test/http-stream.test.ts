@@ -123,6 +123,22 @@ describe("http streaming transport", () => {
     expect(stream.inbox.frames.some((f) => f.type === "close")).toBe(false);
   });
 
+  it("replays an escape-heavy backlog whose encoding is over the base not-reading limit without dropping the stream", async () => {
+    // Base limit: 2 × max(body limit, replay bytes) = 8 MiB; the replay writes 24 MiB at once.
+    const { url, nextSession } = await startServer({ maxMessageSize: 64 * 1024, replayBuffer: { maxBytes: 4 * 1024 * 1024 } });
+    const first = await openStream(url, [hello()]);
+    const { sessionId } = await first.inbox.next("welcome");
+    const session = await nextSession();
+    first.abort();
+    await expect.poll(() => session.transport).toBeNull();
+    const control = "\u0001".repeat(64 * 1024);
+    for (let i = 0; i < 64; i++) session.send(control);
+    const second = await openStream(url, [hello(sessionId, 0)]);
+    expect(await second.inbox.next("welcome")).toMatchObject({ resumed: true });
+    expect(session.transport).toBe("streaming");
+    for (let i = 0; i < 64; i++) expect(await second.inbox.next("message")).toEqual(text(i + 1, control));
+  });
+
   it("refuses a body that is not a hello batch with 400 and 4100", async () => {
     const { url, sessions } = await startServer();
     const stream = await openStream(url, [text(1, "no hello")]);

@@ -309,6 +309,30 @@ describe("long-polling transport", () => {
     expect(resumed.frames.slice(1)).toEqual([text(sent, chunk)]);
   });
 
+  it("keeps a resumed link whose replay is still going out while newer messages evict it from the buffer", async () => {
+    // 90 messages of 6000 chars replayed (540,000 chars over a 200,000 base); then lighter ones
+    // push them out of the buffer (90 messages at most) before the client has acknowledged them.
+    const { url, nextSession } = await startServer({ maxMessageSize: 1000, replayBuffer: { maxBytes: 100_000, maxMessages: 90 } });
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    const control = "\u0001".repeat(1000);
+    for (let i = 0; i < 9; i++) {
+      for (let j = 0; j < 10; j++) session.send(control);
+      await nextTurn();
+      expect((await startPoll(url, sid).answer).frames).toHaveLength(10);
+    }
+    const resumed = await postFrames(`${url}/poll`, [hello(sid, 0)]);
+    expect(resumed.frames[0]).toMatchObject({ type: "welcome", resumed: true });
+    for (let sent = 0; sent < 80; sent++) {
+      session.send("x".repeat(1000));
+      await nextTurn();
+    }
+    expect(session.transport).toBe("polling");
+    const received: Frame[] = resumed.frames.slice(1);
+    while (received.length < 170) received.push(...(await startPoll(url, sid).answer).frames.filter((f) => f.type === "message"));
+    expect(received.map((f) => (f.type === "message" ? f.seq : -1))).toEqual(Array.from({ length: 170 }, (_, i) => i + 1));
+  });
+
   it("drops the link of a client that never reads at the configured limit, however the messages encode", async () => {
     // 2 × max(body limit, replay bytes) = 200,000 chars: about 33 messages of 6000 (\u0001 each).
     const { url, nextSession } = await startServer({ maxMessageSize: 1000, replayBuffer: { maxBytes: 100_000 } });

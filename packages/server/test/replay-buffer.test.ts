@@ -13,18 +13,20 @@ describe("replay buffer", () => {
     expect(buffer.after(4)).toBeUndefined();
   });
 
-  it("counts the encoded length of what it holds as well as the payload bytes, through acks and eviction", () => {
+  it("counts the encoded length of what it holds and of what was acknowledged, through acks and eviction", () => {
     const buffer = createReplayBuffer(3, 1000);
     buffer.push("x".repeat(60), 10);
     buffer.push("y".repeat(6), 1);
     expect([buffer.bytes, buffer.chars]).toEqual([11, 66]);
     buffer.ack(1);
     expect([buffer.bytes, buffer.chars]).toEqual([1, 6]);
+    expect(buffer.ackedChars).toBe(60);
     for (const line of ["a", "bb", "ccc"]) buffer.push(line, 1); // over 3 entries: "y…" goes
     expect(buffer.after(2)).toEqual(["a", "bb", "ccc"]);
     expect([buffer.bytes, buffer.chars]).toEqual([3, 6]);
+    expect(buffer.ackedChars).toBe(60); // evicted, not acknowledged
     buffer.ack(99);
-    expect([buffer.bytes, buffer.chars]).toEqual([0, 0]);
+    expect([buffer.bytes, buffer.chars, buffer.ackedChars]).toEqual([0, 0, 66]);
   });
 
   it("trims acknowledged entries; an older position resumes after the latest ack", () => {
