@@ -40,14 +40,13 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
  * project) nor a cast (React Native's). Handlers take `never`, as in WebSocketLike.
  */
 export interface XMLHttpRequestLike {
-  readonly readyState: number;
   readonly status: number;
   readonly responseText: string;
   onload: ((event: never) => void) | null;
   onerror: ((event: never) => void) | null;
   ontimeout: ((event: never) => void) | null;
   onprogress: ((event: never) => void) | null;
-  onreadystatechange: ((event: never) => void) | null;
+  onabort?: ((event: never) => void) | null;
   open(method: string, url: string): void;
   setRequestHeader(name: string, value: string): void;
   send(body?: string | null): void;

@@ -23,6 +23,9 @@ const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
  */
 const UPLOAD_MS_PER_CHAR = 1 / 4;
 
+/** An endless answer (a stream) that a fetch can give only whole. */
+class CannotStream extends Error {}
+
 export interface HttpResponse {
   readonly status: number;
   readonly text: string;
@@ -59,12 +62,12 @@ function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: s
     return {
       response: caps.fetch(url, init).then(async (res) => {
         // A fetch passed in options may be one whose Response has no body stream (a polyfill).
-        if (!onText || !streams || res.status !== 200 || typeof res.body?.getReader != "function") {
+        const reader = onText && streams && res.status === 200 && res.body?.getReader?.();
+        if (!reader) {
           // Its end would never come: waiting for it would leave the link silent until a timeout.
-          if (endless && res.status === 200) throw new Error("fetch cannot stream");
+          if (endless && res.status === 200) throw new CannotStream("fetch cannot stream");
           return { status: res.status, text: await res.text() };
         }
-        const reader = res.body.getReader();
         const decoder = new caps.TextDecoder!();
         for (let chunk; !(chunk = await reader.read()).done; ) onText(decoder.decode(chunk.value, { stream: true }));
         return { status: 200, text: decoder.decode() };
@@ -82,16 +85,19 @@ function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: s
         xhr.onprogress = () => {
           if (xhr.status !== 200) return;
           const text = xhr.responseText;
-          onText(text.slice(seen));
+          const from = seen;
+          // Moved on first: text a throwing onText left half read must not come again.
           seen = text.length;
+          onText(text.slice(from));
         };
       }
       xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText.slice(seen) });
-      xhr.onerror = xhr.ontimeout = () => reject(new Error("network error"));
+      // An abort we did not ask for (window.stop() in a browser) fails the request too.
+      xhr.onabort = xhr.onerror = xhr.ontimeout = () => reject(new Error("network error"));
       xhr.send(body ?? null);
     }),
     abort: () => {
-      xhr.onload = xhr.onerror = xhr.ontimeout = xhr.onprogress = null;
+      xhr.onabort = xhr.onload = xhr.onerror = xhr.ontimeout = xhr.onprogress = null;
       xhr.abort();
     },
   };
@@ -276,7 +282,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
           read(text);
           if (!ended) done();
         },
-        (error) => end(closeForNetworkError(error)),
+        (error) => end(error instanceof CannotStream ? linkClose(CloseCode.ABNORMAL, error.message, "TRANSPORT_UNAVAILABLE") : closeForNetworkError(error)),
       );
     },
     send(frames) {

@@ -158,6 +158,23 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
       expect(messages).toEqual([{ text: "over xhr" }]);
     });
 
+    it("takes a stream the browser aborts itself (window.stop()) for a lost link at once, and resumes", async () => {
+      page = await openPage(browser, `${statics.url}/${name}.html`);
+      await page.evaluate(([u]) => {
+        delete (window as { fetch?: unknown }).fetch;
+        (window as unknown as PageWindow).start(u!, { transports: ["streaming"], reconnect: { initialDelay: 50 } });
+      }, [echo.url] as const);
+      await waitFor(page, 1, 0);
+      // Only an abort event, no error: unheard, the link would wait out the heartbeat (45 s).
+      await page.evaluate(() => window.stop());
+      await waitFor(page, 2, 0);
+      await send(page, { text: "after" });
+      await waitFor(page, 2, 1);
+      const { opens, messages } = await recorded(page);
+      expect(opens).toEqual([{ transport: "streaming", resumed: false }, { transport: "streaming", resumed: true }]);
+      expect(messages).toEqual([{ text: "after" }]);
+    });
+
     it("sends an ArrayBuffer made in another frame (another realm) as bytes", async () => {
       const p = await start(name, echo.url, { transports: ["websocket"] });
       await waitFor(p, 1, 0);

@@ -277,7 +277,7 @@ describe("streaming over a fetch passed in options whose Response has no body st
     const late = new Promise((resolve) => (timer = setTimeout(() => resolve("still waiting after 2 s"), 2000)));
     const first = await Promise.race([closed, late]);
     clearTimeout(timer);
-    expect(first).toMatchObject({ code: 1006 });
+    expect(first).toMatchObject({ code: 1006, reason: expect.stringContaining("streaming: fetch cannot stream") });
     expect(waitedForText).toBe(false);
     expect(states).toEqual(["closed"]);
   });
