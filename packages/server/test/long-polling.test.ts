@@ -3,6 +3,7 @@ import type { Frame } from "@lifeline/protocol";
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
 import { POLL_PIECE_BYTES } from "../src/link.js";
+import type { Session } from "@lifeline/server";
 import { closeOf, echo, startServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, postFrames, request, startPoll, text, wsSession } from "./helpers/wire.js";
 
@@ -12,6 +13,20 @@ async function openPolling(url: string, frames = [hello()]) {
   const welcome = opened.frames[0];
   if (welcome?.type !== "welcome") throw new Error(`expected welcome, got ${opened.text}`);
   return { opened, welcome, sid: welcome.sessionId };
+}
+
+/**
+ * Sends 90 messages of 1000 control characters (6000 chars each as JSON) to a polling client,
+ * which takes them in polls of 10 and acknowledges none; returns the message.
+ */
+async function sendPolledUnacknowledged(url: string, sid: string, session: Session): Promise<string> {
+  const control = "\u0001".repeat(1000);
+  for (let i = 0; i < 9; i++) {
+    for (let j = 0; j < 10; j++) session.send(control);
+    await nextTurn();
+    expect((await startPoll(url, sid).answer).frames).toHaveLength(10);
+  }
+  return control;
 }
 
 describe("long-polling transport", () => {
@@ -315,12 +330,7 @@ describe("long-polling transport", () => {
     const { url, nextSession } = await startServer({ maxMessageSize: 1000, replayBuffer: { maxBytes: 100_000, maxMessages: 90 } });
     const { sid } = await openPolling(url);
     const session = await nextSession();
-    const control = "\u0001".repeat(1000);
-    for (let i = 0; i < 9; i++) {
-      for (let j = 0; j < 10; j++) session.send(control);
-      await nextTurn();
-      expect((await startPoll(url, sid).answer).frames).toHaveLength(10);
-    }
+    const control = await sendPolledUnacknowledged(url, sid, session);
     const resumed = await postFrames(`${url}/poll`, [hello(sid, 0)]);
     expect(resumed.frames[0]).toMatchObject({ type: "welcome", resumed: true });
     for (let sent = 0; sent < 80; sent++) {
@@ -356,12 +366,7 @@ describe("long-polling transport", () => {
     const { url, nextSession } = await startServer({ maxMessageSize: 1000, replayBuffer: { maxBytes: 100_000 } });
     const { sid } = await openPolling(url);
     const session = await nextSession();
-    const control = "\u0001".repeat(1000);
-    for (let i = 0; i < 9; i++) {
-      for (let j = 0; j < 10; j++) session.send(control);
-      await nextTurn();
-      expect((await startPoll(url, sid).answer).frames).toHaveLength(10);
-    }
+    const control = await sendPolledUnacknowledged(url, sid, session);
     // Nothing was acknowledged: the resume replays all 90; the hello's answer takes the first piece.
     const received: Frame[] = (await postFrames(`${url}/poll`, [hello(sid, 0)])).frames;
     expect(received[0]).toMatchObject({ type: "welcome", resumed: true });

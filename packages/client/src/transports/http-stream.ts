@@ -16,8 +16,9 @@ const MAX_XHR_STREAM_CHARS = 8 * 1024 * 1024;
 /**
  * HTTP streaming: one long-lived response carries every frame from the server; frames to the
  * server go by POST. Works where WebSocket upgrades are blocked but responses can stream. The
- * response is read as it arrives (see request() in http.ts): with a fetch stream reader in browsers and
- * Node, with XMLHttpRequest's progress events where fetch has no response streams (React Native).
+ * response is read as it arrives (see request() in http.ts): with a fetch stream reader in
+ * browsers and Node, with XMLHttpRequest's progress events where fetch has no response streams
+ * (React Native).
  */
 export const httpStream: TransportFactory = {
   name: "streaming",
