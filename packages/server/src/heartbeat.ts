@@ -47,7 +47,8 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
   let lastSweep = -Infinity;
 
   const arm = (deadline: number) => {
-    const at = Math.max(deadline, lastSweep + spacingMs);
+    // min(): a clock set back since the last sweep must not push the next one out by as much.
+    const at = Math.max(deadline, Math.min(lastSweep, clock.now()) + spacingMs);
     if (at >= wakeAt) return;
     if (timer !== undefined) clock.clearTimeout(timer);
     wakeAt = at;
@@ -61,6 +62,10 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
     let next = Infinity;
     // Deleting the entry being visited is safe in a Set iteration.
     for (const link of links) {
+      // The clock was set back (timers run on the system's own time): what lies in the future
+      // counts from now, or the link would go unpinged and unjudged for as long as it was set back.
+      if (link.lastActivityMs > now) link.lastActivityMs = now;
+      if (link.nextPingAtMs > now + intervalMs) link.nextPingAtMs = now + intervalMs;
       const deadAt = link.lastActivityMs + silenceMs;
       if (now >= deadAt) {
         links.delete(link);

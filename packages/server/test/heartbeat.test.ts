@@ -58,6 +58,49 @@ describe("heartbeat", () => {
     expect(log.at(-1)).toBe("expired@270");
   });
 
+  it("a clock set back delays neither pings nor the expiry of a silent link by as much", () => {
+    // Timers run on the system's monotonic time, Date.now() on the wall clock, which can be set back.
+    const timers = createManualClock();
+    let offset = 0;
+    const clock = { now: () => timers.now() + offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout };
+    const log: string[] = [];
+    const elapsed = () => timers.now() - 1_000_000;
+    const heartbeat = startHeartbeat({ clock, intervalMs: 100, timeoutMs: 50, onPing: () => log.push(`ping@${elapsed()}`), onExpired: () => log.push(`expired@${elapsed()}`) });
+    timers.advance(60);
+    heartbeat.activity();
+    offset = -60_000; // set back a minute; the client goes silent
+    timers.advance(400);
+    // Pinged within an interval of its time, and judged silent within two windows of the jump:
+    // not a minute later.
+    const at = (entry: string | undefined) => Number(entry?.split("@")[1]);
+    expect(log[0]).toMatch(/^ping@/);
+    expect(at(log[0])).toBeLessThanOrEqual(200);
+    expect(log.at(-1)).toMatch(/^expired@/);
+    expect(at(log.at(-1))).toBeLessThanOrEqual(60 + 2 * 150 + 25);
+    expect(timers.pendingTimers).toBe(0);
+    heartbeat.stop();
+  });
+
+  it("pings on time a link watched after the clock was set back", () => {
+    const timers = createManualClock();
+    let offset = 0;
+    const clock = { now: () => timers.now() + offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout };
+    const heartbeats = createHeartbeats({ clock, intervalMs: 100, timeoutMs: 50 });
+    const pings: number[] = [];
+    const watched = (): Watched => ({ lastActivityMs: 0, nextPingAtMs: 0, ping: () => pings.push(timers.now() - 1_000_000), expire: () => undefined });
+    const first = watched();
+    heartbeats.watch(first);
+    timers.advance(100); // a sweep: it pings
+    heartbeats.unwatch(first);
+    offset = -60_000;
+    const second = watched();
+    heartbeats.watch(second);
+    timers.advance(150);
+    expect(pings).toEqual([100, 200]);
+    heartbeats.unwatch(second);
+    expect(timers.pendingTimers).toBe(0);
+  });
+
   it("stop() cancels everything", () => {
     const { clock, log, heartbeat } = setup();
     heartbeat.stop();
