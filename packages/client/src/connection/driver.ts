@@ -326,14 +326,16 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
         case "ping":
           uplink.control({ type: "pong", id: frame.id });
           break;
-        case "pong":
+        case "pong": {
           if (frame.id !== pingId) break;
+          const measured = clock.now() - pingSentAt;
           // A wall clock set back meanwhile spoils this measurement: keep the last one.
-          if (clock.now() >= pingSentAt) rtt = clock.now() - pingSentAt;
+          if (measured >= 0) rtt = measured;
           // Keep rtt current: measure again one ping interval later.
           clock.clearTimeout(rttTimer);
           rttTimer = clock.setTimeout(ping, pingIntervalMs);
           break;
+        }
         case "close": {
           const info = linkClose(frame.code, frame.reason || "closed by server");
           if (frame.code === CloseCode.TRANSPORT_REPLACED && plugin?.defer(info)) return detachLink();

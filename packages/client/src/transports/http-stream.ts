@@ -1,9 +1,6 @@
 import { Endpoint } from "@lifeline/protocol";
-import type { Capabilities } from "../env.js";
-import { createHttpLink, linkLost } from "./http.js";
+import { canStreamFetch, createHttpLink, linkLost } from "./http.js";
 import type { Transport, TransportFactory } from "./transport.js";
-
-const canStreamFetch = (caps: Capabilities) => !!(caps.fetch && caps.fetchStreams && caps.TextDecoder);
 
 /**
  * XMLHttpRequest keeps the whole response in responseText, and a healthy stream never ends: past

@@ -23,6 +23,9 @@ const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
  */
 const UPLOAD_MS_PER_CHAR = 1 / 4;
 
+/** Whether fetch can hand a response over as it arrives (a body stream, and a decoder for it). */
+export const canStreamFetch = (caps: Capabilities) => !!(caps.fetch && caps.fetchStreams && caps.TextDecoder);
+
 /** An endless answer (a stream) that a fetch can give only whole. */
 class CannotStream extends Error {}
 
@@ -52,15 +55,15 @@ export function request(caps: Capabilities, method: "GET" | "POST", url: string,
 }
 
 function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void, endless?: boolean): PendingRequest {
-  const streams = caps.fetchStreams && caps.TextDecoder;
+  const streams = canStreamFetch(caps);
   // React Native's fetch reads a response only whole; its XMLHttpRequest reports progress.
-  if (caps.fetch && (streams || !onText || !caps.XMLHttpRequest)) {
+  if (streams || (caps.fetch && (!onText || !caps.XMLHttpRequest))) {
     const controller = new AbortController();
     const init: RequestInit = { method, signal: controller.signal, cache: "no-store" };
     // text/plain keeps cross-origin POSTs "simple": no CORS preflight round trip.
     if (body !== undefined) Object.assign(init, { body, headers: { "content-type": "text/plain;charset=UTF-8" } });
     return {
-      response: caps.fetch(url, init).then(async (res) => {
+      response: caps.fetch!(url, init).then(async (res) => {
         // A fetch passed in options may be one whose Response has no body stream (a polyfill).
         const reader = onText && streams && res.status === 200 && res.body?.getReader?.();
         if (!reader) {

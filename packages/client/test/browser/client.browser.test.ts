@@ -72,6 +72,15 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
     await page.evaluate(([u, o]) => (window as unknown as PageWindow).start(u as string, o as object), [url, options] as const);
     return page;
   };
+  /** The page, with `fetch` deleted before the client starts against the echo server. */
+  const startWithoutFetch = async (name: PageName, options: object) => {
+    page = await openPage(browser, `${statics.url}/${name}.html`);
+    await page.evaluate(([u, o]) => {
+      delete (window as { fetch?: unknown }).fetch;
+      (window as unknown as PageWindow).start(u as string, o as object);
+    }, [echo.url, options] as const);
+    return page;
+  };
   const recorded = (p: Page) => p.evaluate(() => (window as unknown as PageWindow).record);
   const waitFor = async (p: Page, opens: number, messages: number) => {
     try {
@@ -142,14 +151,10 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
     });
 
     it("streams over XMLHttpRequest where fetch cannot stream, and sees the welcome at once", async () => {
-      page = await openPage(browser, `${statics.url}/${name}.html`);
       // As in a browser without fetch response streams: the client reads XHR progress instead.
       // Chromium holds back a text/plain response of under 512 bytes to sniff its type unless
       // the server says nosniff, and the welcome and pings of a quiet stream are less than that.
-      await page.evaluate(([u]) => {
-        delete (window as { fetch?: unknown }).fetch;
-        (window as unknown as PageWindow).start(u!, { transports: ["streaming"], connectTimeout: 3000 });
-      }, [echo.url] as const);
+      page = await startWithoutFetch(name, { transports: ["streaming"], connectTimeout: 3000 });
       await waitFor(page, 1, 0);
       await send(page, { text: "over xhr" });
       await waitFor(page, 1, 1);
@@ -159,11 +164,7 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
     });
 
     it("takes a stream the browser aborts itself (window.stop()) for a lost link at once, and resumes", async () => {
-      page = await openPage(browser, `${statics.url}/${name}.html`);
-      await page.evaluate(([u]) => {
-        delete (window as { fetch?: unknown }).fetch;
-        (window as unknown as PageWindow).start(u!, { transports: ["streaming"], reconnect: { initialDelay: 50 } });
-      }, [echo.url] as const);
+      page = await startWithoutFetch(name, { transports: ["streaming"], reconnect: { initialDelay: 50 } });
       await waitFor(page, 1, 0);
       // Only an abort event, no error: unheard, the link would wait out the heartbeat (45 s).
       await page.evaluate(() => window.stop());

@@ -244,13 +244,19 @@ describe("driver", () => {
     expect(conn.rtt).toBe(42);
   });
 
-  it("keeps the last rtt when the wall clock was set back between a ping and its pong", async () => {
+  /** An open connection whose server pings every second; `pings()` are the client's pings so far. */
+  async function openWithPingInterval() {
     const { conn, factory, clock } = setup();
     await settle();
     const link = factory.links[0]!;
     link.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500 });
     await settle();
     const pings = () => link.sent.filter((f) => f.type === "ping") as { id: number }[];
+    return { conn, clock, link, pings };
+  }
+
+  it("keeps the last rtt when the wall clock was set back between a ping and its pong", async () => {
+    const { conn, clock, pings, link } = await openWithPingInterval();
     clock.advance(40);
     link.deliver({ type: "pong", id: pings()[0]!.id });
     clock.advance(1000);
@@ -262,12 +268,7 @@ describe("driver", () => {
   });
 
   it("measures rtt again every ping interval, and stops with the link", async () => {
-    const { conn, factory, clock } = setup();
-    await settle();
-    const link = factory.links[0]!;
-    link.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500 });
-    await settle();
-    const pings = () => link.sent.filter((f) => f.type === "ping") as { id: number }[];
+    const { conn, clock, pings, link } = await openWithPingInterval();
     clock.advance(40);
     link.deliver({ type: "pong", id: pings()[0]!.id });
     expect(conn.rtt).toBe(40);

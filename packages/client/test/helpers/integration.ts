@@ -21,6 +21,21 @@ export async function until(condition: () => boolean, timeoutMs: number, what: s
 }
 
 /**
+ * Sends 40 messages of 12,000 characters from the server to `conn` through its proxy throttled
+ * to 150 kB/s (about 3 s in all) and waits until all of them arrived; how long that took too.
+ */
+export async function sendThrottledBurst({ proxy, conn, session }: Pick<ProxiedLink, "proxy" | "conn" | "session">) {
+  const received: string[] = [];
+  conn.on("message", (data) => received.push(String(data)));
+  const burst = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(12_000, "s"));
+  proxy.throttle(150_000);
+  const started = Date.now();
+  for (const message of burst) session.send(message);
+  await until(() => received.length === burst.length, 20_000, "the burst at the client");
+  return { burst, received, elapsedMs: Date.now() - started };
+}
+
+/**
  * Registers an afterEach that runs what the test queued, newest first (a client closes before
  * the proxy in front of its server, the proxy before the server), and returns the queue.
  */

@@ -9,7 +9,7 @@ import { httpStream } from "../../src/transports/http-stream.js";
 import { longPolling } from "../../src/transports/long-polling.js";
 import { webSocket } from "../../src/transports/websocket.js";
 import { createFakeAppState, createFakeNetInfo } from "../helpers/fake-platform.js";
-import { cleanupAfterEach, openThroughProxy, until } from "../helpers/integration.js";
+import { cleanupAfterEach, openThroughProxy, sendThrottledBurst, until } from "../helpers/integration.js";
 import { RnXMLHttpRequest, fetchCalls, installReactNativeGlobals } from "./rn-environment.js";
 
 let server: LifelineServer | undefined;
@@ -109,13 +109,9 @@ describe("React Native imitation", () => {
   it("keeps a polling link while an answer takes longer to come down than the heartbeat's window", async () => {
     installReactNativeGlobals();
     // The link may be silent for 1 s; a 256 KiB answer takes about 1.7 s at 150 kB/s.
-    const { proxy, conn: polling, session, states } = await openThroughProxy(cleanups, "polling", { heartbeat: { interval: 500, timeout: 500 } });
-    const received: string[] = [];
-    polling.on("message", (data) => received.push(String(data)));
-    const burst = Array.from({ length: 40 }, (_, i) => `${i}`.padEnd(12_000, "s"));
-    proxy.throttle(150_000);
-    for (const message of burst) session.send(message);
-    await until(() => received.length === burst.length, 20_000, "the burst at the client");
+    const link = await openThroughProxy(cleanups, "polling", { heartbeat: { interval: 500, timeout: 500 } });
+    const { proxy, conn: polling, session, states } = link;
+    const { burst, received } = await sendThrottledBurst(link);
     expect(received).toEqual(burst);
     expect(states).toEqual(["open: session started"]);
     expect(RnXMLHttpRequest.instances.some((x) => x.progressEvents > 1)).toBe(true);
