@@ -34,7 +34,7 @@ export const INTERNAL_MEMBERS = [
   ...["helloBody", "ended", "welcomed", "atMessageEnd", "receive", "end", "download", "pendingLength"], // HTTP link
   ...["endpoint", "connectTimeoutMs", "fallbackDelayMs", "timer", "effects", "delayMs", "retryDelayMs"], // select, state
   ...["factories", "network", "given", "initialDelayMs", "maxDelayMs"], // resolved options
-  ...["strikes", "demotions", "demotedUntil", "demotedForMs", "order", "lost", "recall", "remember", "forget"], // fallback health, memory
+  ...["strikes", "demotions", "demotedUntil", "demotionMs", "demotedForMs", "order", "lost", "recall", "remember", "forget"], // fallback health, memory
   ...["opened", "defer", "generation", "linkRequest", "adopt"], // fallback host
   ...["seq", "sessionId", "pingIntervalMs", "pingTimeoutMs", "connectionId", "version", "parts", "offset", "position", "channel", "epoch", "resumeWindowMs"], // frames
   ...["onClose", "onFrames", "onOpen", "isSupported", "onCandidateFailed", "fetchStreams", "handlers", "query", "renew", "final"], // Transport, select

@@ -56,7 +56,9 @@ export function createTransportMemory(endpoint: string, storage: StorageLike | u
       // Anything but a string (an async storage's Promise, say) is nothing remembered.
       const [name, at] = typeof value === "string" ? value.split(" ") : [];
       if (!name || !NAMES.includes(name)) return undefined;
-      if (!(clock.now() - Number(at) < ttlMs)) {
+      // Also forgotten when stored more than ttlMs "ahead": the wall clock was set back since,
+      // and counting from then would keep it for as long again.
+      if (!(Math.abs(clock.now() - Number(at)) < ttlMs)) {
         forget();
         return undefined;
       }

@@ -11,6 +11,8 @@ interface Record {
   strikes: number;
   demotions: number;
   demotedUntil: number;
+  /** The length of the last demotion. */
+  demotionMs: number;
 }
 
 /**
@@ -31,10 +33,18 @@ export function createTransportHealth(clock: Clock): TransportHealth {
   const records = new Map<TransportName, Record>();
   const get = (name: TransportName) => {
     let record = records.get(name);
-    if (!record) records.set(name, (record = { strikes: 0, demotions: 0, demotedUntil: 0 }));
+    if (!record) records.set(name, (record = { strikes: 0, demotions: 0, demotedUntil: 0, demotionMs: 0 }));
     return record;
   };
-  const demotedForMs = (name: TransportName) => Math.max(0, (records.get(name)?.demotedUntil ?? 0) - clock.now());
+  const demotedForMs = (name: TransportName) => {
+    const record = records.get(name);
+    if (!record) return 0;
+    const now = clock.now();
+    // The deadline is wall-clock time, which can be set back (an NTP step, a phone correcting its
+    // time): a demotion never ends later than its length from now, however far back that went.
+    record.demotedUntil = Math.min(record.demotedUntil, now + record.demotionMs);
+    return Math.max(0, record.demotedUntil - now);
+  };
   const isDemoted = (name: TransportName) => demotedForMs(name) > 0;
   return {
     demotedForMs,
@@ -53,7 +63,8 @@ export function createTransportHealth(clock: Clock): TransportHealth {
       }
       if (++record.strikes < (record.demotions ? 1 : 2)) return false;
       record.strikes = 0;
-      record.demotedUntil = clock.now() + Math.min(MAX_DEMOTION_MS, DEMOTION_MS * 2 ** record.demotions++);
+      record.demotionMs = Math.min(MAX_DEMOTION_MS, DEMOTION_MS * 2 ** record.demotions++);
+      record.demotedUntil = clock.now() + record.demotionMs;
       return true;
     },
   };

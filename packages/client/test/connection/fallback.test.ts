@@ -131,6 +131,17 @@ describe("remembering what worked", () => {
     s.conn.close();
   });
 
+  it("forgets what was stored more than 24 hours ahead of now: the wall clock was set back since", async () => {
+    const storage = memoryStorage();
+    storage.setItem("lifeline:transport:http://127.0.0.1:1/lifeline", `polling ${1_000_000 + 25 * 3600_000}`);
+    const s = setup({ storage });
+    await settle();
+    expect(s.ws.links).toHaveLength(1);
+    expect(s.polling.links).toHaveLength(0);
+    expect(storage.data.size).toBe(0);
+    s.conn.close();
+  });
+
   it("survives storage that throws", async () => {
     const broken: StorageLike = {
       getItem: () => {

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { createTransportHealth, SHORT_LIVED_MS } from "../../src/connection/health.js";
+import type { TransportFactory, TransportName } from "../../src/transports/transport.js";
+import { createManualClock } from "@lifeline/testkit";
+
+const factory = (name: TransportName) => ({ name }) as TransportFactory;
+const all = [factory("websocket"), factory("streaming"), factory("polling")];
+const names = (factories: readonly TransportFactory[]) => factories.map((f) => f.name);
+
+function setup() {
+  // Timers run on the system's monotonic time, Date.now() on the wall clock, which can be set back.
+  const timers = createManualClock();
+  const wall = { offset: 0 };
+  const health = createTransportHealth({ now: () => timers.now() + wall.offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout });
+  const demote = (name: TransportName) => {
+    health.lost(name, SHORT_LIVED_MS - 1);
+    return health.lost(name, SHORT_LIVED_MS - 1);
+  };
+  return { timers, wall, health, demote };
+}
+
+describe("transport health", () => {
+  it("demotes after two short-lived links for a minute, then twice as long, and orders the demoted transport out", () => {
+    const { timers, health, demote } = setup();
+    expect(demote("websocket")).toBe(true);
+    expect(health.demotedForMs("websocket")).toBe(60_000);
+    expect(names(health.order(all, "websocket"))).toEqual(["streaming", "polling"]);
+    timers.advance(60_000);
+    expect(health.demotedForMs("websocket")).toBe(0);
+    expect(names(health.order(all, undefined))).toEqual(["websocket", "streaming", "polling"]);
+    // Once demoted, one more short-lived link is enough, and it lasts twice as long.
+    expect(health.lost("websocket", 500)).toBe(true);
+    expect(health.demotedForMs("websocket")).toBe(120_000);
+  });
+
+  it("keeps every transport when all are demoted, the preferred one first", () => {
+    const { health, demote } = setup();
+    for (const f of all) demote(f.name);
+    expect(names(health.order(all, "polling"))).toEqual(["polling", "websocket", "streaming"]);
+  });
+
+  it("is not stretched by a wall clock set back: the demotion ends on time", () => {
+    const { timers, wall, health, demote } = setup();
+    demote("websocket");
+    timers.advance(10_000);
+    wall.offset = -3600_000; // an NTP step or a phone correcting its time: an hour back
+    expect(health.demotedForMs("websocket")).toBeLessThanOrEqual(60_000);
+    timers.advance(60_000);
+    expect(health.demotedForMs("websocket")).toBe(0);
+    expect(names(health.order(all, undefined))[0]).toBe("websocket");
+  });
+});
