@@ -57,7 +57,9 @@ export function createTransportHealth(clock: Clock): TransportHealth {
     },
     lost(name, uptimeMs) {
       const record = get(name);
-      if (uptimeMs >= SHORT_LIVED_MS) {
+      // A negative uptime means the wall clock was set back while the link was up: how long it
+      // lived is unknown, so it is not held against the transport.
+      if (uptimeMs >= SHORT_LIVED_MS || uptimeMs < 0) {
         record.strikes = 0;
         return false;
       }

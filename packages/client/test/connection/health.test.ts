@@ -49,4 +49,11 @@ describe("transport health", () => {
     expect(health.demotedForMs("websocket")).toBe(0);
     expect(names(health.order(all, undefined))[0]).toBe("websocket");
   });
+
+  it("does not hold a link against its transport when the wall clock was set back while it was up", () => {
+    const { health, demote } = setup();
+    demote("websocket");
+    expect(health.lost("websocket", -3_590_000)).toBe(false); // up ten seconds, the clock set back an hour
+    expect(health.lost("websocket", 500)).toBe(true); // a real short-lived link still counts
+  });
 });
