@@ -57,6 +57,12 @@ const rows = {
 };
 for (const [name, source] of Object.entries(apps)) rows[name] = { file: "bundled from dist ESM", ...measure(await bundle(source)) };
 
+const unknown = [...Object.keys(budget), ...Object.keys(target)].filter((name) => !rows[name]);
+if (unknown.length) {
+  console.error(`size: the budget names ${[...new Set(unknown)].join(", ")}, which this report does not measure; it measures ${Object.keys(rows).join(", ")}.`);
+  process.exit(2);
+}
+
 const json = args.find((arg) => arg === "--json" || arg.startsWith("--json="));
 const over = Object.entries(budget).filter(([name, limit]) => rows[name].gzip > limit);
 

@@ -62,18 +62,28 @@ suite(title, () => {
     expect(report.bundles["streaming-only"]!.gzip).toBeLessThan(report.bundles.full!.gzip);
   });
 
-  it("fails, naming the bundle, when one is over its ceiling", () => {
+  /** Runs the size check against this budget file's contents. */
+  function checkAgainst(budget: object): { status: number; stdout: string; stderr: string } {
     const dir = mkdtempSync(join(tmpdir(), "lifeline-size-"));
     try {
-      const budget = join(dir, "budget.json");
-      writeFileSync(budget, JSON.stringify({ gzip: { full: 100_000, "websocket-only": 1000 } }));
-      const run = sizeScript("--check", `--budget=${budget}`);
-      expect(run.status).toBe(1);
-      expect(run.stderr).toMatch(/websocket-only is \d+ B gzip, over its ceiling of 1000 B/);
-      expect(run.stderr).not.toMatch(/full is/);
+      writeFileSync(join(dir, "budget.json"), JSON.stringify(budget));
+      return sizeScript("--check", `--budget=${join(dir, "budget.json")}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it("fails, naming the bundle, when one is over its ceiling", () => {
+    const run = checkAgainst({ gzip: { full: 100_000, "websocket-only": 1000 } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/websocket-only is \d+ B gzip, over its ceiling of 1000 B/);
+    expect(run.stderr).not.toMatch(/full is/);
+  });
+
+  it("fails, naming it, when the budget names a bundle it does not measure", () => {
+    const run = checkAgainst({ gzip: { full: 100_000, "websocket-onyl": 100_000 } });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/the budget names websocket-onyl, which this report does not measure/);
   });
 
   it("leaves the HTTP transports out of an app that forces WebSocket, and WebSocket out of one that forces polling", async () => {
