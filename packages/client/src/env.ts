@@ -1,7 +1,7 @@
 /** Constructors and functions the transports need; taken from options first, then globalThis. */
 export interface Capabilities {
   readonly WebSocket?: WebSocketConstructor;
-  readonly fetch?: typeof fetch;
+  readonly fetch?: FetchFunction;
   readonly XMLHttpRequest?: XMLHttpRequestConstructor;
   /**
    * True when fetch responses expose a readable `body` stream. React Native's fetch has none,
@@ -10,6 +10,12 @@ export interface Capabilities {
   readonly fetchStreams?: boolean;
   readonly TextDecoder?: TextDecoderConstructor;
 }
+
+/**
+ * The platform's `fetch`, typed as its global declaration (the DOM library's, Node's or React
+ * Native's); a project that declares no `fetch` at all still compiles against these types.
+ */
+export type FetchFunction = typeof globalThis extends { fetch: infer F } ? F : (input: string, init?: object) => Promise<unknown>;
 
 /**
  * A TextDecoder as a structural type, since React Native's TypeScript setup declares none; wide
@@ -57,7 +63,7 @@ export type XMLHttpRequestConstructor = new () => XMLHttpRequestLike;
 
 export interface CapabilityOptions {
   WebSocket?: WebSocketConstructor | undefined;
-  fetch?: typeof fetch | undefined;
+  fetch?: FetchFunction | undefined;
   XMLHttpRequest?: XMLHttpRequestConstructor | undefined;
 }
 

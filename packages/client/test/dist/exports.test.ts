@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 
 const packagesDir = fileURLToPath(new URL("../../../", import.meta.url));
 const published = ["client", "protocol", "server"] as const;
-type Manifest = { exports: Record<string, unknown>; main?: string; module?: string; types?: string; sideEffects?: boolean; "react-native"?: string };
+type Manifest = { version: string; exports: Record<string, unknown>; main?: string; module?: string; types?: string; sideEffects?: boolean; "react-native"?: string };
 const manifest = (pkg: string): Manifest => JSON.parse(readFileSync(join(packagesDir, pkg, "package.json"), "utf8")) as Manifest;
 const built = published.every((pkg) => existsSync(join(packagesDir, pkg, "dist")));
 const suite = built ? describe : describe.skip;
@@ -26,8 +26,8 @@ function targets(value: unknown, path: string[] = []): Array<[string, string]> {
   throw new Error(`unexpected export target ${JSON.stringify(value)}`);
 }
 
-/** An export of code (conditions per environment), not a plain file such as package.json or the CDN bundle. */
-const isCode = ([, target]: [string, unknown]) => typeof target === "object";
+/** An export of code (conditions per environment), not a plain file such as package.json or a CDN bundle. */
+const isCode = ([subpath, target]: [string, unknown]) => typeof target === "object" && !subpath.startsWith("./dist/");
 
 /** Runs a script in a fresh Node process (nothing imported before it) and parses its JSON output. */
 function runFresh(script: string): unknown {
@@ -101,6 +101,25 @@ suite(title, () => {
         expect(cjs, subpath).toEqual(esm);
       }
     });
+  });
+
+  // `npm run pack:packages` packs with pnpm, which turns the `workspace:*` ranges between the
+  // packages into versions; a tarball that kept one could not be installed by npm.
+  it("packs (as `npm run pack:packages` does) into manifests with versions, never workspace: ranges", () => {
+    const destination = mkdtempSync(join(tmpdir(), "lifeline-packs-"));
+    try {
+      const script = (JSON.parse(readFileSync(join(packagesDir, "../package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["pack:packages"]!;
+      const command = script.slice(script.indexOf("npx ")).replace(/--pack-destination \S+$/, "");
+      execFileSync("sh", ["-c", `${command} --pack-destination "${destination}"`], { cwd: join(packagesDir, ".."), stdio: "pipe" });
+      for (const pkg of published) {
+        const packed = JSON.parse(execFileSync("tar", ["-xOzf", join(destination, `lifeline-${pkg}-${manifest(pkg).version}.tgz`), "package/package.json"], { encoding: "utf8" })) as Record<string, Record<string, string> | undefined>;
+        const ranges = ["dependencies", "devDependencies", "peerDependencies"].flatMap((field) => Object.entries(packed[field] ?? {}));
+        expect(ranges.filter(([, range]) => range.startsWith("workspace:")), pkg).toEqual([]);
+        if (pkg !== "protocol") expect(Object.fromEntries(ranges)["@lifeline/protocol"], pkg).toBe(manifest("protocol").version);
+      }
+    } finally {
+      rmSync(destination, { recursive: true, force: true });
+    }
   });
 
   describe("@lifeline/client", () => {
@@ -253,6 +272,30 @@ suite(title, () => {
           import { httpStream } from "@lifeline/client/transports/http-stream";
           connect("https://example.com/lifeline", { WebSocket }).close();
           connectCore("https://example.com/lifeline", { transportFactories: [httpStream] }).close();
+          export {};`,
+      };
+      expect(inApp(files, (project) => tscOutput(project, ["-p", "."]))).toBe("");
+    });
+
+    // A project with no platform declarations at all (a shared library's strict build, say):
+    // the declarations must not need a global `fetch` either. The minified ES module has the
+    // index entry's types, and the script tag's global is typed as getting-started.md shows.
+    it("has declarations that typecheck with no platform globals declared at all, skipLibCheck off", () => {
+      const compilerOptions = { strict: true, noEmit: true, skipLibCheck: false, lib: ["es2022"], types: [], module: "esnext", moduleResolution: "bundler" };
+      const files = {
+        "package.json": JSON.stringify({ type: "module" }),
+        "tsconfig.json": JSON.stringify({ compilerOptions, files: ["app.ts"] }),
+        "app.ts": `import { connect, type ClientOptions } from "@lifeline/client";
+          import { connect as connectCore } from "@lifeline/client/core";
+          import { longPolling } from "@lifeline/client/transports/long-polling";
+          import { connect as connectMinified } from "@lifeline/client/dist/lifeline.esm.min.js";
+          const options: ClientOptions = { transports: ["polling"] };
+          connect("https://example.com/lifeline", options).close();
+          connectMinified("https://example.com/lifeline", options).close();
+          // The CDN script tag's global, declared as docs/getting-started.md says.
+          declare const Lifeline: typeof import("@lifeline/client");
+          export const viaGlobal = () => Lifeline.connect("https://example.com/lifeline").close();
+          connectCore("https://example.com/lifeline", { transportFactories: [longPolling] }).close();
           export {};`,
       };
       expect(inApp(files, (project) => tscOutput(project, ["-p", "."]))).toBe("");
