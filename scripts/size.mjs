@@ -57,7 +57,7 @@ const rows = {
 };
 for (const [name, source] of Object.entries(apps)) rows[name] = { file: "bundled from dist ESM", ...measure(await bundle(source)) };
 
-const unknown = [...Object.keys(budget), ...Object.keys(target)].filter((name) => !rows[name]);
+const unknown = [...Object.keys(budget), ...Object.keys(target)].filter((name) => !Object.hasOwn(rows, name));
 if (unknown.length) {
   console.error(`size: the budget names ${[...new Set(unknown)].join(", ")}, which this report does not measure; it measures ${Object.keys(rows).join(", ")}.`);
   process.exit(2);

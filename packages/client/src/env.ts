@@ -15,7 +15,7 @@ export interface Capabilities {
  * The platform's `fetch`, typed as its global declaration (the DOM library's, Node's or React
  * Native's); a project that declares no `fetch` at all still compiles against these types.
  */
-export type FetchFunction = typeof globalThis extends { fetch: infer F } ? F : (input: string, init?: object) => Promise<unknown>;
+export type FetchFunction = typeof globalThis extends { fetch: infer F } ? F : (input: string, init?: object) => Promise<{ status: number; text(): Promise<string> }>;
 
 /**
  * A TextDecoder as a structural type, since React Native's TypeScript setup declares none; wide

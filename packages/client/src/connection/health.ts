@@ -41,9 +41,12 @@ export function createTransportHealth(clock: Clock): TransportHealth {
     if (!record) return 0;
     const now = clock.now();
     // The deadline is wall-clock time, which can be set back (an NTP step, a phone correcting its
-    // time): a demotion never ends later than its length from now, however far back that went.
+    // time): a demotion never lasts longer than its length from now, however far back that went,
+    // and one seen to have ended stays ended.
     record.demotedUntil = Math.min(record.demotedUntil, now + record.demotionMs);
-    return Math.max(0, record.demotedUntil - now);
+    if (record.demotedUntil > now) return record.demotedUntil - now;
+    record.demotionMs = 0;
+    return 0;
   };
   const isDemoted = (name: TransportName) => demotedForMs(name) > 0;
   return {
@@ -58,8 +61,9 @@ export function createTransportHealth(clock: Clock): TransportHealth {
     lost(name, uptimeMs) {
       const record = get(name);
       // A negative uptime means the wall clock was set back while the link was up: how long it
-      // lived is unknown, so it is not held against the transport.
-      if (uptimeMs >= SHORT_LIVED_MS || uptimeMs < 0) {
+      // lived is unknown, so it counts neither for nor against the transport.
+      if (!(uptimeMs >= 0)) return false;
+      if (uptimeMs >= SHORT_LIVED_MS) {
         record.strikes = 0;
         return false;
       }

@@ -39,21 +39,28 @@ describe("transport health", () => {
     expect(names(health.order(all, "polling"))).toEqual(["polling", "websocket", "streaming"]);
   });
 
-  it("is not stretched by a wall clock set back: the demotion ends on time", () => {
+  it("is stretched by a wall clock set back by at most its own length, and one that ended stays ended", () => {
     const { timers, wall, health, demote } = setup();
     demote("websocket");
     timers.advance(10_000);
     wall.offset = -3600_000; // an NTP step or a phone correcting its time: an hour back
-    expect(health.demotedForMs("websocket")).toBeLessThanOrEqual(60_000);
-    timers.advance(60_000);
+    expect(health.demotedForMs("websocket")).toBe(60_000);
+    timers.advance(59_999);
+    expect(health.demotedForMs("websocket")).toBe(1);
+    timers.advance(1);
     expect(health.demotedForMs("websocket")).toBe(0);
     expect(names(health.order(all, undefined))[0]).toBe("websocket");
+    wall.offset -= 3600_000; // set back once more: the ended demotion does not come back
+    expect(health.demotedForMs("websocket")).toBe(0);
   });
 
-  it("does not hold a link against its transport when the wall clock was set back while it was up", () => {
+  it("counts a link whose uptime a wall clock set back spoiled neither for nor against its transport", () => {
     const { health, demote } = setup();
     demote("websocket");
     expect(health.lost("websocket", -3_590_000)).toBe(false); // up ten seconds, the clock set back an hour
     expect(health.lost("websocket", 500)).toBe(true); // a real short-lived link still counts
+    expect(health.lost("streaming", 500)).toBe(false); // a strike
+    expect(health.lost("streaming", Number.NaN)).toBe(false);
+    expect(health.lost("streaming", 500)).toBe(true); // the strike was not forgiven
   });
 });

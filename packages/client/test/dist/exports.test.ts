@@ -234,6 +234,8 @@ suite(title, () => {
           import { webSocket } from "@lifeline/client/transports/websocket";
           import { httpStream } from "@lifeline/client/transports/http-stream";
           import { longPolling } from "@lifeline/client/transports/long-polling";
+          import { connect as connectMinified } from "@lifeline/client/dist/lifeline.esm.min.js";
+          connectMinified("http://127.0.0.1:8080/lifeline", { fetch }).close();
           const conn = connect("http://127.0.0.1:8080/lifeline", { transports: ["websocket", "polling"] });
           conn.on("message", (data: string | Uint8Array) => console.log(data));
           conn.on("error", (error: LifelineError) => console.log(error.code));
