@@ -59,7 +59,9 @@ function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: s
   // React Native's fetch reads a response only whole; its XMLHttpRequest reports progress.
   if (streams || (caps.fetch && (!onText || !caps.XMLHttpRequest))) {
     const controller = new AbortController();
-    const init: RequestInit = { method, signal: controller.signal, cache: "no-store" };
+    // reactNative.textStreaming: React Native's fetch polyfill (react-native-fetch-api) has body
+    // streams, but answers only once a response is whole without it; other fetches ignore it.
+    const init = { method, signal: controller.signal, cache: "no-store", reactNative: { textStreaming: true } } as RequestInit;
     // text/plain keeps cross-origin POSTs "simple": no CORS preflight round trip.
     if (body !== undefined) Object.assign(init, { body, headers: { "content-type": "text/plain;charset=UTF-8" } });
     return {

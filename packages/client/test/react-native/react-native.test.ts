@@ -89,6 +89,30 @@ describe("React Native imitation", () => {
     expect(stream!.aborted).toBe(true);
   });
 
+  // iOS's URLSession hands over nothing of a response before its first 512 bytes: a stream
+  // whose welcome is shorter would sit there until the connect timeout.
+  it("streams on iOS, whose XMLHttpRequest holds back a response's first 512 bytes", async () => {
+    const url = await echoServer();
+    installReactNativeGlobals({ ios: true });
+    conn = connect(url, { transports: ["streaming"], connectTimeout: 2000 });
+    expect((await opened(conn)).transport).toBe("streaming");
+    expect(await echo(conn, "one", new Uint8Array([0, 255]))).toEqual(["one", new Uint8Array([0, 255])]);
+    expect(RnXMLHttpRequest.instances.filter((x) => x.url === `${url}/stream`)).toHaveLength(1);
+  });
+
+  // react-native-polyfill-globals gives fetch body streams, but its fetch answers only once a
+  // response is whole unless asked to stream: the stream would hang until the connect timeout.
+  it("streams over fetch where a polyfill gives it body streams (react-native-fetch-api)", async () => {
+    const url = await echoServer();
+    installReactNativeGlobals({ fetch: "polyfilled" });
+    expect(resolveCapabilities().fetchStreams).toBe(true);
+    conn = connect(url, { transports: ["streaming"], connectTimeout: 2000 });
+    expect((await opened(conn)).transport).toBe("streaming");
+    expect(await echo(conn, "one", new Uint8Array([0, 255]))).toEqual(["one", new Uint8Array([0, 255])]);
+    expect(fetchCalls.filter((call) => call === `POST ${url}/stream`)).toHaveLength(1);
+    expect(RnXMLHttpRequest.instances).toEqual([]);
+  });
+
   it("polls over XMLHttpRequest, whose progress events read an answer as it arrives, and posts with fetch", async () => {
     const url = await echoServer();
     installReactNativeGlobals();

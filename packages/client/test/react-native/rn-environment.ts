@@ -1,5 +1,6 @@
 import { request as httpRequest } from "node:http";
 import type { ClientRequest } from "node:http";
+import { Readable } from "node:stream";
 import { vi } from "vitest";
 import { WebSocket as WsWebSocket } from "ws";
 
@@ -9,6 +10,12 @@ import { WebSocket as WsWebSocket } from "ws";
  */
 export class RnXMLHttpRequest {
   static instances: RnXMLHttpRequest[] = [];
+  /**
+   * On iOS, the URLSession data task under RN's XMLHttpRequest hands over nothing of a response,
+   * not even its status, before its first 512 bytes or its end (Apple radar 31862557): 512 there,
+   * 0 for Android's behaviour.
+   */
+  static holdBackBytes = 0;
   readyState = 0;
   status = 0;
   responseText = "";
@@ -40,18 +47,35 @@ export class RnXMLHttpRequest {
 
   send(body?: string | null): void {
     const req = (this.request = httpRequest(this.url, { method: this.method, headers: this.headers }, (res) => {
-      this.status = res.statusCode ?? 0;
-      this.state(2);
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        if (this.aborted) return;
-        this.responseText += chunk;
+      const respond = () => {
+        this.status = res.statusCode ?? 0;
+        this.state(2);
+      };
+      const progress = (text: string) => {
+        this.responseText += text;
         if (this.readyState < 3) this.state(3);
         this.progressEvents++;
         this.onprogress?.();
+      };
+      // What the platform holds back (see holdBackBytes); undefined once it hands things over.
+      let held: string | undefined = RnXMLHttpRequest.holdBackBytes > 0 ? "" : undefined;
+      const release = () => {
+        const text = held!;
+        held = undefined;
+        respond();
+        if (text) progress(text);
+      };
+      if (held === undefined) respond();
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        if (this.aborted) return;
+        if (held === undefined) return progress(chunk);
+        held += chunk;
+        if (Buffer.byteLength(held) >= RnXMLHttpRequest.holdBackBytes) release();
       });
       res.on("end", () => {
         if (this.aborted) return;
+        if (held !== undefined) release();
         this.state(4);
         this.onload?.();
       });
@@ -124,19 +148,56 @@ export function rnFetch(input: string, init: RequestInit = {}): Promise<RnRespon
 }
 
 /**
+ * The fetch of react-native-fetch-api (installed by react-native-polyfill-globals): its Response
+ * has a body stream, but the fetch answers only once the whole response is in, unless the init
+ * says `reactNative: { textStreaming: true }`.
+ */
+export function polyfilledFetch(input: string, init: RequestInit & { reactNative?: { textStreaming?: boolean } } = {}): Promise<Response> {
+  const method = init.method ?? "GET";
+  fetchCalls.push(`${method} ${input}`);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(input, { method, headers: init.headers as Record<string, string> }, (res) => {
+      const status = res.statusCode ?? 0;
+      // A 204 has no body (Response refuses one).
+      const answer = (body: BodyInit) => new Response(status === 204 ? null : body, { status });
+      if (init.reactNative?.textStreaming) return resolve(answer(Readable.toWeb(res) as ReadableStream<Uint8Array>));
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve(answer(Buffer.concat(chunks))));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    init.signal?.addEventListener("abort", () => {
+      req.destroy();
+      reject(new Error("aborted"));
+    });
+    req.end(typeof init.body === "string" ? init.body : undefined);
+  });
+}
+
+/**
  * Replaces this process's globals with what a React Native app has: WebSocket, an XMLHttpRequest
  * with progress events, fetch without response streams, no ReadableStream, no document and no
- * localStorage. Undone by vi.unstubAllGlobals().
+ * localStorage. `ios`: XMLHttpRequest holds back a response's first 512 bytes, as on iOS.
+ * `fetch: "polyfilled"`: fetch, Response and ReadableStream as react-native-polyfill-globals
+ * makes them; `fetch: false`: no fetch at all.
+ * Undone by vi.unstubAllGlobals().
  */
-export function installReactNativeGlobals(options: { fetch?: boolean } = {}): void {
+export function installReactNativeGlobals(options: { fetch?: false | "polyfilled"; ios?: boolean } = {}): void {
   RnXMLHttpRequest.instances = [];
+  RnXMLHttpRequest.holdBackBytes = options.ios ? 512 : 0;
   fetchCalls.length = 0;
   vi.stubGlobal("navigator", { product: "ReactNative" });
   vi.stubGlobal("WebSocket", WsWebSocket);
   vi.stubGlobal("XMLHttpRequest", RnXMLHttpRequest);
-  vi.stubGlobal("fetch", options.fetch === false ? undefined : rnFetch);
-  vi.stubGlobal("Response", RnResponse);
-  vi.stubGlobal("ReadableStream", undefined);
+  if (options.fetch === "polyfilled") {
+    // react-native-polyfill-globals: web streams, and a Response with a body (Node's own here).
+    vi.stubGlobal("fetch", polyfilledFetch);
+  } else {
+    vi.stubGlobal("fetch", options.fetch === false ? undefined : rnFetch);
+    vi.stubGlobal("Response", RnResponse);
+    vi.stubGlobal("ReadableStream", undefined);
+  }
   vi.stubGlobal("document", undefined);
   vi.stubGlobal("localStorage", undefined);
 }

@@ -20,8 +20,16 @@ const STREAM_HEADERS = {
   "X-Accel-Buffering": "no",
 } as const;
 
+/**
+ * Empty lines, which clients skip, ahead of the first frame: on iOS the URLSession under React
+ * Native's XMLHttpRequest hands over nothing of a response before its first 512 bytes, so a
+ * shorter welcome would sit there until the client's connect timeout.
+ */
+const PRELUDE = "\n".repeat(512);
+
 function createStreamLink(res: ServerResponse, session: SessionCore, onStalled: () => void): Link & { readonly ended: boolean } {
   let ended = false;
+  let prelude = PRELUDE;
   return {
     transport: "streaming",
     get ended() {
@@ -30,7 +38,8 @@ function createStreamLink(res: ServerResponse, session: SessionCore, onStalled: 
     write(lines) {
       if (ended || res.writableEnded || res.destroyed) return;
       // One write per batch, every line "\n"-terminated, so the client can split at once.
-      res.write((lines.length === 1 ? lines[0]! : lines.join("\n")) + "\n");
+      res.write(prelude + (lines.length === 1 ? lines[0]! : lines.join("\n")) + "\n");
+      prelude = "";
       if (res.writableLength > session.maxUnsentBytes) onStalled();
     },
     end(close, lines = []) {
