@@ -1,3 +1,5 @@
+import { CloseCode } from "@lifeline/protocol";
+
 /** Names of the transports, as `session.transport` reports them. */
 export type TransportName = "websocket" | "streaming" | "polling";
 
@@ -6,6 +8,14 @@ export interface CloseInfo {
   readonly code: number;
   readonly reason: string;
 }
+
+/**
+ * Whether a link ended with `close` has lost its client: it went on with a newer link (which
+ * replays what it lacks) or went silent. Nobody will read what such a link could not send yet,
+ * so it is dropped at once, memory and all, instead of waiting on a client that does not read.
+ */
+export const clientLeft = (close: CloseInfo | undefined): boolean =>
+  close?.code === CloseCode.TRANSPORT_REPLACED || close?.code === CloseCode.HEARTBEAT_TIMEOUT;
 
 /** A code a WebSocket close frame may carry (RFC 6455 §7.4: not 1004–1006, 1015 or 1016–2999). */
 export function isWebSocketCloseCode(code: number): boolean {

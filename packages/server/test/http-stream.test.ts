@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
-import { closeOf, echo, startServer } from "./helpers/server.js";
-import { bytes, hello, openStream, postFrames, text } from "./helpers/wire.js";
+import type { Socket } from "node:net";
+import { closeOf, echo, startServer, startWatchedServer } from "./helpers/server.js";
+import { bytes, hello, nextTurn, openStalledStream, openStream, postFrames, text } from "./helpers/wire.js";
 
 describe("http streaming transport", () => {
   it("opens with welcome as the first line, with the documented headers", async () => {
@@ -152,5 +153,44 @@ describe("http streaming transport", () => {
     const stream = await openStream(url, [hello(undefined, 0, 99)]);
     expect(stream.status).toBe(400);
     expect(await stream.inbox.next("close")).toMatchObject({ code: 4101 });
+  });
+});
+
+describe("http streaming transport: an ended stream whose client reads nothing", () => {
+  /** A stream whose client stopped reading, with frames left unsent in the server's buffer. */
+  async function backedUpStream(heartbeat = { interval: 60_000, timeout: 60_000 }) {
+    const watched = await startWatchedServer({ heartbeat });
+    const { sessionId } = await openStalledStream(watched.url, [hello()]);
+    const session = await watched.nextSession();
+    const socket = watched.sockets[0]!;
+    // The kernel's buffers take a few MB first; far below the not-reading limit.
+    for (let i = 0; i < 500 && socket.writableLength === 0; i++) {
+      session.send("x".repeat(64 * 1024));
+      await nextTurn();
+    }
+    expect(socket.writableLength).toBeGreaterThan(0);
+    expect(session.transport).toBe("streaming");
+    return { ...watched, sessionId, session, socket };
+  }
+  const cut = (socket: Socket) => expect.poll(() => socket.destroyed, { timeout: 3000 }).toBe(true);
+
+  it("is cut at once, with what it held, when a newer link replaced it", async () => {
+    const { url, sessionId, socket } = await backedUpStream();
+    const second = await openStream(url, [hello(sessionId, 0)]);
+    expect(await second.inbox.next("welcome")).toMatchObject({ resumed: true });
+    await cut(socket);
+  });
+
+  it("is cut at once when the heartbeat found the client silent", async () => {
+    const { session, socket } = await backedUpStream({ interval: 300, timeout: 300 });
+    await expect.poll(() => session.transport, { timeout: 3000 }).toBeNull();
+    await cut(socket);
+  });
+
+  it("gets a heartbeat window without progress before the cut when the app closed the session", async () => {
+    const { session, socket } = await backedUpStream({ interval: 300, timeout: 300 });
+    session.close(1000, "bye");
+    expect(socket.destroyed).toBe(false);
+    await cut(socket);
   });
 });

@@ -3,7 +3,7 @@ import { createManualClock } from "@lifeline/testkit";
 import { MESSAGE_PART_CHARS, PROTOCOL_VERSION, decodeBatch, maxBatchLines } from "@lifeline/protocol";
 import type { Frame, MessagePartFrame } from "@lifeline/protocol";
 import { WEBSOCKET_PIECE_BYTES } from "../src/link.js";
-import { closeOf, echo, startServer } from "./helpers/server.js";
+import { closeOf, echo, startServer, startWatchedServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStream, openWs, text, wsSession } from "./helpers/wire.js";
 import type { WsPeer } from "./helpers/wire.js";
 import type { Session } from "@lifeline/server";
@@ -380,6 +380,24 @@ describe("websocket transport: slow readers", () => {
     expect([...server.sessions]).toEqual([session]); // kept for a resume
     peer.ws.resume();
     expect((await peer.closed).code).toBe(1006); // cut, not closed politely
+  });
+});
+
+describe("websocket transport: an ended link whose client reads nothing", () => {
+  it("is cut at once, with what it held, when a newer link replaced it (no 30 s closing handshake)", async () => {
+    const { url, nextSession, sockets } = await startWatchedServer();
+    const first = await wsSession(url);
+    const session = await nextSession();
+    first.ws.pause();
+    const socket = sockets[0]!;
+    for (let i = 0; i < 500 && socket.writableLength === 0; i++) {
+      session.send("x".repeat(64 * 1024));
+      await nextTurn();
+    }
+    expect(socket.writableLength).toBeGreaterThan(0);
+    const second = await wsSession(url, first.welcome.sessionId, 0);
+    expect(second.welcome.resumed).toBe(true);
+    await expect.poll(() => socket.destroyed, { timeout: 3000 }).toBe(true);
   });
 });
 

@@ -4,6 +4,7 @@ import type { Frame } from "@lifeline/protocol";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
 import { FRAME_HEADERS, refusal, refuse } from "../http.js";
+import { clientLeft } from "../link.js";
 import type { Link } from "../link.js";
 import { NOT_READING } from "../session.js";
 import type { SessionCore } from "../session.js";
@@ -27,7 +28,8 @@ const STREAM_HEADERS = {
  */
 const PRELUDE = "\n".repeat(512);
 
-function createStreamLink(res: ServerResponse, session: SessionCore, onStalled: () => void): Link & { readonly ended: boolean } {
+/** `graceMs`: how long an ended stream may make no progress on what is left before it is cut. */
+function createStreamLink(res: ServerResponse, session: SessionCore, graceMs: number, onStalled: () => void): Link & { readonly ended: boolean } {
   let ended = false;
   let prelude = PRELUDE;
   return {
@@ -48,6 +50,12 @@ function createStreamLink(res: ServerResponse, session: SessionCore, onStalled: 
       if (res.writableEnded || res.destroyed) return;
       const last = close ? [...lines, encodeFrame({ type: "close", code: close.code, reason: close.reason })] : lines;
       res.end(last.length ? last.join("\n") + "\n" : undefined);
+      // Something is left unsent: the client is not reading. Ending waits for it to take the
+      // rest, which a client that left never does; one that may still read (a close the app
+      // asked for) gets a heartbeat window without progress before the cut.
+      if (res.writableLength === 0) return;
+      if (clientLeft(close)) res.destroy();
+      else res.setTimeout(graceMs, () => res.destroy());
     },
   };
 }
@@ -63,7 +71,7 @@ export function createStreamTransport(ctx: ServerContext): StreamTransport {
       res.writeHead(200, STREAM_HEADERS);
       res.flushHeaders();
       const { session } = result.accepted;
-      const link = createStreamLink(res, session, () => {
+      const link = createStreamLink(res, session, ctx.options.pingIntervalMs + ctx.options.pingTimeoutMs, () => {
         ctx.log.warn(`[http-stream] session ${session.id}: ${NOT_READING.reason}`);
         session.detach(link, NOT_READING);
         link.end();

@@ -5,7 +5,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { TimerId } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
-import { WEBSOCKET_PIECE_BYTES, isWebSocketCloseCode, pieceEnd } from "../link.js";
+import { WEBSOCKET_PIECE_BYTES, clientLeft, isWebSocketCloseCode, pieceEnd } from "../link.js";
 import type { CloseInfo, Link } from "../link.js";
 import { readBatch } from "../read-batch.js";
 import { NOT_READING } from "../session.js";
@@ -104,6 +104,9 @@ class Connection implements Link {
     if (this.ended) return;
     this.ended = true;
     closeSocket(this.ws, close, lines);
+    // `ws` waits up to 30 s for the closing handshake, holding what is left unsent; a client
+    // that left will not take it (a polite close gets those 30 s).
+    if (this.ws.bufferedAmount > 0 && clientLeft(close)) this.ws.terminate();
   }
 
   /** Called from inside a write: the session forgets the link first, then the socket goes at

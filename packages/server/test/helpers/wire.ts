@@ -1,5 +1,7 @@
 import { createLineSplitter, decodeBatch, decodeFrame, encodeBatch, PROTOCOL_VERSION } from "@lifeline/protocol";
 import type { Frame, WelcomeFrame } from "@lifeline/protocol";
+import { request as httpRequest } from "node:http";
+import type { ClientRequest } from "node:http";
 import { WebSocket } from "ws";
 
 /** Raw protocol peers for tests: a `ws` client and fetch, speaking frames via the codec. */
@@ -93,6 +95,7 @@ export async function wsSession(endpoint: string, sessionId?: string, ack = 0): 
 
 const openSockets = new Set<WebSocket>();
 const controllers = new Set<AbortController>();
+const stalledRequests = new Set<ClientRequest>();
 
 /** Closes every socket and aborts every request the helpers opened; for afterEach. */
 export function closePeers(): void {
@@ -100,6 +103,8 @@ export function closePeers(): void {
   openSockets.clear();
   for (const controller of controllers) controller.abort();
   controllers.clear();
+  for (const req of stalledRequests) req.destroy();
+  stalledRequests.clear();
 }
 
 export interface HttpAnswer {
@@ -170,6 +175,29 @@ export async function openStream(endpoint: string, frames: readonly Frame[]): Pr
     }
   })();
   return { status: res.status, headers: res.headers, inbox, lines, ended, abort: () => controller.abort() };
+}
+
+/**
+ * Opens a stream on a connection of its own, takes the welcome, then reads nothing more: what
+ * the server writes after that piles up. Resolves with the session id; destroyed after the test.
+ */
+export function openStalledStream(endpoint: string, frames: readonly Frame[]): Promise<{ sessionId: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(endpoint + "/stream", { method: "POST", agent: false, headers: { "content-type": "text/plain" } }, (res) => {
+      const splitter = createLineSplitter();
+      res.setEncoding("utf8");
+      res.on("data", function untilWelcome(chunk: string) {
+        const welcome = splitter.push(chunk).map((line) => decodeFrame(line)).find((frame) => frame?.type === "welcome") as WelcomeFrame | undefined;
+        if (!welcome) return;
+        res.off("data", untilWelcome);
+        res.pause();
+        resolve({ sessionId: welcome.sessionId });
+      });
+    });
+    stalledRequests.add(req);
+    req.on("error", reject);
+    req.end(encodeBatch(frames));
+  });
 }
 
 /** A pending GET poll that the test can abort. */
