@@ -151,7 +151,9 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
       const refused =
         originRefusal(req) ??
         (ctx.closing() ? refusal(CloseCode.GOING_AWAY, "server shutting down") : null) ??
-        (endpoint !== Endpoint.websocket ? refusal(CloseCode.SESSION_NOT_FOUND, `no WebSocket endpoint at ${url!.pathname}`, 404) : null) ??
+        // An HTTP/2 upgrade (curl --http2 on http:) or any other: Node hands the socket over
+        // unparsed, so the request cannot be served as it is; say how to send it instead.
+        (endpoint !== Endpoint.websocket ? refusal(CloseCode.PROTOCOL_ERROR, `${url!.pathname} takes no Upgrade (only ${Endpoint.websocket} does): send the request without one`, 400) : null) ??
         (req.method !== "GET" ? refusal(CloseCode.PROTOCOL_ERROR, `${req.method} is not allowed for a WebSocket upgrade`, 405) : null);
       if (refused) {
         ctx.log.debug(`[websocket] upgrade refused: ${refused.reason}`);

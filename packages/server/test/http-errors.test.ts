@@ -1,4 +1,5 @@
 import { encodeFrame, maxBatchLines } from "@lifeline/protocol";
+import { request as httpRequest } from "node:http";
 import { describe, expect, it } from "vitest";
 import { echo, startServer } from "./helpers/server.js";
 import { hello, openStream, openWs, postFrames, request, text, wsSession } from "./helpers/wire.js";
@@ -32,6 +33,23 @@ describe("HTTP refusals (docs/protocol.md §2)", () => {
   it("400 + 4100 for a GET on the WebSocket endpoint without upgrade", async () => {
     const { url } = await startServer();
     expect(await request(url + "/ws")).toMatchObject({ status: 400, frames: [expect.objectContaining({ code: 4100 })] });
+  });
+
+  it("400 + 4100, saying why, for an Upgrade on an endpoint other than the WebSocket one (curl --http2)", async () => {
+    const { url } = await startServer();
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const headers = { connection: "Upgrade, HTTP2-Settings", upgrade: "h2c", "http2-settings": "AAMAAABkAAQAoAAAAAIAAAAA", "content-type": "text/plain" };
+      const req = httpRequest(url + "/poll", { method: "POST", headers, agent: false }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.end(encodeFrame(hello()));
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toEqual(["c", 4100, expect.stringMatching(/\/poll takes no Upgrade \(only \/ws does\)/)]);
   });
 
   it("400 + 4100 for a malformed body, a missing sid, or a body that is not UTF-8", async () => {
