@@ -14,7 +14,7 @@ export interface Registry {
   endedRecently(id: string): boolean;
   /**
    * Creates a session with a fresh id and registers it, as started by the client connection
-   * `connectionId` (hello.cid) when given.
+   * `connectionId` (hello.cid) when given, unless that connection already has 16 live sessions.
    */
   create(connectionId?: string): SessionCore;
   /** The live sessions started by one client connection, oldest first. */
@@ -41,6 +41,13 @@ export interface SessionHooks {
 
 /** How the candidates a client dropped end once it went on with one of them. */
 const RACE_LOST: CloseInfo = { code: CloseCode.TRANSPORT_REPLACED, reason: "another link of this connection went on with its own session" };
+
+/**
+ * Most live sessions tracked under one connection id. A client connection has a few at most
+ * (race candidates, and one it is leaving); a forged id shared by thousands of hellos would make
+ * every hello and every close walk them all. Past this, a session is not tracked under its id.
+ */
+const MAX_PER_CONNECTION = 16;
 
 /** How many ended sessions the registry remembers at most; the oldest are forgotten first. */
 const MAX_ENDED = 10_000;
@@ -98,9 +105,10 @@ export function createRegistry(make: (id: string, hooks: SessionHooks) => Sessio
       while (sessions.has(id)) id = newSessionId();
       const core = make(id, hooks);
       sessions.set(id, core);
-      if (connectionId !== undefined) {
+      const relatives = ofConnection(connectionId);
+      if (connectionId !== undefined && relatives.length < MAX_PER_CONNECTION) {
         core.connectionId = connectionId;
-        byConnection.set(connectionId, [...ofConnection(connectionId), core]);
+        byConnection.set(connectionId, [...relatives, core]);
       }
       return core;
     },

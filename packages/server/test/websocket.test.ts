@@ -4,7 +4,7 @@ import { MESSAGE_PART_CHARS, PROTOCOL_VERSION, decodeBatch, maxBatchLines } from
 import type { Frame, MessagePartFrame } from "@lifeline/protocol";
 import { WEBSOCKET_PIECE_BYTES } from "../src/link.js";
 import { closeOf, echo, startServer, startWatchedServer } from "./helpers/server.js";
-import { bytes, hello, nextTurn, openStream, openWs, text, wsSession } from "./helpers/wire.js";
+import { bytes, hello, nextTurn, openStream, openWs, postFrames, text, wsSession } from "./helpers/wire.js";
 import type { WsPeer } from "./helpers/wire.js";
 import type { Session } from "@lifeline/server";
 
@@ -550,6 +550,17 @@ describe("websocket transport: bad input", () => {
     await other.inbox.next("welcome");
     await wsSession(url);
     expect(sessions.map((s) => s.transport)).toEqual([null, "websocket", "websocket", "websocket", "websocket", "websocket", "websocket", "websocket"]);
+  });
+
+  it("tracks at most 16 live sessions under one connection id (a forged id shared by thousands would make every hello walk them all)", async () => {
+    const { url, sessions } = await startServer();
+    const opening = (extra: object) => postFrames(url + "/poll", [{ type: "hello", version: 1, ack: 0, connectionId: "shared-by-many", ...extra }]);
+    for (let i = 0; i < 16; i++) expect((await opening({})).status).toBe(200);
+    // The 17th is not tracked under the id: a newer attempt of the "connection" does not end it.
+    expect((await opening({ attempt: 1 })).status).toBe(200);
+    expect((await opening({ attempt: 2 })).status).toBe(200);
+    expect(sessions).toHaveLength(18);
+    expect(sessions[16]!.transport).toBe("polling");
   });
 
   it("compares attempts only when the session is held by a hello that named one", async () => {
