@@ -133,6 +133,19 @@ describe("long-polling transport", () => {
     expect(await startPoll(url, sid).answer).toMatchObject({ status: 409, frames: [expect.objectContaining({ code: 4001 })] });
   });
 
+  it("a /send counts as activity too, even one with an empty body", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 500 }, resumeWindow: 10_000 });
+    const { sid } = await openPolling(url);
+    const session = await nextSession();
+    clock.advance(1400);
+    expect((await request(`${url}/send?sid=${sid}`, { method: "POST", body: "" })).status).toBe(204); // activity at 1400
+    clock.advance(1400);
+    expect(session.transport).toBe("polling");
+    clock.advance(100); // 1500 ms after the send
+    expect(session.transport).toBeNull();
+  });
+
   it("resumes with POST /poll and replays unacked messages", async () => {
     const { url, nextSession } = await startServer();
     const { sid } = await openPolling(url);
