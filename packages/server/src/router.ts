@@ -58,6 +58,16 @@ function preflight(req: IncomingMessage, res: ServerResponse): void {
 export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Router {
   const { options } = ctx;
   const base = options.path;
+  /**
+   * An upgrade on an HTTP endpoint is an HTTP/2 one (curl --http2 on http:) or another that Node
+   * hands over unparsed, so the request cannot be served as it is: say how to send it instead.
+   * Elsewhere under the base path there is nothing.
+   */
+  const upgradeElsewhere = (endpoint: string, pathname: string): HttpRefusal =>
+    endpoint === Endpoint.stream || endpoint === Endpoint.poll || endpoint === Endpoint.send
+      ? refusal(CloseCode.PROTOCOL_ERROR, `${pathname} takes no Upgrade (only ${Endpoint.websocket} does): send the request without one`, 400)
+      : refusal(CloseCode.SESSION_NOT_FOUND, `no WebSocket endpoint at ${pathname}`, 404);
+
   const endpointOf = (url: URL | undefined) => {
     if (!url) return undefined;
     const path = url.pathname;
@@ -151,9 +161,7 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
       const refused =
         originRefusal(req) ??
         (ctx.closing() ? refusal(CloseCode.GOING_AWAY, "server shutting down") : null) ??
-        // An HTTP/2 upgrade (curl --http2 on http:) or any other: Node hands the socket over
-        // unparsed, so the request cannot be served as it is; say how to send it instead.
-        (endpoint !== Endpoint.websocket ? refusal(CloseCode.PROTOCOL_ERROR, `${url!.pathname} takes no Upgrade (only ${Endpoint.websocket} does): send the request without one`, 400) : null) ??
+        (endpoint !== Endpoint.websocket ? upgradeElsewhere(endpoint, url!.pathname) : null) ??
         (req.method !== "GET" ? refusal(CloseCode.PROTOCOL_ERROR, `${req.method} is not allowed for a WebSocket upgrade`, 405) : null);
       if (refused) {
         ctx.log.debug(`[websocket] upgrade refused: ${refused.reason}`);
