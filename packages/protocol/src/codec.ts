@@ -139,8 +139,8 @@ function decodeShared(wire: unknown[]): Frame | undefined {
     case "P":
       return { type: "pong", id: count(wire[1]) };
     case "c":
-      // The reason may be left out, but one that is there is a string.
-      return { type: "close", code: count(wire[1]), reason: wire[2] === undefined ? "" : text(wire[2]) };
+      // The reason may be left out (or null, as hello's optional fields may be); else a string.
+      return { type: "close", code: count(wire[1]), reason: wire[2] == null ? "" : text(wire[2]) };
     default:
       return undefined;
   }

@@ -90,12 +90,13 @@ describe("codec", () => {
     expect(decoded && Buffer.from(decoded).equals(Buffer.from(bytes))).toBe(true);
   });
 
-  it("reads a close frame without its reason as one with an empty reason", () => {
+  it("reads a close frame without its reason (or with a null one) as one with an empty reason", () => {
     expect(decodeFrame('["c",1000]')).toEqual({ type: "close", code: 1000, reason: "" });
+    expect(decodeFrame('["c",1000,null]')).toEqual({ type: "close", code: 1000, reason: "" });
   });
 
   it("rejects malformed input with FrameError", () => {
-    for (const bad of ["", "{", "{}", "[]", "[1]", '["m"]', '["m",-1,"x"]', '["m",1.5,"x"]', '["m",1,2]', '["b",1,"@@@@"]', '["b",1,"abc"]', '["a","1"]', '["h",null]', '["h",{"v":1,"cid":5}]', '["w",{"v":1}]', '["M",1,"ab"]', '["M",1,"0",2,"ab"]', '["M",1,0,-2,"ab"]', '["B",1,0,3,null]', '["c",1000,5]', '["c",1000,null]']) {
+    for (const bad of ["", "{", "{}", "[]", "[1]", '["m"]', '["m",-1,"x"]', '["m",1.5,"x"]', '["m",1,2]', '["b",1,"@@@@"]', '["b",1,"abc"]', '["a","1"]', '["h",null]', '["h",{"v":1,"cid":5}]', '["w",{"v":1}]', '["M",1,"ab"]', '["M",1,"0",2,"ab"]', '["M",1,0,-2,"ab"]', '["B",1,0,3,null]', '["c",1000,5]', '["c",1000,{}]']) {
       expect(() => decodeFrame(bad), bad).toThrow(FrameError);
     }
   });

@@ -4,8 +4,8 @@ import type { CloseInfo } from "./link.js";
 
 /**
  * Most values a batch may build per line it is allowed, counted by the commas, colons and
- * brackets outside its strings. Every frame a client sends needs at most three (a message,
- * `["m",seq,"data"]`: a bracket and two commas) but hello, which comes once.
+ * brackets outside its strings. A message needs three (`["m",seq,"data"]`: a bracket and two
+ * commas), an ack or a ping two, and a hello, once per batch, about fourteen.
  */
 const VALUES_PER_LINE = 4;
 

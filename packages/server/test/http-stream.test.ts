@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
 import type { Socket } from "node:net";
+import type { ServerOptions } from "@lifeline/server";
 import { closeOf, echo, startServer, startWatchedServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStalledStream, openStream, postFrames, text } from "./helpers/wire.js";
 
@@ -156,11 +157,11 @@ describe("http streaming transport", () => {
   });
 });
 
-describe("http streaming transport: an ended stream whose client reads nothing", () => {
+describe("http streaming transport: an ended stream whose client is behind", () => {
   /** A stream whose client stopped reading, with frames left unsent in the server's buffer. */
-  async function backedUpStream(heartbeat = { interval: 60_000, timeout: 60_000 }) {
-    const watched = await startWatchedServer({ heartbeat });
-    const { sessionId } = await openStalledStream(watched.url, [hello()]);
+  async function backedUpStream(options: ServerOptions = {}) {
+    const watched = await startWatchedServer({ heartbeat: { interval: 60_000, timeout: 60_000 }, ...options });
+    const stalled = await openStalledStream(watched.url, [hello()]);
     const session = await watched.nextSession();
     const socket = watched.sockets[0]!;
     // The kernel's buffers take a few MB first; far below the not-reading limit.
@@ -170,7 +171,7 @@ describe("http streaming transport: an ended stream whose client reads nothing",
     }
     expect(socket.writableLength).toBeGreaterThan(0);
     expect(session.transport).toBe("streaming");
-    return { ...watched, sessionId, session, socket };
+    return { ...watched, ...stalled, session, socket };
   }
   const cut = (socket: Socket) => expect.poll(() => socket.destroyed, { timeout: 3000 }).toBe(true);
 
@@ -182,15 +183,30 @@ describe("http streaming transport: an ended stream whose client reads nothing",
   });
 
   it("is cut at once when the heartbeat found the client silent", async () => {
-    const { session, socket } = await backedUpStream({ interval: 300, timeout: 300 });
+    const { session, socket } = await backedUpStream({ heartbeat: { interval: 300, timeout: 300 } });
     await expect.poll(() => session.transport, { timeout: 3000 }).toBeNull();
     await cut(socket);
   });
 
-  it("gets a heartbeat window without progress before the cut when the app closed the session", async () => {
-    const { session, socket } = await backedUpStream({ interval: 300, timeout: 300 });
+  it("lets a client that still reads take the rest after the app closed the session, past a heartbeat window", async () => {
+    const { session, readSlowly } = await backedUpStream({ heartbeat: { interval: 300, timeout: 300 } });
+    // Megabytes more behind the kernel's buffers: seconds to read at 64 KiB per 20 ms, far past
+    // the heartbeat window of 600 ms.
+    for (let i = 0; i < 48; i++) session.send("y".repeat(64 * 1024));
     session.close(1000, "bye");
+    const { text, complete } = await readSlowly(20);
+    expect(complete).toBe(true);
+    expect(text.trimEnd().endsWith('["c",1000,"bye"]')).toBe(true);
+  });
+
+  it("is cut, after a close the app asked for, once the rest would have taken a heartbeat window more than at 16 kbit/s", async () => {
+    const clock = createManualClock();
+    const { session, socket } = await backedUpStream({ clock, heartbeat: { interval: 300, timeout: 300 } });
+    const drainMs = 600 + (socket.writableLength / 2048) * 1000;
+    session.close(1000, "bye");
+    clock.advance(drainMs - 5000);
     expect(socket.destroyed).toBe(false);
+    clock.advance(10_000);
     await cut(socket);
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { CloseCode, encodeFrame } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
+import type { Clock } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
 import { FRAME_HEADERS, refusal, refuse } from "../http.js";
@@ -28,8 +29,14 @@ const STREAM_HEADERS = {
  */
 const PRELUDE = "\n".repeat(512);
 
-/** `graceMs`: how long an ended stream may make no progress on what is left before it is cut. */
-function createStreamLink(res: ServerResponse, session: SessionCore, graceMs: number, onStalled: () => void): Link & { readonly ended: boolean } {
+/**
+ * The slowest a client may take the rest of a stream whose session the app closed (16 kbit/s):
+ * Node tells when a write is done, not how far along it is, so progress cannot be watched.
+ */
+const MIN_DRAIN_BYTES_PER_S = 2048;
+
+/** `graceMs`: how long an ended stream may take beyond what MIN_DRAIN_BYTES_PER_S allows before it is cut. */
+function createStreamLink(res: ServerResponse, session: SessionCore, clock: Clock, graceMs: number, onStalled: () => void): Link & { readonly ended: boolean } {
   let ended = false;
   let prelude = PRELUDE;
   return {
@@ -50,12 +57,13 @@ function createStreamLink(res: ServerResponse, session: SessionCore, graceMs: nu
       if (res.writableEnded || res.destroyed) return;
       const last = close ? [...lines, encodeFrame({ type: "close", code: close.code, reason: close.reason })] : lines;
       res.end(last.length ? last.join("\n") + "\n" : undefined);
-      // Something is left unsent: the client is not reading. Ending waits for it to take the
-      // rest, which a client that left never does; one that may still read (a close the app
-      // asked for) gets a heartbeat window without progress before the cut.
+      // Something is left unsent: the client is behind. Ending waits for it to take the rest,
+      // which a client that left never does; one that may still read (a close the app asked
+      // for) has a heartbeat window plus the time the rest takes at MIN_DRAIN_BYTES_PER_S.
       if (res.writableLength === 0) return;
-      if (clientLeft(close)) res.destroy();
-      else res.setTimeout(graceMs, () => res.destroy());
+      if (clientLeft(close)) return void res.destroy();
+      const cut = clock.setTimeout(() => res.destroy(), graceMs + (res.writableLength / MIN_DRAIN_BYTES_PER_S) * 1000);
+      res.once("close", () => clock.clearTimeout(cut));
     },
   };
 }
@@ -71,7 +79,8 @@ export function createStreamTransport(ctx: ServerContext): StreamTransport {
       res.writeHead(200, STREAM_HEADERS);
       res.flushHeaders();
       const { session } = result.accepted;
-      const link = createStreamLink(res, session, ctx.options.pingIntervalMs + ctx.options.pingTimeoutMs, () => {
+      const { clock, pingIntervalMs, pingTimeoutMs } = ctx.options;
+      const link = createStreamLink(res, session, clock, pingIntervalMs + pingTimeoutMs, () => {
         ctx.log.warn(`[http-stream] session ${session.id}: ${NOT_READING.reason}`);
         session.detach(link, NOT_READING);
         link.end();

@@ -177,11 +177,17 @@ export async function openStream(endpoint: string, frames: readonly Frame[]): Pr
   return { status: res.status, headers: res.headers, inbox, lines, ended, abort: () => controller.abort() };
 }
 
+export interface StalledStream {
+  readonly sessionId: string;
+  /** Reads the rest, pausing `pauseMs` after every chunk, until the response ends or is cut. */
+  readSlowly(pauseMs: number): Promise<{ readonly text: string; readonly complete: boolean }>;
+}
+
 /**
  * Opens a stream on a connection of its own, takes the welcome, then reads nothing more: what
- * the server writes after that piles up. Resolves with the session id; destroyed after the test.
+ * the server writes after that piles up. Destroyed after the test.
  */
-export function openStalledStream(endpoint: string, frames: readonly Frame[]): Promise<{ sessionId: string }> {
+export function openStalledStream(endpoint: string, frames: readonly Frame[]): Promise<StalledStream> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(endpoint + "/stream", { method: "POST", agent: false, headers: { "content-type": "text/plain" } }, (res) => {
       const splitter = createLineSplitter();
@@ -191,7 +197,18 @@ export function openStalledStream(endpoint: string, frames: readonly Frame[]): P
         if (!welcome) return;
         res.off("data", untilWelcome);
         res.pause();
-        resolve({ sessionId: welcome.sessionId });
+        const readSlowly = (pauseMs: number) =>
+          new Promise<{ text: string; complete: boolean }>((done) => {
+            let text = "";
+            res.on("data", (more: string) => {
+              text += more;
+              res.pause();
+              setTimeout(() => res.resume(), pauseMs);
+            });
+            res.once("close", () => done({ text, complete: res.complete }));
+            res.resume();
+          });
+        resolve({ sessionId: welcome.sessionId, readSlowly });
       });
     });
     stalledRequests.add(req);
