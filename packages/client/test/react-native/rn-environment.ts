@@ -1,5 +1,5 @@
 import { request as httpRequest } from "node:http";
-import type { ClientRequest } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import { vi } from "vitest";
 import { WebSocket as WsWebSocket } from "ws";
@@ -126,18 +126,15 @@ export class RnResponse {
 /** Requests made through the imitated fetch, by method and URL. */
 export const fetchCalls: string[] = [];
 
-/** React Native's fetch: whole responses only. Built on node:http so no ReadableStream is needed. */
-export function rnFetch(input: string, init: RequestInit = {}): Promise<RnResponse> {
+/**
+ * A fetch built on node:http: it records the call, sends a string body and aborts on the signal;
+ * `answer` turns the response into what the fetch resolves with.
+ */
+function httpFetch<T>(input: string, init: RequestInit, answer: (res: IncomingMessage, resolve: (value: T) => void, reject: (error: unknown) => void) => void): Promise<T> {
   const method = init.method ?? "GET";
   fetchCalls.push(`${method} ${input}`);
   return new Promise((resolve, reject) => {
-    const req = httpRequest(input, { method, headers: init.headers as Record<string, string> }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve(new RnResponse(res.statusCode ?? 0, text)));
-      res.on("error", reject);
-    });
+    const req = httpRequest(input, { method, headers: init.headers as Record<string, string> }, (res) => answer(res, resolve, reject));
     req.on("error", reject);
     init.signal?.addEventListener("abort", () => {
       req.destroy();
@@ -147,31 +144,32 @@ export function rnFetch(input: string, init: RequestInit = {}): Promise<RnRespon
   });
 }
 
+/** React Native's fetch: whole responses only. Built on node:http so no ReadableStream is needed. */
+export function rnFetch(input: string, init: RequestInit = {}): Promise<RnResponse> {
+  return httpFetch(input, init, (res, resolve, reject) => {
+    let text = "";
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => (text += chunk));
+    res.on("end", () => resolve(new RnResponse(res.statusCode ?? 0, text)));
+    res.on("error", reject);
+  });
+}
+
 /**
  * The fetch of react-native-fetch-api (installed by react-native-polyfill-globals): its Response
  * has a body stream, but the fetch answers only once the whole response is in, unless the init
  * says `reactNative: { textStreaming: true }`.
  */
 export function polyfilledFetch(input: string, init: RequestInit & { reactNative?: { textStreaming?: boolean } } = {}): Promise<Response> {
-  const method = init.method ?? "GET";
-  fetchCalls.push(`${method} ${input}`);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(input, { method, headers: init.headers as Record<string, string> }, (res) => {
-      const status = res.statusCode ?? 0;
-      // A 204 has no body (Response refuses one).
-      const answer = (body: BodyInit) => new Response(status === 204 ? null : body, { status });
-      if (init.reactNative?.textStreaming) return resolve(answer(Readable.toWeb(res) as ReadableStream<Uint8Array>));
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve(answer(Buffer.concat(chunks))));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    init.signal?.addEventListener("abort", () => {
-      req.destroy();
-      reject(new Error("aborted"));
-    });
-    req.end(typeof init.body === "string" ? init.body : undefined);
+  return httpFetch(input, init, (res, resolve, reject) => {
+    const status = res.statusCode ?? 0;
+    // A 204 has no body (Response refuses one).
+    const answer = (body: BodyInit) => new Response(status === 204 ? null : body, { status });
+    if (init.reactNative?.textStreaming) return resolve(answer(Readable.toWeb(res) as ReadableStream<Uint8Array>));
+    const chunks: Buffer[] = [];
+    res.on("data", (chunk: Buffer) => chunks.push(chunk));
+    res.on("end", () => resolve(answer(Buffer.concat(chunks))));
+    res.on("error", reject);
   });
 }
 
