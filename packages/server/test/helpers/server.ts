@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { afterEach } from "vitest";
 import { createServer } from "@lifeline/server";
 import type { LifelineServer, ServerOptions, Session } from "@lifeline/server";
+import { resolveOptions } from "../../src/options.js";
 import { closePeers } from "./wire.js";
 
 const running = new Set<LifelineServer>();
@@ -50,7 +51,7 @@ export async function startWatchedServer(options: ServerOptions = {}): Promise<T
   ownHttpServers.add(http);
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   const { port } = http.address() as AddressInfo;
-  return { ...tracked, url: `http://127.0.0.1:${port}${options.path ?? "/lifeline"}`, sockets };
+  return { ...tracked, url: `http://127.0.0.1:${port}${resolveOptions(options).path}`, sockets };
 }
 
 /** Registers the server for closing after the test and records the sessions it announces. */
