@@ -26,7 +26,7 @@ export interface OpenEvent {
 export interface StateChangeEvent {
   readonly from: ConnectionState;
   readonly to: ConnectionState;
-  /** Why, in words (e.g. "heartbeat timeout", "retry due", "closed by client"). */
+  /** Why, in words (e.g. "no data from the server for 25000 ms", "session resumed", "closed by client"). */
   readonly reason: string;
   /** The error behind the change, when there is one. */
   readonly error?: LifelineError;
@@ -70,6 +70,10 @@ export interface ConnectionEvents {
 
 /** One logical connection to a Lifeline server, kept up across transports and reconnects. */
 export interface Connection {
+  /**
+   * `connecting` until the first link opens; `reconnecting` from a lost link (or a failed first
+   * attempt) until a link opens again, through the waits and the attempts alike; `closed` for good.
+   */
   readonly state: ConnectionState;
   /** The transport in use while open, else null. */
   readonly transport: TransportName | null;

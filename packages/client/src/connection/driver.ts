@@ -16,9 +16,9 @@ import type { LinkClose, Transport, TransportName } from "../transports/transpor
 import type { Connection, ConnectionEvents } from "../types.js";
 import type { Endpoint } from "../url.js";
 import type { Fallback, FallbackFactory } from "./fallback.js";
-import { transition } from "./state.js";
+import { publicState, transition } from "./state.js";
 import { createUplink } from "./uplink.js";
-import type { ConnectionEvent, ConnectionState, Effect } from "./state.js";
+import type { ConnectionEvent, Effect, MachineState } from "./state.js";
 import { openFirstTransport } from "./select.js";
 import type { LinkRequest } from "./select.js";
 
@@ -40,7 +40,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   const inbox = createInbox();
   const parts = createPartJoiner();
 
-  let state: ConnectionState = "connecting";
+  let state: MachineState = "connecting";
   let generation = 0;
   let link: Transport | undefined;
   let cancelAttempt: (() => void) | undefined;
@@ -79,9 +79,12 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   function dispatch(event: ConnectionEvent, reason: string, error?: LifelineError): void {
     const next = transition(state, event);
     if (!next) return;
-    const from = state;
+    const from = publicState(state);
     state = next.state;
-    events.emit("statechange", error ? { from, to: state, reason, error } : { from, to: state, reason });
+    const to = publicState(state);
+    // A retry starting is no change to the app (it is still reconnecting): only the log says so.
+    if (to === from) log?.(`retrying: ${reason}`);
+    else events.emit("statechange", error ? { from, to, reason, error } : { from, to, reason });
     for (const effect of next.effects) {
       // A listener (or an effect) moved the connection on, close() say: the rest is stale.
       if (state !== next.state) return;
@@ -355,7 +358,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
 
   const api: Connection = {
     get state() {
-      return state;
+      return publicState(state);
     },
     // While an upgrade is being adopted there is briefly no link: the connection is still on
     // the transport it last opened.
@@ -423,8 +426,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
 
   /** Retries now when waiting, and starts an attempt under way again (it began on a network that is gone). */
   function retryNow(why: string): void {
-    if (state === "reconnecting") dispatch({ type: "wake" }, why);
-    else if (state === "connecting") {
+    if (state === "backoff") dispatch({ type: "wake" }, why);
+    else if (state === "connecting" || state === "retrying") {
       log?.(`connecting again: ${why}`);
       openLink();
     }
@@ -447,7 +450,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     // Timers may have been frozen. An attempt under way goes on: the network is the same (an iOS
     // app flips between inactive and active for every banner or prompt).
     foreground() {
-      if (state === "reconnecting") dispatch({ type: "wake" }, "the app is back in the foreground");
+      if (state === "backoff") dispatch({ type: "wake" }, "the app is back in the foreground");
       recheck();
     },
     // The socket may be bound to a network the device has left, and an attempt under way too.

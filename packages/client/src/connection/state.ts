@@ -1,6 +1,15 @@
 /** Public connection states. */
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
 
+/**
+ * The machine's own states: the public ones, with `reconnecting` in its two phases, `backoff`
+ * (waiting for the retry) and `retrying` (an attempt under way). The app sees one outage as one
+ * `reconnecting`, from the loss until a link opens, however many attempts it takes.
+ */
+export type MachineState = Exclude<ConnectionState, "reconnecting"> | "backoff" | "retrying";
+
+export const publicState = (state: MachineState): ConnectionState => (state === "backoff" || state === "retrying" ? "reconnecting" : state);
+
 /** What can happen to a connection. The driver turns callbacks and timers into these. */
 export type ConnectionEvent =
   /** The server's welcome arrived on a new link. */
@@ -24,7 +33,7 @@ export type Effect =
   | { readonly type: "finish" };
 
 export interface Transition {
-  readonly state: ConnectionState;
+  readonly state: MachineState;
   readonly effects: readonly Effect[];
 }
 
@@ -36,16 +45,17 @@ const FINISH: Effect = { type: "finish" };
 function lost(delayMs: number | null): Transition {
   return delayMs === null
     ? { state: "closed", effects: [CLOSE_LINK, FINISH] }
-    : { state: "reconnecting", effects: [CLOSE_LINK, { type: "scheduleRetry", delayMs }] };
+    : { state: "backoff", effects: [CLOSE_LINK, { type: "scheduleRetry", delayMs }] };
 }
 
 /**
  * The connection's state machine: pure, no I/O, no clock. Returns the next state and the
  * effects to run, or null when the event means nothing in this state (a stale timer, say).
  */
-export function transition(state: ConnectionState, event: ConnectionEvent): Transition | null {
+export function transition(state: MachineState, event: ConnectionEvent): Transition | null {
   switch (state) {
     case "connecting":
+    case "retrying":
       if (event.type === "welcome") return { state: "open", effects: [{ type: "announceOpen" }] };
       if (event.type === "linkLost") return lost(event.retryDelayMs);
       if (event.type === "close") return { state: "closed", effects: [CLOSE_LINK, FINISH] };
@@ -54,9 +64,9 @@ export function transition(state: ConnectionState, event: ConnectionEvent): Tran
       if (event.type === "linkLost") return lost(event.retryDelayMs);
       if (event.type === "close") return { state: "closed", effects: [CLOSE_LINK, FINISH] };
       return null;
-    case "reconnecting":
-      if (event.type === "retryDue") return { state: "connecting", effects: [OPEN_LINK] };
-      if (event.type === "wake") return { state: "connecting", effects: [CANCEL_RETRY, OPEN_LINK] };
+    case "backoff":
+      if (event.type === "retryDue") return { state: "retrying", effects: [OPEN_LINK] };
+      if (event.type === "wake") return { state: "retrying", effects: [CANCEL_RETRY, OPEN_LINK] };
       if (event.type === "close") return { state: "closed", effects: [CANCEL_RETRY, FINISH] };
       return null;
     case "closed":

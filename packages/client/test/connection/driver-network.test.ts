@@ -15,16 +15,18 @@ function setup(options: Partial<CoreOptions> = {}, clock: ManualClock = createMa
   const appState = createFakeAppState();
   const netInfo = createFakeNetInfo("wifi");
   const factory = createFakeFactory("websocket");
+  const logs: string[] = [];
   const conn = connectWith("http://127.0.0.1:1/lifeline", {
     ...(options.reconnect ? {} : { retryPolicy: fixedDelay(10_000) }),
     networkSources: { window: win, document: doc, appState, netInfo },
+    debug: (message) => logs.push(message),
     ...options,
     transportFactories: [factory],
     clock,
   });
   const reasons: string[] = [];
   conn.on("statechange", ({ to, reason }) => reasons.push(`${to}: ${reason}`));
-  return { clock, conn, factory, win, doc, appState, netInfo, reasons };
+  return { clock, conn, factory, win, doc, appState, netInfo, reasons, logs };
 }
 
 async function opened(s: ReturnType<typeof setup>) {
@@ -42,8 +44,9 @@ describe("driver and the platform's network signals", () => {
     expect(s.factory.links[0]!.closed).toBe(true);
     expect(s.reasons.at(-1)).toBe("reconnecting: the device went offline");
     s.win.fire("online");
-    expect(s.conn.state).toBe("connecting");
-    expect(s.reasons.at(-1)).toBe("connecting: the device is back online");
+    // Still reconnecting, now with an attempt under way: no state change, the log says why.
+    expect(s.conn.state).toBe("reconnecting");
+    expect(s.logs).toContain("retrying: the device is back online");
     await settle();
     expect(s.factory.links).toHaveLength(2);
     // The 10 s retry timer was cancelled: only the new link's connect timeout is pending.
@@ -59,8 +62,10 @@ describe("driver and the platform's network signals", () => {
     expect(s.conn.state).toBe("reconnecting");
     s.doc.setVisibility("hidden");
     s.doc.setVisibility("visible");
-    expect(s.conn.state).toBe("connecting");
-    expect(s.reasons.at(-1)).toBe("connecting: the app is back in the foreground");
+    expect(s.logs).toContain("retrying: the app is back in the foreground");
+    await settle();
+    expect(s.factory.links).toHaveLength(2);
+    expect(s.conn.state).toBe("reconnecting");
   });
 
   it("React Native's AppState 'active' retries at once while reconnecting", async () => {
@@ -69,8 +74,11 @@ describe("driver and the platform's network signals", () => {
     s.factory.links[0]!.drop();
     s.appState.set("background");
     expect(s.conn.state).toBe("reconnecting");
+    expect(s.factory.links).toHaveLength(1);
     s.appState.set("active");
-    expect(s.conn.state).toBe("connecting");
+    await settle();
+    expect(s.factory.links).toHaveLength(2);
+    expect(s.logs).toContain("retrying: the app is back in the foreground");
   });
 
   it("React Native's NetInfo: losing the network drops the link, getting one back retries at once", async () => {
@@ -80,8 +88,10 @@ describe("driver and the platform's network signals", () => {
     expect(s.conn.state).toBe("reconnecting");
     expect(s.reasons.at(-1)).toBe("reconnecting: the device went offline");
     s.netInfo.set("cellular", true);
-    expect(s.conn.state).toBe("connecting");
-    expect(s.reasons.at(-1)).toBe("connecting: the network changed");
+    expect(s.logs).toContain("retrying: the network changed");
+    await settle();
+    expect(s.factory.links).toHaveLength(2);
+    expect(s.conn.state).toBe("reconnecting");
     s.conn.close();
   });
 
@@ -108,7 +118,8 @@ describe("driver and the platform's network signals", () => {
       s.netInfo.set("wifi", false);
       s.clock.advance(10_000); // the retry comes due while still offline
       await settle();
-      expect(s.conn.state).toBe("connecting");
+      expect(s.conn.state).toBe("reconnecting");
+      expect(s.logs).toContain("retrying: retry due");
       expect(s.factory.links).toHaveLength(2);
       if (signal === "netInfo") s.netInfo.set("cellular", true);
       else s.win.fire("online");
@@ -157,12 +168,15 @@ describe("driver and the platform's network signals", () => {
   });
 
   it("close() leaves no timer and no listener behind, from any state", async () => {
-    for (const when of ["connecting", "open", "reconnecting"] as const) {
+    // Reconnecting twice: waiting for the retry, then with the retry's attempt under way.
+    for (const when of ["connecting", "open", "reconnecting", "retrying"] as const) {
       const s = setup();
       if (when !== "connecting") await opened(s);
-      if (when === "reconnecting") s.factory.links[0]!.drop();
-      else await settle();
-      expect(s.conn.state).toBe(when);
+      if (when === "reconnecting" || when === "retrying") s.factory.links[0]!.drop();
+      if (when === "retrying") s.clock.advance(10_000);
+      await settle();
+      expect(s.factory.links).toHaveLength(when === "retrying" ? 2 : 1);
+      expect(s.conn.state).toBe(when === "retrying" ? "reconnecting" : when);
       expect(s.clock.pendingTimers).toBeGreaterThan(0);
       s.conn.close();
       await settle();

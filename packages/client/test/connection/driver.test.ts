@@ -311,7 +311,8 @@ describe("driver", () => {
     expect(messages(second.sent)).toEqual(["m3", "m4"]);
     expect(second.sent.filter((f) => f.type === "message").map((f) => (f as { seq: number }).seq)).toEqual([3, 4]);
     expect(opens.at(-1)).toEqual({ transport: "websocket", resumed: true, sessionLost: false, resent: [] });
-    expect(log).toEqual(["connecting->open", "open->reconnecting", "reconnecting->connecting", "connecting->open"]);
+    // The retry's attempt is part of reconnecting: one outage, one state.
+    expect(log).toEqual(["connecting->open", "open->reconnecting", "reconnecting->open"]);
   });
 
   it("tells the app when the session was lost and which messages it resent", async () => {
@@ -403,7 +404,8 @@ describe("driver", () => {
     expect(conn.state).toBe("open");
     expect(asked).toEqual([]);
     expect(errors).toEqual([]);
-    expect(log.filter((l) => l === "reconnecting->connecting")).toHaveLength(3);
+    expect(factory.links).toHaveLength(4);
+    expect(log.filter((l) => l === "reconnecting->open")).toHaveLength(3);
   });
 
   it("closes at once on a close code that forbids retrying", async () => {

@@ -3,10 +3,11 @@ import { connectWith } from "../../src/client.js";
 import { createManualClock } from "@lifeline/testkit";
 import { createFakeFactory, settle } from "../helpers/fake-transport.js";
 
-function setup() {
+function setup(debug?: (message: string) => void) {
   const clock = createManualClock();
   const ws = createFakeFactory("websocket");
   const conn = connectWith("http://127.0.0.1:1/lifeline", {
+    ...(debug && { debug }),
     retryPolicy: { nextDelayMs: () => 100 },
     rememberTransport: false,
     transportFactories: [ws],
@@ -19,13 +20,16 @@ function setup() {
   return { clock, ws, conn, events };
 }
 
-describe("close() from a statechange listener", () => {
-  /** Opens, loses the link, and lets the retry come due: the listener closes the connection then. */
+describe("close() from a listener while reconnecting", () => {
+  /**
+   * Opens, loses the link, and lets the retry come due. A retry starting is no state change,
+   * so the one callback between the transition and its openLink is the debug log: it closes
+   * the connection then.
+   */
   async function closedAsTheRetryStarts() {
-    const s = setup();
-    s.conn.on("statechange", ({ to, from }) => {
-      if (from === "reconnecting" && to === "connecting") s.conn.close();
-    });
+    let close = () => {};
+    const s = setup((message) => message.startsWith("retrying") && close());
+    close = () => s.conn.close();
     await settle();
     s.ws.links[0]!.welcome({ pingIntervalMs: 1000, pingTimeoutMs: 500 });
     await settle();
@@ -34,9 +38,10 @@ describe("close() from a statechange listener", () => {
     return s;
   }
 
-  it("on reconnecting -> connecting: no link is opened after close", async () => {
+  it("from the debug log: no link is opened after close", async () => {
     const s = await closedAsTheRetryStarts();
     expect(s.conn.state).toBe("closed");
+    expect(s.events).toEqual(["connecting->open", "open->reconnecting", "reconnecting->closed", "close"]);
     // Expected: no transport opened after close(), nothing left running.
     expect(s.ws.links.filter((l) => !l.closed)).toHaveLength(0);
     expect(s.clock.pendingTimers).toBe(0);

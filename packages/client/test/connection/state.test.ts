@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { transition } from "../../src/connection/state.js";
-import type { ConnectionEvent, ConnectionState } from "../../src/connection/state.js";
+import { publicState, transition } from "../../src/connection/state.js";
+import type { ConnectionEvent, MachineState } from "../../src/connection/state.js";
 
 const events: Record<string, ConnectionEvent> = {
   welcome: { type: "welcome" },
@@ -12,36 +12,39 @@ const events: Record<string, ConnectionEvent> = {
 };
 
 // Expected [next state, effect types] per state and event; null = ignored.
-const table: Record<ConnectionState, Record<string, [ConnectionState, string[]] | null>> = {
-  connecting: {
-    welcome: ["open", ["announceOpen"]],
-    lostRetry: ["reconnecting", ["closeLink", "scheduleRetry"]],
-    lostFinal: ["closed", ["closeLink", "finish"]],
-    retryDue: null,
-    wake: null,
-    close: ["closed", ["closeLink", "finish"]],
-  },
+const attempting: Record<string, [MachineState, string[]] | null> = {
+  welcome: ["open", ["announceOpen"]],
+  lostRetry: ["backoff", ["closeLink", "scheduleRetry"]],
+  lostFinal: ["closed", ["closeLink", "finish"]],
+  retryDue: null,
+  wake: null,
+  close: ["closed", ["closeLink", "finish"]],
+};
+
+const table: Record<MachineState, Record<string, [MachineState, string[]] | null>> = {
+  connecting: attempting,
+  retrying: attempting,
   open: {
     welcome: null,
-    lostRetry: ["reconnecting", ["closeLink", "scheduleRetry"]],
+    lostRetry: ["backoff", ["closeLink", "scheduleRetry"]],
     lostFinal: ["closed", ["closeLink", "finish"]],
     retryDue: null,
     wake: null,
     close: ["closed", ["closeLink", "finish"]],
   },
-  reconnecting: {
+  backoff: {
     welcome: null,
     lostRetry: null,
     lostFinal: null,
-    retryDue: ["connecting", ["openLink"]],
-    wake: ["connecting", ["cancelRetry", "openLink"]],
+    retryDue: ["retrying", ["openLink"]],
+    wake: ["retrying", ["cancelRetry", "openLink"]],
     close: ["closed", ["cancelRetry", "finish"]],
   },
   closed: { welcome: null, lostRetry: null, lostFinal: null, retryDue: null, wake: null, close: null },
 };
 
 describe("transition", () => {
-  for (const [state, row] of Object.entries(table) as [ConnectionState, (typeof table)[ConnectionState]][]) {
+  for (const [state, row] of Object.entries(table) as [MachineState, (typeof table)[MachineState]][]) {
     for (const [name, expected] of Object.entries(row)) {
       it(`${state} + ${name} → ${expected ? expected[0] : "ignored"}`, () => {
         const result = transition(state, events[name]!);
@@ -53,6 +56,12 @@ describe("transition", () => {
       });
     }
   }
+
+  it("shows both phases of a retry, its wait and its attempts, as one public reconnecting", () => {
+    expect(publicState("backoff")).toBe("reconnecting");
+    expect(publicState("retrying")).toBe("reconnecting");
+    for (const state of ["connecting", "open", "closed"] as const) expect(publicState(state)).toBe(state);
+  });
 
   it("carries the retry delay into the scheduleRetry effect", () => {
     expect(transition("open", { type: "linkLost", retryDelayMs: 1234 })?.effects).toContainEqual({ type: "scheduleRetry", delayMs: 1234 });

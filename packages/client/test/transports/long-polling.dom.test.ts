@@ -90,7 +90,7 @@ describe.each([
     const reopen = await fake.poll(3);
     expect(reopen.request.method).toBe("POST");
     expect(reopen.frames).toEqual([{ type: "hello", version: 1, sessionId: "sess-1", ack: 1, attempt: 2, connectionId: expect.any(String), parts: true }]);
-    expect(states.map((s) => s.to)).toEqual(["open", "reconnecting", "connecting"]);
+    expect(states.map((s) => s.to)).toEqual(["open", "reconnecting"]);
     expect(states[1]!.error?.code).toBe("TRANSPORT_ERROR");
   });
 

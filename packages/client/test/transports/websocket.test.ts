@@ -199,7 +199,7 @@ describe("connect() over a fake WebSocket", () => {
     second.receive(encodeBatch([{ type: "close", code: 1000, reason: "bye" }]));
     second.serverClose(1000, "bye");
     expect(conn.state).toBe("closed");
-    expect(states.map((s) => s.to)).toEqual(["open", "reconnecting", "connecting", "open", "closed"]);
+    expect(states.map((s) => s.to)).toEqual(["open", "reconnecting", "open", "closed"]);
     expect(closes).toEqual([{ code: 1000, reason: "bye", unacknowledged: [] }]);
     expect(errors).toEqual([]); // closed on purpose
   });
