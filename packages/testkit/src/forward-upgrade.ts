@@ -10,6 +10,11 @@ export interface KillRule {
   readonly afterMs?: number;
   /** Downstream (server → client) frames carried, control frames included. */
   readonly afterFrames?: number;
+  /**
+   * When the server's first bytes after the 101 arrive, without carrying them: the client's
+   * frames reach the server until it answers (a proxy that drops a WebSocket once it speaks).
+   */
+  readonly atFirstFrame?: boolean;
 }
 
 export interface TunnelHooks {
@@ -82,7 +87,9 @@ export function openTunnel(
 
   // Where in `chunk` the allowed frames end, or undefined when they do not end here.
   function cutOffset(chunk: Buffer, bodyStart: number): number | undefined {
-    if (!isWebSocket || framesAllowed === undefined) return undefined;
+    if (!isWebSocket) return undefined;
+    if (rule?.atFirstFrame && chunk.length > bodyStart) return bodyStart;
+    if (framesAllowed === undefined) return undefined;
     const framesBefore = counter.frames;
     if (framesBefore >= framesAllowed) return bodyStart;
     const ends = counter.push(chunk.subarray(bodyStart));

@@ -64,7 +64,9 @@ export interface HostileProxy {
   /**
    * Lets upgrades through, then destroys each WebSocket forwarded from now on `afterMs` after its
    * 101 response, or once it has carried `afterFrames` server→client frames (every frame counts,
-   * control frames included; exactly that many reach the client), whichever comes first. The
+   * control frames included; exactly that many reach the client), or, with `atFirstFrame`, when
+   * the server's first frame arrives (not carried; what the client sent got through), whichever
+   * comes first. The
    * client sees the connection end without a close frame (1006); the target's socket is
    * destroyed. Null stops killing new WebSockets.
    */

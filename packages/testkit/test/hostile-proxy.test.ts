@@ -133,6 +133,20 @@ describe("createHostileProxy", () => {
     expect(proxy.stats.webSocketsKilled).toBe(2);
   });
 
+  it("killWebSockets({ atFirstFrame }) carries the client's frames and drops the WebSocket when the server answers", async () => {
+    proxy.killWebSockets({ atFirstFrame: true });
+    const socket = webSocket();
+    await openOf(socket);
+    // Nothing from the server yet: the tunnel stays up.
+    await sleep(100);
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    const closed = messagesBeforeClose(socket);
+    socket.send("reaches the target, which echoes it");
+    // The echo proves the message got through; it is not carried, and the WebSocket ends.
+    expect(await closed).toBe(0);
+    expect(proxy.stats.webSocketsKilled).toBe(1);
+  });
+
   it("killWebSockets() applies to WebSockets opened afterwards only", async () => {
     const before = webSocket();
     await openOf(before);
