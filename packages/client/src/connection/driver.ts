@@ -156,12 +156,13 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error) }, info.reason || error.message, lastError);
   }
 
+  /** A hello with a new attempt number, larger than any before it. */
+  const newHello = (): ClientFrame => ({ type: "hello", version: PROTOCOL_VERSION, ...(sessionId ? { sessionId } : {}), ack: inbox.lastSeq, attempt: ++linkAttempts, connectionId, parts: true });
+
   function linkRequest(): LinkRequest {
     // Every candidate of one request shares the attempt number: the server keeps the first
     // that reaches it and refuses the rest, so the race is decided in one place.
-    const attempt = ++linkAttempts;
-    const hello: ClientFrame = { type: "hello", version: PROTOCOL_VERSION, ...(sessionId ? { sessionId } : {}), ack: inbox.lastSeq, attempt, connectionId, parts: true };
-    return { endpoint, hello, caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
+    return { endpoint, hello: newHello(), caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
   }
 
   function announceTransport(to: TransportName, reason: string): void {
@@ -192,6 +193,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     log?.(`trying ${candidates.map((f) => f.name).join(", ") || "nothing (no transport can run here)"}`);
     cancelAttempt = openFirstTransport({
       ...linkRequest(),
+      // A resume's candidate refused because a sibling holds the session may try a newer attempt.
+      ...(sessionId && { newerHello: newHello }),
       factories: candidates,
       onCandidateFailed(name, reason) {
         log?.(`${name} failed: ${reason}`);

@@ -21,6 +21,11 @@ export interface LinkRequest {
 export interface SelectOptions extends LinkRequest {
   /** Candidates in order of preference, already filtered to what may run here. */
   readonly factories: readonly TransportFactory[];
+  /**
+   * A hello like `hello` with a newer attempt number, for a candidate refused because another
+   * candidate of this race holds the session (see `failed`). Only for a race that resumes.
+   */
+  readonly newerHello?: () => ClientFrame;
   /** A transport completed the handshake; it is the caller's from now on. */
   onOpen(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): void;
   /** Frames on the opened transport. */
@@ -34,13 +39,19 @@ export interface SelectOptions extends LinkRequest {
   onCandidateFailed?(name: TransportName, reason: string): void;
 }
 
+const noHandshake = (ms: number) => `no handshake in ${ms} ms`;
+
 /** Close codes that refuse this client whatever the transport: trying the next one is pointless. */
 const REFUSES_EVERY_TRANSPORT: readonly number[] = [CloseCode.UNSUPPORTED_VERSION, CloseCode.ORIGIN_NOT_ALLOWED];
 
 interface Attempt {
+  readonly factory: TransportFactory;
   readonly name: TransportName;
   readonly transport: Transport;
   readonly timer: TimerId;
+  readonly startedAt: number;
+  /** How many candidates started before it: the earlier, the more preferred. */
+  readonly rank: number;
 }
 
 /**
@@ -55,7 +66,11 @@ export function openFirstTransport(options: SelectOptions): () => void {
   const { clock, factories } = options;
   const attempts = new Set<Attempt>();
   const failures: string[] = [];
+  // Later candidates, and one that tries again, go with the newest hello.
+  let hello = options.hello;
+  const triedNewer = new Set<TransportName>();
   let started = 0;
+  let ranks = 0;
   let staggerTimer: TimerId | undefined;
   let done = false;
 
@@ -97,13 +112,34 @@ export function openFirstTransport(options: SelectOptions): () => void {
     if (!done && started < factories.length && staggerTimer === undefined) staggerTimer = clock.setTimeout(startNext, options.fallbackDelayMs);
   };
 
-  const failed = (attempt: Attempt, info: LinkClose) => {
-    if (done || !attempts.delete(attempt)) return;
+  /** Ends a candidate that will not win, and says why. */
+  const drop = (attempt: Attempt, reason: string) => {
+    attempts.delete(attempt);
     clock.clearTimeout(attempt.timer);
     attempt.transport.close();
-    failures.push(`${attempt.name}: ${info.reason}`);
-    options.onCandidateFailed?.(attempt.name, info.reason);
+    failures.push(`${attempt.name}: ${reason}`);
+    options.onCandidateFailed?.(attempt.name, reason);
+  };
+
+  const failed = (attempt: Attempt, info: LinkClose) => {
+    if (done || !attempts.has(attempt)) return;
+    drop(attempt, info.reason);
     if (REFUSES_EVERY_TRANSPORT.includes(info.code)) return finish(info);
+    // Refused with 4001 before any welcome: another candidate of this race got its hello to the
+    // server first and holds the session there, but its welcome has not come (its responses are
+    // held back by a proxy, or it died once its hello got through), and may never come. Only a
+    // newer attempt takes the session from it: this candidate, which the server does answer,
+    // tries once more with one. A holder that works answers well before a sibling's refusal,
+    // which is a whole round trip behind it.
+    if (info.code === CloseCode.TRANSPORT_REPLACED && options.newerHello && !triedNewer.has(attempt.name)) {
+      triedNewer.add(attempt.name);
+      hello = options.newerHello();
+      // The candidates still on the older attempt can only lose the session to the newer one
+      // now: a welcome of theirs would come with its 4001 (a buffering proxy lets both through
+      // together once the server ends the response), and would win the race for nothing.
+      for (const older of attempts) drop(older, "given up for a newer attempt");
+      return start(attempt.factory);
+    }
     if (!decisive || !isRetryable(decisive.code)) decisive = info;
     if (started < factories.length) startNext();
     else if (!attempts.size) giveUp();
@@ -126,7 +162,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
     function open(): Transport {
       return factory.open({
         ...options.endpoint,
-        hello: options.hello,
+        hello,
         caps: options.caps,
         clock,
         handlers: {
@@ -145,6 +181,9 @@ export function openFirstTransport(options: SelectOptions): () => void {
             done = true;
             attempts.delete(attempt);
             clock.clearTimeout(attempt.timer);
+            // Candidates preferred to this one that were merely slow (a hung upgrade, a buffered
+            // stream): the choice is theirs to explain, as much as a failure's.
+            for (const slower of attempts) if (slower.rank < attempt.rank) drop(slower, noHandshake(clock.now() - slower.startedAt));
             abandonAll();
             options.onOpen(transport, welcome, rest);
           },
@@ -156,9 +195,9 @@ export function openFirstTransport(options: SelectOptions): () => void {
       });
     }
     const timer = clock.setTimeout(() => {
-      failed(attempt!, linkClose(CloseCode.ABNORMAL, `no handshake in ${options.connectTimeoutMs} ms`, "TIMEOUT"));
+      failed(attempt!, linkClose(CloseCode.ABNORMAL, noHandshake(options.connectTimeoutMs), "TIMEOUT"));
     }, options.connectTimeoutMs);
-    attempt = { name: factory.name, transport, timer };
+    attempt = { factory, name: factory.name, transport, timer, startedAt: clock.now(), rank: ranks++ };
     attempts.add(attempt);
     if (earlyFailure) failed(attempt, earlyFailure);
   }

@@ -5,7 +5,7 @@ import type { LinkClose, TransportFactory } from "../../src/transports/transport
 import { createManualClock } from "@lifeline/testkit";
 import { createFakeFactory } from "../helpers/fake-transport.js";
 
-function race(factories: TransportFactory[]) {
+function race(factories: TransportFactory[], extra: Partial<SelectOptions> = {}) {
   const clock = createManualClock();
   const opened: string[] = [];
   const closes: LinkClose[] = [];
@@ -20,12 +20,78 @@ function race(factories: TransportFactory[]) {
     onOpen: (t) => void opened.push(t.name),
     onFrames: () => {},
     onClose: (info) => void closes.push(info),
+    ...extra,
   };
   const cancel = openFirstTransport(options);
   return { clock, opened, closes, cancel };
 }
 
+const SIBLING_HOLDS = { code: 4001, reason: "attempt 2 is not newer than attempt 2, which holds the session" };
+
 describe("openFirstTransport", () => {
+  describe("a resume's candidate refused because a sibling holds the session", () => {
+    /** Attempt 2's race; each newer hello comes with the next number. */
+    function resumeRace(factories: TransportFactory[]) {
+      let attempt = 2;
+      const hello = (n: number) => ({ type: "hello" as const, version: 1, sessionId: "s1", ack: 0, attempt: n });
+      return race(factories, { hello: hello(attempt), newerHello: () => hello(++attempt) });
+    }
+
+    it("tries once more with a newer attempt, and wins when the holder's welcome never comes", () => {
+      const streaming = createFakeFactory("streaming");
+      const polling = createFakeFactory("polling");
+      const { clock, opened, closes } = resumeRace([streaming, polling]);
+      // The stream's hello got through, but its answer is held back: polling starts alongside.
+      clock.advance(500);
+      polling.links[0]!.drop(SIBLING_HOLDS);
+      expect(polling.links).toHaveLength(2);
+      expect(polling.links[1]!.options.hello).toMatchObject({ sessionId: "s1", attempt: 3 });
+      // The stream on attempt 2 can only lose the session to attempt 3: it is given up at once,
+      // so a welcome it may still bring (with its 4001 behind it) cannot win.
+      expect(streaming.links[0]!.closed).toBe(true);
+      polling.links[1]!.welcome({ resumed: true });
+      expect(opened).toEqual(["polling"]);
+      expect(closes).toEqual([]);
+      expect(clock.pendingTimers).toBe(0);
+    });
+
+    it("gives a candidate started after the retry the newest attempt", () => {
+      const ws = createFakeFactory("websocket");
+      const streaming = createFakeFactory("streaming");
+      const polling = createFakeFactory("polling");
+      const { clock } = resumeRace([ws, streaming, polling]);
+      clock.advance(500);
+      streaming.links[0]!.drop(SIBLING_HOLDS);
+      expect(streaming.links[1]!.options.hello).toMatchObject({ attempt: 3 });
+      clock.advance(500);
+      expect(polling.links[0]!.options.hello).toMatchObject({ attempt: 3 });
+    });
+
+    it("tries only once per candidate: refused again, it has failed", () => {
+      const ws = createFakeFactory("websocket");
+      const polling = createFakeFactory("polling");
+      const { clock, closes } = resumeRace([ws, polling]);
+      clock.advance(500);
+      polling.links[0]!.drop(SIBLING_HOLDS);
+      polling.links[1]!.drop({ code: 4001, reason: "attempt 3 is not newer than attempt 4, which holds the session" });
+      expect(polling.links).toHaveLength(2);
+      expect(closes).toHaveLength(1);
+      expect(closes[0]!.reason).toBe(
+        `no transport connected (polling: ${SIBLING_HOLDS.reason}; websocket: given up for a newer attempt; polling: attempt 3 is not newer than attempt 4, which holds the session)`,
+      );
+      expect(clock.pendingTimers).toBe(0);
+    });
+
+    it("without a newer hello (a race for a new session), a 4001 refusal is a failure like any other", () => {
+      const ws = createFakeFactory("websocket");
+      const polling = createFakeFactory("polling");
+      const { clock } = race([ws, polling]);
+      clock.advance(500);
+      polling.links[0]!.drop(SIBLING_HOLDS);
+      expect(polling.links).toHaveLength(1);
+    });
+  });
+
   it("a candidate that fails inside open() starts the next at once, and nothing starts after the race is won", () => {
     const ws = createFakeFactory("websocket");
     const failsAtOnce: TransportFactory = {
@@ -46,6 +112,20 @@ describe("openFirstTransport", () => {
     clock.advance(500);
     expect(polling.links).toHaveLength(0);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("names the preferred candidates that were merely slow when a later one wins, and only those", () => {
+    const ws = createFakeFactory("websocket");
+    const streaming = createFakeFactory("streaming");
+    const polling = createFakeFactory("polling");
+    const reported: string[] = [];
+    const { clock, opened } = race([ws, streaming, polling], { onCandidateFailed: (name, reason) => void reported.push(`${name}: ${reason}`) });
+    clock.advance(1000); // the upgrade hangs; streaming starts at 500, polling at 1000
+    clock.advance(120);
+    streaming.links[0]!.welcome();
+    expect(opened).toEqual(["streaming"]);
+    expect(reported).toEqual(["websocket: no handshake in 1120 ms"]);
+    expect(ws.links[0]!.closed && polling.links[0]!.closed).toBe(true);
   });
 
   it("a factory that throws counts as a failed candidate instead of escaping", () => {

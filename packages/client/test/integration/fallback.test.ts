@@ -73,9 +73,11 @@ describe("automatic fallback behind hostile networks", () => {
   it("2. WebSocket upgrade hangs: streaming after the fallback delay, not a timeout", async () => {
     const { proxy, endpoint } = await behindHostileProxy();
     proxy.hangUpgrades(true);
-    const { conn, opens } = watch(endpoint);
+    const { conn, opens, transports } = watch(endpoint);
     await until(() => conn.state === "open", 5000, "open");
     expect(conn.transport).toBe("streaming");
+    // The event says why not WebSocket, though nothing failed.
+    expect(transports[0]!.reason).toMatch(/^websocket: no handshake in \d+ ms$/);
     expect(opens[0]!.at).toBeGreaterThanOrEqual(450);
     expect(opens[0]!.at).toBeLessThan(1500);
     await echoes(conn, "through");
@@ -176,6 +178,52 @@ describe("automatic fallback behind hostile networks", () => {
     expect(opens.at(-1)).toMatchObject({ transport: "streaming", resumed: true, sessionLost: false });
     expect(transports.map((t) => t.to)).toEqual(["websocket", "streaming"]);
     expect(fellBackAfter).toBeLessThan(1500);
+  });
+
+  /**
+   * A session open on WebSocket, whose link the test cuts once the hostile proxy behind it has
+   * turned against WebSocket (`turn`), and the resume that must follow. The first candidate
+   * whose hello gets through holds the session on the server, even when its welcome never
+   * comes back: the candidate that can answer must still be able to take it.
+   */
+  async function cutMidSession(turn: (proxy: HostileProxy) => void) {
+    const target = await behindHostileProxy();
+    const front = await createFaultProxy({ target: { host: "127.0.0.1", port: target.proxy.port } });
+    cleanups.push(() => front.close());
+    const watched = watch(front.url + target.path);
+    const received: unknown[] = [];
+    watched.conn.on("message", (data) => received.push(data));
+    await until(() => watched.conn.state === "open", 5000, "open");
+    expect(watched.conn.transport).toBe("websocket");
+    await echoes(watched.conn, "before");
+    turn(target.proxy);
+    front.cut();
+    const cutAt = Date.now();
+    watched.conn.send("across the cut");
+    await until(() => received.includes("across the cut"), 8000, "the echo across the cut");
+    return { ...watched, received, resumedAfter: Date.now() - cutAt };
+  }
+
+  it("6b. mid-session, the WebSocket refused and streams buffered: resumes on polling although the stream's hello held the session", async () => {
+    const { conn, opens, received, resumedAfter } = await cutMidSession((proxy) => {
+      proxy.refuseUpgrades(403);
+      proxy.bufferResponses(true);
+    });
+    expect(conn.transport).toBe("polling");
+    expect(opens.at(-1)).toMatchObject({ transport: "polling", resumed: true, sessionLost: false });
+    expect(received).toEqual(["before", "across the cut"]);
+    // The fallback delay and a round trip or two, not a connect timeout (10 s).
+    expect(resumedAfter).toBeLessThan(3000);
+    await echoes(conn, "after");
+  });
+
+  it("6c. mid-session, the WebSocket dropped when the server's first frame comes: resumes on streaming although its hello held the session", async () => {
+    const { conn, opens, received, resumedAfter } = await cutMidSession((proxy) => proxy.killWebSockets({ atFirstFrame: true }));
+    expect(conn.transport).toBe("streaming");
+    expect(opens.at(-1)).toMatchObject({ transport: "streaming", resumed: true, sessionLost: false });
+    expect(received).toEqual(["before", "across the cut"]);
+    expect(resumedAfter).toBeLessThan(3000);
+    await echoes(conn, "after");
   });
 
   it("on a good network again, the background probe moves a fallback connection up to WebSocket without loss", async () => {
