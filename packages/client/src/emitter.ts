@@ -14,7 +14,8 @@ export interface Emitter<Events extends object> {
   emit<K extends keyof Events>(event: K, payload: Events[K]): void;
 }
 
-export function createEmitter<Events extends object>(): Emitter<Events> {
+/** `names`: the events there are; on() refuses any other, which from JavaScript is a typo that would wait forever. */
+export function createEmitter<Events extends object>(names: readonly (keyof Events & string)[]): Emitter<Events> {
   // One object per registration, so on()'s remover takes away its own and no other.
   type Registration = { readonly listener: Listener<never> };
   const registrations: { [K in keyof Events]?: Registration[] } = {};
@@ -26,6 +27,7 @@ export function createEmitter<Events extends object>(): Emitter<Events> {
   };
   return {
     on(event, listener) {
+      if (!names.includes(event as keyof Events & string)) throw new LifelineError("INVALID_ARGUMENT", `unknown event "${String(event)}" (known: ${names.join(", ")})`);
       if (typeof listener !== "function") throw new LifelineError("INVALID_ARGUMENT", "listener must be a function");
       const registration: Registration = { listener };
       registrations[event] = (registrations[event] ?? []).concat(registration);

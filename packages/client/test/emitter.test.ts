@@ -12,8 +12,13 @@ describe("emitter", () => {
     vi.useRealTimers();
   });
 
+  it("refuses an event it does not have with INVALID_ARGUMENT, naming the ones it has", () => {
+    const events = createEmitter<Events>(["message", "close"]);
+    expect(() => events.on("mesage" as never, () => {})).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", message: 'unknown event "mesage" (known: message, close)' }));
+  });
+
   it("refuses a listener that is not a function with INVALID_ARGUMENT", () => {
-    const events = createEmitter<Events>();
+    const events = createEmitter<Events>(["message", "close"]);
     for (const bad of [undefined, null, "handler", {}]) {
       const error = (() => {
         try {
@@ -28,7 +33,7 @@ describe("emitter", () => {
   });
 
   it("treats every on() as one registration: each removal takes away one", () => {
-    const events = createEmitter<Events>();
+    const events = createEmitter<Events>(["message", "close"]);
     const seen: string[] = [];
     const listener = (data: string) => seen.push(data);
     const removeFirst = events.on("message", listener);
@@ -53,7 +58,7 @@ describe("emitter", () => {
   });
 
   it("keeps events apart and ignores off() of a listener never added", () => {
-    const events = createEmitter<Events>();
+    const events = createEmitter<Events>(["message", "close"]);
     const codes: number[] = [];
     events.on("close", (code) => codes.push(code));
     events.off("close", () => {});
@@ -64,7 +69,7 @@ describe("emitter", () => {
   });
 
   it("calls the listeners present when an emit starts, even if one removes another", () => {
-    const events = createEmitter<Events>();
+    const events = createEmitter<Events>(["message", "close"]);
     const calls: string[] = [];
     const second = () => calls.push("second");
     events.on("message", () => {
@@ -81,7 +86,7 @@ describe("emitter", () => {
 
   it("rethrows a listener's error outside the emit, and still calls the next listener", () => {
     vi.useFakeTimers();
-    const events = createEmitter<Events>();
+    const events = createEmitter<Events>(["message", "close"]);
     const boom = new Error("listener failed");
     const after = vi.fn();
     events.on("message", () => {
@@ -96,7 +101,7 @@ describe("emitter", () => {
 
 describe("emitter removers", () => {
   it("remove their own registration, whatever was added or removed in between", () => {
-    const events = createEmitter<Events>();
+    const events = createEmitter<Events>(["message", "close"]);
     const calls: string[] = [];
     const f = () => calls.push("f");
     const g = () => calls.push("g");

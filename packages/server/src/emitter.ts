@@ -1,3 +1,5 @@
+import { LifelineServerError } from "./errors.js";
+
 type Listener<T> = (payload: T) => void;
 
 /** A minimal typed event emitter. on() returns the function that removes the listener. */
@@ -19,7 +21,7 @@ class LazyEmitter<Events extends object> implements Emitter<Events> {
   private lists: Lists<Events> | undefined = undefined;
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
-    if (typeof listener !== "function") throw new TypeError(`listener for "${String(event)}" must be a function`);
+    if (typeof listener !== "function") throw new LifelineServerError("INVALID_ARGUMENT", `listener for "${String(event)}" must be a function`);
     const lists: Lists<Events> = (this.lists ??= {});
     const list = lists[event];
     lists[event] = list ? [...list, listener] : [listener];

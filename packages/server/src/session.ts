@@ -154,6 +154,8 @@ class SessionHandle implements Session {
   }
 
   on<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): () => void {
+    // A misspelt name from JavaScript would otherwise wait for an event that never comes.
+    if (event !== "message" && event !== "close") throw new LifelineServerError("INVALID_ARGUMENT", `unknown session event "${String(event)}" (known: message, close)`);
     return this.core.events.on(event, listener);
   }
 

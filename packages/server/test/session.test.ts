@@ -131,6 +131,19 @@ describe("session: sending", () => {
     expect(core.resumable(3)).toBe("ahead");
   });
 
+  it("throws INVALID_ARGUMENT for an event it does not have and for a listener that is not a function", () => {
+    const { session } = setup();
+    expect(() => session.on("mesage" as never, () => {})).toThrow(
+      expect.objectContaining({ name: "LifelineServerError", code: "INVALID_ARGUMENT", message: 'unknown session event "mesage" (known: message, close)' }),
+    );
+    expect(() => session.on("message", null as never)).toThrow(expect.objectContaining({ name: "LifelineServerError", code: "INVALID_ARGUMENT" }));
+    const seen: string[] = [];
+    session.on("message", (data) => seen.push(String(data)));
+    session.on("close", () => seen.push("close"));
+    session.close();
+    expect(seen).toEqual(["close"]);
+  });
+
   it("throws typed errors for oversized messages, bad data and sends after close", () => {
     const { session } = setup({ maxMessageSize: 4 });
     expect(() => session.send("12345")).toThrow(expect.objectContaining({ code: "MESSAGE_TOO_LARGE" }));

@@ -34,7 +34,7 @@ const MIN_UPTIME_MS = 5_000;
  */
 export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallback?: FallbackFactory): Connection {
   const { clock } = options;
-  const events = createEmitter<ConnectionEvents>();
+  const events = createEmitter<ConnectionEvents>(["open", "message", "statechange", "transport", "error", "close"]);
   const caps = resolveCapabilities(options.given);
   const outbox = createOutbox(options.maxMessages, options.maxBytes);
   const inbox = createInbox();

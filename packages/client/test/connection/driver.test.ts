@@ -496,6 +496,13 @@ describe("driver", () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it("takes a listener for each of its events, and refuses a name it does not have (a typo would wait forever)", () => {
+    const { conn } = setup();
+    for (const event of ["open", "message", "statechange", "transport", "error", "close"] as const) expect(typeof conn.on(event, () => {})).toBe("function");
+    expect(() => conn.on("opne" as never, () => {})).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringContaining('unknown event "opne"') }));
+    conn.close();
+  });
+
   it("rejects bad input with typed errors and loses nothing already queued", async () => {
     const { conn, factory } = setup();
     expect(() => conn.send(42 as never)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
