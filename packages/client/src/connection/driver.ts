@@ -82,8 +82,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     const from = publicState(state);
     state = next.state;
     const to = publicState(state);
-    // A retry starting is no change to the app (it is still reconnecting): only the log says so.
-    if (to === from) log?.(`retrying: ${reason}`);
+    // A retry starting or failing is no change to the app (it is still reconnecting): only the
+    // log says so.
+    if (to === from) log?.(`${state === "retrying" ? "retrying" : "retry failed"}: ${reason}`);
     else events.emit("statechange", error ? { from, to, reason, error } : { from, to, reason });
     for (const effect of next.effects) {
       // A listener (or an effect) moved the connection on, close() say: the rest is stale.
@@ -195,6 +196,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       ...linkRequest(),
       // A resume's candidate refused because a sibling holds the session may try a newer attempt.
       ...(sessionId && { newerHello: newHello }),
+      log,
       factories: candidates,
       onCandidateFailed(name, reason) {
         log?.(`${name} failed: ${reason}`);

@@ -26,6 +26,8 @@ export interface SelectOptions extends LinkRequest {
    * candidate of this race holds the session (see `failed`). Only for a race that resumes.
    */
   readonly newerHello?: () => ClientFrame;
+  /** The debug log, for what the race decides on its own. */
+  readonly log?: ((message: string) => void) | undefined;
   /** A transport completed the handshake; it is the caller's from now on. */
   onOpen(transport: Transport, welcome: WelcomeFrame, rest: readonly Frame[]): void;
   /** Frames on the opened transport. */
@@ -112,34 +114,34 @@ export function openFirstTransport(options: SelectOptions): () => void {
     if (!done && started < factories.length && staggerTimer === undefined) staggerTimer = clock.setTimeout(startNext, options.fallbackDelayMs);
   };
 
-  /** Ends a candidate that will not win, and says why. */
-  const drop = (attempt: Attempt, reason: string) => {
+  /** Ends a candidate that will not win; `report` says why to the caller too. */
+  const drop = (attempt: Attempt, reason: string, report = true) => {
     attempts.delete(attempt);
     clock.clearTimeout(attempt.timer);
     attempt.transport.close();
     failures.push(`${attempt.name}: ${reason}`);
-    options.onCandidateFailed?.(attempt.name, reason);
+    if (report) options.onCandidateFailed?.(attempt.name, reason);
   };
 
-  const failed = (attempt: Attempt, info: LinkClose) => {
+  /** `refused`: the server turned its hello away (nothing was welcomed on it). */
+  const failed = (attempt: Attempt, info: LinkClose, refused = true) => {
     if (done || !attempts.has(attempt)) return;
-    drop(attempt, info.reason);
-    if (REFUSES_EVERY_TRANSPORT.includes(info.code)) return finish(info);
     // Refused with 4001 before any welcome: another candidate of this race got its hello to the
-    // server first and holds the session there, but its welcome has not come (its responses are
-    // held back by a proxy, or it died once its hello got through), and may never come. Only a
-    // newer attempt takes the session from it: this candidate, which the server does answer,
-    // tries once more with one. A holder that works answers well before a sibling's refusal,
-    // which is a whole round trip behind it.
-    if (info.code === CloseCode.TRANSPORT_REPLACED && options.newerHello && !triedNewer.has(attempt.name)) {
+    // server first and holds the session there, but its welcome has not come. It may be merely
+    // slow (a large replay on a slow link), or it may never come (a buffering proxy holds its
+    // answer back, or a proxy dropped it once its hello got through). Only a newer attempt
+    // takes the session from such a holder: this candidate, which the server does answer,
+    // tries once more with one. The holder keeps running, in case it was only slow: if its
+    // welcome still comes first it wins, and the 4001 that follows starts a new race at once.
+    const tryNewer = refused && info.code === CloseCode.TRANSPORT_REPLACED && options.newerHello && !triedNewer.has(attempt.name);
+    drop(attempt, info.reason, !tryNewer);
+    if (tryNewer) {
       triedNewer.add(attempt.name);
-      hello = options.newerHello();
-      // The candidates still on the older attempt can only lose the session to the newer one
-      // now: a welcome of theirs would come with its 4001 (a buffering proxy lets both through
-      // together once the server ends the response), and would win the race for nothing.
-      for (const older of attempts) drop(older, "given up for a newer attempt");
+      hello = options.newerHello!();
+      options.log?.(`${attempt.name} refused (${info.reason}): trying again with a newer attempt`);
       return start(attempt.factory);
     }
+    if (REFUSES_EVERY_TRANSPORT.includes(info.code)) return finish(info);
     if (!decisive || !isRetryable(decisive.code)) decisive = info;
     if (started < factories.length) startNext();
     else if (!attempts.size) giveUp();
@@ -177,6 +179,10 @@ export function openFirstTransport(options: SelectOptions): () => void {
             if (welcome?.type !== "welcome" || welcome.version !== PROTOCOL_VERSION) {
               return fail(linkClose(CloseCode.PROTOCOL_ERROR, "no welcome"));
             }
+            // Replaced already (a newer hello of ours took the session, and a buffering proxy let
+            // the welcome through only with the close that ended the response): no link to win.
+            const replaced = rest.find((frame) => frame.type === "close" && frame.code === CloseCode.TRANSPORT_REPLACED);
+            if (replaced) return failed(attempt, linkClose(CloseCode.TRANSPORT_REPLACED, "welcomed and replaced at once"), false);
             opened = true;
             done = true;
             attempts.delete(attempt);

@@ -55,6 +55,24 @@ describe("driver and the platform's network signals", () => {
     expect(s.conn.state).toBe("open");
   });
 
+  it("a retry that starts or fails changes no state the app sees: the debug log says so instead", async () => {
+    const s = setup();
+    await opened(s);
+    s.factory.links[0]!.drop();
+    s.clock.advance(10_000);
+    await settle();
+    s.factory.links[1]!.drop({ reason: "connection refused" });
+    expect(s.conn.state).toBe("reconnecting");
+    expect(s.reasons).toEqual(["open: session started", "reconnecting: dropped"]);
+    expect(s.logs.filter((line) => /^retry/.test(line))).toEqual([
+      "retry in 10000 ms",
+      "retrying: retry due",
+      expect.stringMatching(/^retry failed: no transport connected \(websocket: connection refused\)$/),
+      "retry in 10000 ms",
+    ]);
+    s.conn.close();
+  });
+
   it("a page made visible again retries at once while reconnecting", async () => {
     const s = setup();
     await opened(s);

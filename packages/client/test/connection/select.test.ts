@@ -34,25 +34,68 @@ describe("openFirstTransport", () => {
     function resumeRace(factories: TransportFactory[]) {
       let attempt = 2;
       const hello = (n: number) => ({ type: "hello" as const, version: 1, sessionId: "s1", ack: 0, attempt: n });
-      return race(factories, { hello: hello(attempt), newerHello: () => hello(++attempt) });
+      const logs: string[] = [];
+      const reported: string[] = [];
+      const r = race(factories, {
+        hello: hello(attempt),
+        newerHello: () => hello(++attempt),
+        log: (message) => void logs.push(message),
+        onCandidateFailed: (name, reason) => void reported.push(`${name}: ${reason}`),
+      });
+      return { ...r, logs, reported };
     }
 
     it("tries once more with a newer attempt, and wins when the holder's welcome never comes", () => {
       const streaming = createFakeFactory("streaming");
       const polling = createFakeFactory("polling");
-      const { clock, opened, closes } = resumeRace([streaming, polling]);
+      const { clock, opened, closes, logs, reported } = resumeRace([streaming, polling]);
       // The stream's hello got through, but its answer is held back: polling starts alongside.
       clock.advance(500);
       polling.links[0]!.drop(SIBLING_HOLDS);
       expect(polling.links).toHaveLength(2);
       expect(polling.links[1]!.options.hello).toMatchObject({ sessionId: "s1", attempt: 3 });
-      // The stream on attempt 2 can only lose the session to attempt 3: it is given up at once,
-      // so a welcome it may still bring (with its 4001 behind it) cannot win.
-      expect(streaming.links[0]!.closed).toBe(true);
+      expect(logs).toEqual([`polling refused (${SIBLING_HOLDS.reason}): trying again with a newer attempt`]);
+      // The holder keeps its chance: it may only be slow.
+      expect(streaming.links[0]!.closed).toBe(false);
+      clock.advance(100);
       polling.links[1]!.welcome({ resumed: true });
       expect(opened).toEqual(["polling"]);
       expect(closes).toEqual([]);
+      expect(streaming.links[0]!.closed).toBe(true);
+      // The refusal was not the winner's failure; the slow holder is why polling won.
+      expect(reported).toEqual(["streaming: no handshake in 600 ms"]);
       expect(clock.pendingTimers).toBe(0);
+    });
+
+    it("a holder that was only slow still wins when its welcome comes first", () => {
+      const ws = createFakeFactory("websocket");
+      const streaming = createFakeFactory("streaming");
+      const { clock, opened } = resumeRace([ws, streaming]);
+      clock.advance(500);
+      streaming.links[0]!.drop(SIBLING_HOLDS);
+      ws.links[0]!.welcome({ resumed: true });
+      expect(opened).toEqual(["websocket"]);
+      expect(streaming.links[1]!.closed).toBe(true);
+    });
+
+    it("a welcome that comes with the 4001 of its replacement does not win: the newer attempt does", () => {
+      const streaming = createFakeFactory("streaming");
+      const polling = createFakeFactory("polling");
+      const { clock, opened, reported } = resumeRace([streaming, polling]);
+      clock.advance(500);
+      polling.links[0]!.drop(SIBLING_HOLDS);
+      // A buffering proxy lets the stream's answer through once the server ended it for polling.
+      streaming.links[0]!.deliver(
+        { type: "welcome", version: 1, sessionId: "s1", resumed: true, ack: 0, pingIntervalMs: 1000, pingTimeoutMs: 500, maxMessageBytes: 1024, resumeWindowMs: 60_000 },
+        { type: "close", code: 4001, reason: "transport replaced by a newer link" },
+      );
+      expect(opened).toEqual([]);
+      expect(streaming.links[0]!.closed).toBe(true);
+      // Not a refusal of its hello: it does not try again with a newer attempt of its own.
+      expect(streaming.links).toHaveLength(1);
+      polling.links[1]!.welcome({ resumed: true });
+      expect(opened).toEqual(["polling"]);
+      expect(reported).toEqual(["streaming: welcomed and replaced at once"]);
     });
 
     it("gives a candidate started after the retry the newest attempt", () => {
@@ -75,9 +118,11 @@ describe("openFirstTransport", () => {
       polling.links[0]!.drop(SIBLING_HOLDS);
       polling.links[1]!.drop({ code: 4001, reason: "attempt 3 is not newer than attempt 4, which holds the session" });
       expect(polling.links).toHaveLength(2);
+      expect(closes).toEqual([]);
+      ws.links[0]!.drop({ reason: "WebSocket lost" });
       expect(closes).toHaveLength(1);
       expect(closes[0]!.reason).toBe(
-        `no transport connected (polling: ${SIBLING_HOLDS.reason}; websocket: given up for a newer attempt; polling: attempt 3 is not newer than attempt 4, which holds the session)`,
+        `no transport connected (polling: ${SIBLING_HOLDS.reason}; polling: attempt 3 is not newer than attempt 4, which holds the session; websocket: WebSocket lost)`,
       );
       expect(clock.pendingTimers).toBe(0);
     });
@@ -90,28 +135,6 @@ describe("openFirstTransport", () => {
       polling.links[0]!.drop(SIBLING_HOLDS);
       expect(polling.links).toHaveLength(1);
     });
-  });
-
-  it("a candidate that fails inside open() starts the next at once, and nothing starts after the race is won", () => {
-    const ws = createFakeFactory("websocket");
-    const failsAtOnce: TransportFactory = {
-      name: "websocket",
-      isSupported: () => true,
-      open(options) {
-        const link = ws.open(options);
-        options.handlers.onClose({ code: 1006, reason: "refused at once" });
-        return link;
-      },
-    };
-    const streaming = createFakeFactory("streaming");
-    const polling = createFakeFactory("polling");
-    const { clock, opened } = race([failsAtOnce, streaming, polling]);
-    expect(streaming.links).toHaveLength(1);
-    streaming.links[0]!.welcome();
-    expect(opened).toEqual(["streaming"]);
-    clock.advance(500);
-    expect(polling.links).toHaveLength(0);
-    expect(clock.pendingTimers).toBe(0);
   });
 
   it("names the preferred candidates that were merely slow when a later one wins, and only those", () => {
