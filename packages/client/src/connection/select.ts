@@ -71,6 +71,8 @@ export function openFirstTransport(options: SelectOptions): () => void {
   // Later candidates, and one that tries again, go with the newest hello.
   let hello = options.hello;
   const triedNewer = new Set<TransportName>();
+  // Candidates whose path has answered (see TransportHandlers.onAlive), welcome or not.
+  const alive = new Set<Attempt>();
   let started = 0;
   let ranks = 0;
   let staggerTimer: TimerId | undefined;
@@ -123,22 +125,25 @@ export function openFirstTransport(options: SelectOptions): () => void {
     if (report) options.onCandidateFailed?.(attempt.name, reason);
   };
 
-  /** `refused`: the server turned its hello away (nothing was welcomed on it). */
-  const failed = (attempt: Attempt, info: LinkClose, refused = true) => {
+  const failed = (attempt: Attempt, info: LinkClose) => {
     if (done || !attempts.has(attempt)) return;
     // Refused with 4001 before any welcome: another candidate of this race got its hello to the
-    // server first and holds the session there, but its welcome has not come. It may be merely
-    // slow (a large replay on a slow link), or it may never come (a buffering proxy holds its
-    // answer back, or a proxy dropped it once its hello got through). Only a newer attempt
-    // takes the session from such a holder: this candidate, which the server does answer,
-    // tries once more with one. The holder keeps running, in case it was only slow: if its
-    // welcome still comes first it wins, and the 4001 that follows starts a new race at once.
-    const tryNewer = refused && info.code === CloseCode.TRANSPORT_REPLACED && options.newerHello && !triedNewer.has(attempt.name);
+    // server first and holds the session there, but its welcome has not come. When none of the
+    // others still running shows life, that holder is gone (a proxy dropped it once its hello
+    // got through) or silent (a buffering proxy holds its answers back until they end), and
+    // only a newer attempt takes the session from it: this candidate, which the server does
+    // answer, tries once more with one, and the others, on the older attempt, are given up (a
+    // welcome of theirs could only come with the 4001 of their replacement). One that shows
+    // life may merely be slow (a large replay on a slow link): it keeps the session, as it
+    // would have without the refusal.
+    const tryNewer =
+      info.code === CloseCode.TRANSPORT_REPLACED && options.newerHello && !triedNewer.has(attempt.name) && ![...attempts].some((other) => other !== attempt && alive.has(other));
     drop(attempt, info.reason, !tryNewer);
     if (tryNewer) {
       triedNewer.add(attempt.name);
       hello = options.newerHello!();
       options.log?.(`${attempt.name} refused (${info.reason}): trying again with a newer attempt`);
+      for (const older of attempts) drop(older, "given up for a newer attempt");
       return start(attempt.factory);
     }
     if (REFUSES_EVERY_TRANSPORT.includes(info.code)) return finish(info);
@@ -179,10 +184,6 @@ export function openFirstTransport(options: SelectOptions): () => void {
             if (welcome?.type !== "welcome" || welcome.version !== PROTOCOL_VERSION) {
               return fail(linkClose(CloseCode.PROTOCOL_ERROR, "no welcome"));
             }
-            // Replaced already (a newer hello of ours took the session, and a buffering proxy let
-            // the welcome through only with the close that ended the response): no link to win.
-            const replaced = rest.find((frame) => frame.type === "close" && frame.code === CloseCode.TRANSPORT_REPLACED);
-            if (replaced) return failed(attempt, linkClose(CloseCode.TRANSPORT_REPLACED, "welcomed and replaced at once"), false);
             opened = true;
             done = true;
             attempts.delete(attempt);
@@ -196,6 +197,9 @@ export function openFirstTransport(options: SelectOptions): () => void {
           onClose(info) {
             if (opened) options.onClose(info);
             else fail(info);
+          },
+          onAlive() {
+            if (attempt) alive.add(attempt);
           },
         },
       });

@@ -278,7 +278,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     receive,
     download(suffix, body, done, stream) {
       const read = stream ?? receive;
-      const pending = request(caps, body === undefined ? "GET" : "POST", endpoint(suffix), body, (text) => ended || read(text), !!stream);
+      const pending = request(caps, body === undefined ? "GET" : "POST", endpoint(suffix), body, (text) => ended || (handlers.onAlive?.(), read(text)), !!stream);
       abortDownstream = pending.abort;
       pending.response.then(
         ({ status, text }) => {

@@ -30,6 +30,12 @@ export interface TransportHandlers {
   onFrames(frames: readonly Frame[]): void;
   /** The link ended; called exactly once unless close() was called first. */
   onClose(info: LinkClose): void;
+  /**
+   * The path answers, before any frame may have: the WebSocket upgrade completed, or a
+   * response's first bytes arrived. The transport race uses it to tell a slow candidate from a
+   * silent one; a transport that never calls it is taken for silent until its welcome.
+   */
+  onAlive?(): void;
 }
 
 /** One link to the server. */

@@ -44,7 +44,10 @@ export const webSocket: TransportFactory = {
     try {
       socket = new caps.WebSocket!(endpointUrl(url.replace(/^http/, "ws"), Endpoint.websocket, query));
       detach();
-      socket.onopen = () => socket!.send(encodeClientBatch([hello]));
+      socket.onopen = () => {
+        handlers.onAlive?.();
+        socket!.send(encodeClientBatch([hello]));
+      };
       socket.onmessage = (event: MessageEvent) => {
         let frames: Frame[];
         try {

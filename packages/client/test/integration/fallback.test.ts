@@ -226,6 +226,48 @@ describe("automatic fallback behind hostile networks", () => {
     await echoes(conn, "after");
   });
 
+  it("6d. mid-session on a slow link behind a buffering proxy: the WebSocket, slow to answer a resume, keeps the session", async () => {
+    // The server pushes all along, so the resume's welcome comes with a replay that takes a
+    // while on the slow link; streaming, refused as a sibling meanwhile, must not take the
+    // session for a stream the proxy holds back (each race would then end in a 4001).
+    const server = createServer();
+    let pushed = 0;
+    server.on("connection", (session) => {
+      const pusher = setInterval(() => session.send(String(++pushed).padEnd(300, ".")), 50);
+      cleanups.push(() => clearInterval(pusher));
+      session.on("close", () => clearInterval(pusher));
+    });
+    const { url } = await server.listen(0, "127.0.0.1");
+    cleanups.push(() => server.close());
+    const { port, pathname } = new URL(url);
+    const hostile = await createHostileProxy({ target: { host: "127.0.0.1", port: Number(port) } });
+    cleanups.push(() => hostile.close());
+    const front = await createFaultProxy({ target: { host: "127.0.0.1", port: hostile.port } });
+    cleanups.push(() => front.close());
+    const { conn, opens } = watch(front.url + pathname);
+    const received: number[] = [];
+    conn.on("message", (data) => received.push(Number.parseInt(String(data), 10)));
+    await until(() => conn.state === "open", 5000, "open");
+    await sleep(500);
+    front.throttle(30_000);
+    front.latency(200);
+    hostile.bufferResponses(true);
+    front.refuse(true);
+    front.cut();
+    await sleep(2000);
+    front.refuse(false);
+    await until(() => opens.length === 2, 10_000, "the resume");
+    await sleep(5000);
+    expect(opens).toHaveLength(2);
+    expect(opens[1]).toMatchObject({ transport: "websocket", resumed: true });
+    expect(conn.state).toBe("open");
+    front.throttle(null);
+    front.latency(0);
+    const last = pushed;
+    await until(() => received.length >= last, 5000, "every push");
+    expect(received.slice(0, last)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+  }, 30_000);
+
   it("on a good network again, the background probe moves a fallback connection up to WebSocket without loss", async () => {
     const { proxy, endpoint } = await behindHostileProxy();
     proxy.refuseUpgrades(403);

@@ -291,3 +291,34 @@ describe.each([
     expect(info!.error?.code).toBe("TRANSPORT_ERROR");
   });
 });
+
+describe.each([
+  { factory: httpStream, path: "fetch", xhr: false },
+  { factory: httpStream, path: "XMLHttpRequest", xhr: true },
+  { factory: longPolling, path: "fetch", xhr: false },
+  { factory: longPolling, path: "XMLHttpRequest", xhr: true },
+])("$factory.name over $path: the first bytes of an answer show life before any frame", ({ factory, xhr }) => {
+  it("calls onAlive once bytes arrive, and not before", async () => {
+    if (xhr) vi.stubGlobal("fetch", undefined);
+    let push: ((text: string) => void) | undefined;
+    // The reference server's stream begins with empty lines (its prelude): bytes, no frame.
+    msw.use(
+      http.post(`${BASE}/:endpoint`, () => {
+        const body = new ReadableStream<Uint8Array>({ start: (controller) => void (push = (text) => controller.enqueue(new TextEncoder().encode(text))) });
+        // A nominal length: msw's XMLHttpRequest interceptor otherwise reads the whole body before
+        // its first progress event (see http-fake-server.ts).
+        return new HttpResponse(body, { status: 200, headers: { "content-type": "text/plain", "content-length": String(2 ** 30) } });
+      }),
+    );
+    const frames: Frame[] = [];
+    let alive = 0;
+    const transport = factory.open({ url: BASE, query: "", hello, caps: resolveCapabilities(), clock: systemClock, handlers: { onFrames: (f) => frames.push(...f), onClose: () => {}, onAlive: () => alive++ } });
+    await until(() => push !== undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(alive).toBe(0);
+    push!("\n".repeat(512));
+    await until(() => alive > 0);
+    expect(frames).toEqual([]);
+    transport.close();
+  });
+});

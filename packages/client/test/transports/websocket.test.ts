@@ -17,15 +17,16 @@ afterEach(() => FakeWebSocket.reset());
 function open(url = "http://example.test/lifeline", query = "") {
   const frames: Frame[] = [];
   const closes: LinkClose[] = [];
+  const alive: string[] = [];
   const transport = webSocket.open({
     url,
     query,
     hello,
     clock: systemClock,
     caps: { WebSocket },
-    handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info) },
+    handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info), onAlive: () => alive.push("alive") },
   });
-  return { transport, frames, closes, socket: FakeWebSocket.last };
+  return { transport, frames, closes, alive, socket: FakeWebSocket.last };
 }
 
 describe("websocket transport", () => {
@@ -35,9 +36,12 @@ describe("websocket transport", () => {
   });
 
   it("sends hello as the first frame once open, and passes batches on in order", () => {
-    const { socket, frames } = open();
+    const { socket, frames, alive } = open();
     expect(socket.sent).toEqual([]);
+    expect(alive).toEqual([]);
     socket.open();
+    // The upgrade went through: the race may tell a slow candidate from a silent one.
+    expect(alive).toEqual(["alive"]);
     expect(socket.sent.map(decodeBatch)).toEqual([[hello]]);
     const welcome = welcomeFrame();
     socket.receive(encodeBatch([welcome, { type: "message", seq: 1, data: "a" }]));
