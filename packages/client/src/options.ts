@@ -16,7 +16,7 @@ export interface ReconnectOptions {
   initialDelay?: number;
   /** Upper bound of any delay. Default 15000. */
   maxDelay?: number;
-  /** Growth of the base delay per attempt. Default 2. */
+  /** Growth of the base delay per attempt, at least 1 (1 keeps it constant). Default 2. */
   factor?: number;
   /** Share of each delay that is random, 0 (none) to 1 (full jitter). Default 0.5. */
   jitter?: number;
@@ -141,11 +141,13 @@ const isPlainOption = (value: unknown): boolean => typeof value === "object" && 
 /** The backoff of `reconnect`, checked, with its defaults. */
 function backoffSettings(reconnect: ReconnectOptions): BackoffSettings {
   const initialDelayMs = num(reconnect.initialDelay, "reconnect.initialDelay", 500, false, MAX_DELAY_MS);
+  const factor = num(reconnect.factor, "reconnect.factor", 2);
   return {
     initialDelayMs,
     // A cap below the first delay would cut that delay short: the cap rises to it instead.
     maxDelayMs: Math.max(initialDelayMs, num(reconnect.maxDelay, "reconnect.maxDelay", 15_000, false, MAX_DELAY_MS)),
-    factor: num(reconnect.factor, "reconnect.factor", 2, true),
+    // Below 1 every retry would come sooner than the one before: the opposite of a backoff.
+    factor: factor < 1 ? invalidOption("reconnect.factor", factor) : factor,
     jitter: num(reconnect.jitter, "reconnect.jitter", 0.5, false, 1),
     maxAttempts: count(reconnect.maxAttempts, "reconnect.maxAttempts", Infinity),
   };

@@ -40,6 +40,7 @@ describe("options", () => {
     ["reconnect.maxDelay", Infinity],
     ["reconnect.initialDelay", 2 ** 31],
     ["reconnect.factor", 0],
+    ["reconnect.factor", 0.5],
     ["reconnect.jitter", 1.5],
     ["reconnect.maxAttempts", Number.NaN],
     ["reconnect.maxAttempts", 1.5],
