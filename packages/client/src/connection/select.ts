@@ -199,7 +199,8 @@ export function openFirstTransport(options: SelectOptions): () => void {
             else fail(info);
           },
           onAlive() {
-            if (attempt) alive.add(attempt);
+            // Only the race asks; an opened link calls this on every chunk.
+            if (attempt && !opened) alive.add(attempt);
           },
         },
       });

@@ -236,12 +236,15 @@ describe.each([
   });
 });
 
-describe.each([
+/** Both HTTP transports, over fetch and over XMLHttpRequest (fetch stubbed away). */
+const EVERY_HTTP_PATH = [
   { factory: httpStream, path: "fetch", xhr: false },
   { factory: httpStream, path: "XMLHttpRequest", xhr: true },
   { factory: longPolling, path: "fetch", xhr: false },
   { factory: longPolling, path: "XMLHttpRequest", xhr: true },
-])("$factory.name over $path: a refused request ends the link with the code in its body", ({ factory, xhr }) => {
+];
+
+describe.each(EVERY_HTTP_PATH)("$factory.name over $path: a refused request ends the link with the code in its body", ({ factory, xhr }) => {
   const open = async (f: TransportFactory, status: number, body: string) => {
     if (xhr) vi.stubGlobal("fetch", undefined);
     msw.use(http.post(`${BASE}/:endpoint`, () => new HttpResponse(body, { status })));
@@ -292,12 +295,7 @@ describe.each([
   });
 });
 
-describe.each([
-  { factory: httpStream, path: "fetch", xhr: false },
-  { factory: httpStream, path: "XMLHttpRequest", xhr: true },
-  { factory: longPolling, path: "fetch", xhr: false },
-  { factory: longPolling, path: "XMLHttpRequest", xhr: true },
-])("$factory.name over $path: the first bytes of an answer show life before any frame", ({ factory, xhr }) => {
+describe.each(EVERY_HTTP_PATH)("$factory.name over $path: the first bytes of an answer show life before any frame", ({ factory, xhr }) => {
   it("calls onAlive once bytes arrive, and not before", async () => {
     if (xhr) vi.stubGlobal("fetch", undefined);
     let push: ((text: string) => void) | undefined;
