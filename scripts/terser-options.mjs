@@ -38,7 +38,7 @@ export const INTERNAL_MEMBERS = [
   ...["opened", "defer", "generation", "linkRequest", "adopt"], // fallback host
   ...["seq", "sessionId", "pingIntervalMs", "pingTimeoutMs", "connectionId", "version", "parts", "offset", "position", "channel", "epoch", "resumeWindowMs"], // frames
   ...["onClose", "onFrames", "onOpen", "isSupported", "onCandidateFailed", "fetchStreams", "handlers", "query", "renew", "final"], // Transport, select
-  ...["onProbe", "onExpired", "intervalMs", "timeoutMs", "nextDelayMs", "elapsedMs"], // heartbeat, retry policy
+  ...["probe", "onProbe", "onExpired", "intervalMs", "timeoutMs", "nextDelayMs", "elapsedMs"], // heartbeat, retry policy
   ...["caps", "hello", "clock", "factory", "health", "outbox", "inbox", "foreground", "networkChanged"], // shared by the parts above
   ...["retryPolicy", "networkSources", "transportFactories"], // the core entry's options, which the CDN bundles do not take
 ];

@@ -597,3 +597,42 @@ describe("websocket transport: bad input", () => {
     expect((await peer.closed).code).toBe(4000);
   });
 });
+
+describe("websocket transport: upgrade probes", () => {
+  it("answers a lone ping before hello with its pong, touching no session, then takes the hello", async () => {
+    const { server, url, sessions, nextSession } = await startServer();
+    echo(server);
+    const first = await wsSession(url);
+    const session = await nextSession();
+    const probe = await openWs(url);
+    probe.send({ type: "ping", id: 7 });
+    expect(await probe.inbox.next("pong")).toEqual({ type: "pong", id: 7 });
+    // The session stays on its link until the probe's hello asks for it.
+    expect(sessions).toHaveLength(1);
+    first.send(text(1, "still here"));
+    expect(await first.inbox.next("message")).toEqual(text(1, "still here"));
+    probe.send(hello(session.id, 1), text(2, "moved"));
+    expect(await probe.inbox.next("welcome")).toMatchObject({ resumed: true, sessionId: session.id });
+    expect(await probe.inbox.next("message")).toEqual(text(2, "moved"));
+    expect(await first.inbox.next("close")).toMatchObject({ code: 4001 });
+  });
+
+  it("still closes a socket that pings but never says hello", async () => {
+    const clock = createManualClock();
+    const { url, sessions } = await startServer({ clock, heartbeat: { interval: 100, timeout: 100 } });
+    const peer = await openWs(url);
+    peer.send({ type: "ping", id: 1 });
+    await peer.inbox.next("pong");
+    clock.advance(200);
+    expect((await peer.closed).code).toBe(4000);
+    expect(sessions).toEqual([]);
+  });
+
+  it("refuses a ping batched with other frames before hello with 4100", async () => {
+    const { url, sessions } = await startServer();
+    const peer = await openWs(url);
+    peer.send({ type: "ping", id: 1 }, hello());
+    expect(await peer.inbox.next("close")).toMatchObject({ code: 4100 });
+    expect(sessions).toEqual([]);
+  });
+});

@@ -17,6 +17,13 @@ export interface KillRule {
   readonly atFirstFrame?: boolean;
 }
 
+/** What a tunnel does to the WebSocket it carries. */
+export interface TunnelPolicy {
+  readonly kill: KillRule | null;
+  /** Carry nothing the target sends after the 101; the client's frames still get through. */
+  readonly mute: boolean;
+}
+
 export interface TunnelHooks {
   /** The kill rule struck. */
   killed(): void;
@@ -44,7 +51,7 @@ export function openTunnel(
   client: Duplex,
   head: Buffer,
   target: ProxyTarget,
-  rule: KillRule | null,
+  { kill: rule, mute }: TunnelPolicy,
   hooks: TunnelHooks,
 ): Tunnel {
   const upstream = connect({ host: target.host, port: target.port, noDelay: true });
@@ -102,6 +109,11 @@ export function openTunnel(
     const bodyStart = passHead(chunk);
     const cutAt = bodyStart === -1 ? undefined : cutOffset(chunk, bodyStart);
     if (cutAt !== undefined) return kill(chunk.subarray(0, cutAt));
+    // Muted, only the upgrade response's head gets through: the part of a chunk before the body.
+    if (mute && isWebSocket && bodyStart !== -1) {
+      if (bodyStart > 0) client.write(chunk.subarray(0, bodyStart));
+      return;
+    }
     if (!client.write(chunk) && !waitingForDrain) {
       waitingForDrain = true;
       upstream.pause();

@@ -72,6 +72,12 @@ export interface HostileProxy {
    */
   killWebSockets(rule: KillRule | null): void;
   /**
+   * While on, WebSockets forwarded from now on carry the client's frames to the target and
+   * nothing back after the 101: a middlebox that passes the upgrade, then swallows what the
+   * server says without closing. Switching it off does not unmute the ones already open.
+   */
+  muteWebSockets(on: boolean): void;
+  /**
    * While on, each response body is held back until the target has sent all of it, then sent at
    * once with its status, its headers and a correct content-length. Streaming responses deliver
    * nothing until they end; long polls, which end after each message, still work.
@@ -102,12 +108,13 @@ interface Modes {
   refusal: UpgradeRefusal | null;
   hang: boolean;
   kill: KillRule | null;
+  mute: boolean;
   buffer: boolean;
   maxMs: number | null;
   blocked: { readonly suffix: string; readonly status: number } | null;
 }
 
-const plainModes = (): Modes => ({ refusal: null, hang: false, kill: null, buffer: false, maxMs: null, blocked: null });
+const plainModes = (): Modes => ({ refusal: null, hang: false, kill: null, mute: false, buffer: false, maxMs: null, blocked: null });
 
 /** What {@link HostileProxy.blockLongRequests} answers upgrades with, unless told otherwise. */
 const BLOCKED_UPGRADE_STATUS = 403;
@@ -176,7 +183,7 @@ export async function createHostileProxy(options: HostileProxyOptions): Promise<
       return void hold(socket);
     }
     stats.upgradesForwarded += 1;
-    const tunnel = openTunnel(req, socket, head, target, modes.kill, {
+    const tunnel = openTunnel(req, socket, head, target, { kill: modes.kill, mute: modes.mute }, {
       killed: () => (stats.webSocketsKilled += 1),
       closed: () => tunnels.delete(tunnel),
     });
@@ -219,6 +226,9 @@ export async function createHostileProxy(options: HostileProxyOptions): Promise<
         throw new RangeError(`afterFrames must be an integer >= 0, got ${afterFrames}`);
       }
       modes = { ...modes, kill: rule };
+    },
+    muteWebSockets(on) {
+      modes = { ...modes, mute: on };
     },
     bufferResponses(on) {
       modes = { ...modes, buffer: on };

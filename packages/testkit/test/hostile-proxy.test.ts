@@ -5,7 +5,7 @@ import { createHostileProxy, type HostileProxy } from "@lifeline/testkit";
 import { closeOf, fetchText, openOf, sleep, startHttpTarget, type Target } from "./helpers/targets.js";
 
 describe("createHostileProxy", () => {
-  let target: Target;
+  let target: Target & { readonly webSocketMessages: readonly string[] };
   let proxy: HostileProxy;
   const sockets: WebSocket[] = [];
   const webSocket = (query = "") => {
@@ -147,6 +147,29 @@ describe("createHostileProxy", () => {
     expect(proxy.stats.webSocketsKilled).toBe(1);
   });
 
+  it("muteWebSockets() carries the client's frames and nothing the server sends, without closing", async () => {
+    proxy.muteWebSockets(true);
+    const muted = webSocket("?burst=3");
+    const received: string[] = [];
+    muted.on("message", (data) => received.push(String(data)));
+    await openOf(muted);
+    muted.send("reaches the target");
+    await expect.poll(() => target.webSocketMessages).toEqual(["reaches the target"]);
+    // The burst and the echo were sent back, and swallowed.
+    await sleep(100);
+    expect(received).toEqual([]);
+    expect(muted.readyState).toBe(WebSocket.OPEN);
+    expect(proxy.stats.webSocketsKilled).toBe(0);
+
+    // Those opened after it is switched off are carried both ways again.
+    proxy.muteWebSockets(false);
+    const plain = webSocket();
+    await openOf(plain);
+    const echoed = new Promise((resolve) => plain.once("message", (data) => resolve(String(data))));
+    plain.send("both ways");
+    expect(await echoed).toBe("both ways");
+  });
+
   it("killWebSockets() applies to WebSockets opened afterwards only", async () => {
     const before = webSocket();
     await openOf(before);
@@ -214,6 +237,7 @@ describe("createHostileProxy", () => {
     proxy.bufferResponses(true);
     proxy.blockLongRequests({ maxMs: 50 });
     proxy.killWebSockets({ afterFrames: 0 });
+    proxy.muteWebSockets(true);
     proxy.reset();
 
     const socket = webSocket("?burst=2");

@@ -16,6 +16,8 @@ export interface LinkRequest {
   readonly connectTimeoutMs: number;
   /** How long a candidate runs alone before the next one starts alongside it. */
   readonly fallbackDelayMs: number;
+  /** The candidates are upgrade probes (see TransportOpenOptions). */
+  readonly probe?: boolean;
 }
 
 export interface SelectOptions extends LinkRequest {
@@ -170,6 +172,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
       return factory.open({
         ...options.endpoint,
         hello,
+        probe: options.probe,
         caps: options.caps,
         clock,
         handlers: {

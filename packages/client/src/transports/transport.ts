@@ -54,6 +54,11 @@ export interface TransportOpenOptions {
   readonly query: string;
   /** Sent to open or resume the session; every link starts with it. */
   readonly hello: ClientFrame;
+  /**
+   * An upgrade probe (WebSocket only): before its hello moves the session here, the link must
+   * prove it carries frames both ways, with a ping the server answers (docs/protocol.md).
+   */
+  readonly probe?: boolean | undefined;
   readonly caps: Capabilities;
   readonly handlers: TransportHandlers;
   /** For the transport's own timeouts (an upstream request that never answers, say). */

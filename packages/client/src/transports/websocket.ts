@@ -15,9 +15,13 @@ const INFRASTRUCTURE_CLOSE = [1000, 1005, 1012, 1013, 1014];
 export const webSocket: TransportFactory = {
   name: "websocket",
   isSupported: (caps) => !!caps.WebSocket,
-  open({ url, query, hello, caps, handlers }: TransportOpenOptions): Transport {
+  open({ url, query, hello, probe, caps, handlers }: TransportOpenOptions): Transport {
     let socket: WebSocketLike | undefined;
     let ended = false;
+    // A probe holds its hello until the server's pong shows that frames flow both ways: a
+    // middlebox that passes the upgrade, then drops or swallows what the server says, fails
+    // the probe without taking the session from the working link.
+    let awaitingPong = probe;
 
     // Detach first, so nothing the socket does afterwards reaches the handlers. The error
     // handler stays a no-op: Node's `ws` throws on an 'error' event nobody listens to.
@@ -46,7 +50,7 @@ export const webSocket: TransportFactory = {
       detach();
       socket.onopen = () => {
         handlers.onAlive?.();
-        socket!.send(encodeClientBatch([hello]));
+        socket!.send(encodeClientBatch([awaitingPong ? { type: "ping", id: 0 } : hello]));
       };
       socket.onmessage = (event: MessageEvent) => {
         let frames: Frame[];
@@ -55,6 +59,11 @@ export const webSocket: TransportFactory = {
           frames = decodeServerBatch(event.data);
         } catch (cause) {
           return fail(linkClose(CloseCode.PROTOCOL_ERROR, "malformed frame", "PROTOCOL_ERROR", cause));
+        }
+        // Anything else (a close frame refusing the link, say) goes on to the race to judge.
+        if (awaitingPong && frames[0]?.type === "pong") {
+          awaitingPong = false;
+          return socket!.send(encodeClientBatch([hello]));
         }
         handlers.onFrames(frames);
       };

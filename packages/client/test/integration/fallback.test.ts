@@ -268,6 +268,38 @@ describe("automatic fallback behind hostile networks", () => {
     expect(received.slice(0, last)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
   }, 30_000);
 
+  it.each([
+    { how: "dropped once the server speaks", breakWebSockets: (proxy: HostileProxy) => proxy.killWebSockets({ atFirstFrame: true }) },
+    { how: "muted after the upgrade", breakWebSockets: (proxy: HostileProxy) => proxy.muteWebSockets(true) },
+  ])("a background probe whose WebSocket is $how fails unseen: the connection stays open on streaming, nothing lost", async ({ breakWebSockets }) => {
+    const { proxy, endpoint } = await behindHostileProxy();
+    proxy.refuseUpgrades(403);
+    const log: string[] = [];
+    // A short connect timeout, so that a muted probe gives up within the test.
+    const { conn, transports } = watch(endpoint, { connectTimeout: 1500, debug: (line) => log.push(line) });
+    const states: string[] = [];
+    conn.on("statechange", ({ to }) => states.push(to));
+    const received: unknown[] = [];
+    conn.on("message", (data) => received.push(data));
+    await until(() => conn.state === "open", 5000, "open");
+    expect(conn.transport).toBe("streaming");
+    proxy.refuseUpgrades(null);
+    breakWebSockets(proxy);
+    let sent = 0;
+    const sender = setInterval(() => conn.send(String(++sent)), 10);
+    cleanups.push(() => clearInterval(sender));
+    // The first probe runs a second after opening.
+    await until(() => log.some((line) => line.startsWith("websocket probe failed")), 5000, "the probe to fail");
+    await sleep(200);
+    clearInterval(sender);
+    await until(() => received.length >= sent, 5000, "every echo");
+    expect(received).toEqual(Array.from({ length: sent }, (_, i) => String(i + 1)));
+    // The probe proved nothing came back before its hello could take the session: no reconnect.
+    expect(states).toEqual(["open"]);
+    expect(transports.map((t) => t.to)).toEqual(["streaming"]);
+    expect(proxy.stats.upgradesForwarded).toBe(1);
+  });
+
   it("on a good network again, the background probe moves a fallback connection up to WebSocket without loss", async () => {
     const { proxy, endpoint } = await behindHostileProxy();
     proxy.refuseUpgrades(403);

@@ -14,7 +14,7 @@ const WebSocket = FakeWebSocket as unknown as typeof globalThis.WebSocket;
 
 afterEach(() => FakeWebSocket.reset());
 
-function open(url = "http://example.test/lifeline", query = "") {
+function open(url = "http://example.test/lifeline", query = "", probe?: boolean) {
   const frames: Frame[] = [];
   const closes: LinkClose[] = [];
   const alive: string[] = [];
@@ -22,6 +22,7 @@ function open(url = "http://example.test/lifeline", query = "") {
     url,
     query,
     hello,
+    probe,
     clock: systemClock,
     caps: { WebSocket },
     handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info), onAlive: () => alive.push("alive") },
@@ -47,6 +48,30 @@ describe("websocket transport", () => {
     socket.receive(encodeBatch([welcome, { type: "message", seq: 1, data: "a" }]));
     socket.receive(encodeBatch([{ type: "message", seq: 2, data: new Uint8Array([0, 255]) }]));
     expect(frames).toEqual([welcome, { type: "message", seq: 1, data: "a" }, { type: "message", seq: 2, data: new Uint8Array([0, 255]) }]);
+  });
+
+  it("as an upgrade probe, sends a lone ping first and its hello only once the pong proves frames flow both ways", () => {
+    const { socket, frames, closes } = open(undefined, undefined, true);
+    socket.open();
+    expect(socket.sent.map(decodeBatch)).toEqual([[{ type: "ping", id: 0 }]]);
+    socket.receive(encodeBatch([{ type: "pong", id: 0 }]));
+    // The pong is the transport's own business: the race still sees the welcome first.
+    expect(frames).toEqual([]);
+    expect(socket.sent.map(decodeBatch)).toEqual([[{ type: "ping", id: 0 }], [hello]]);
+    const welcome = welcomeFrame();
+    socket.receive(encodeBatch([welcome, { type: "pong", id: 0 }]));
+    expect(frames).toEqual([welcome, { type: "pong", id: 0 }]);
+    expect(socket.sent).toHaveLength(2);
+    expect(closes).toEqual([]);
+  });
+
+  it("as an upgrade probe, passes on a refusal that comes instead of the pong, and never sends its hello", () => {
+    const { socket, frames } = open(undefined, undefined, true);
+    socket.open();
+    const refusal: Frame = { type: "close", code: 4103, reason: "origin not allowed" };
+    socket.receive(encodeBatch([refusal]));
+    expect(frames).toEqual([refusal]);
+    expect(socket.sent.map(decodeBatch)).toEqual([[{ type: "ping", id: 0 }]]);
   });
 
   it("sends frames as one text message per batch", () => {

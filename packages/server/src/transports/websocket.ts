@@ -143,6 +143,10 @@ class Connection implements Link {
       return;
     }
     if (this.ws.readyState !== WebSocket.OPEN) return;
+    // A client's upgrade probe asks whether frames flow both ways before its hello moves the
+    // session here: answer, and go on waiting for the hello (the hello timer still runs).
+    const [first] = frames;
+    if (frames.length === 1 && first?.type === "ping") return void this.ws.send(encodeFrame({ type: "pong", id: first.id }));
     this.stopHelloTimer();
     const result = handshake(ctx, frames);
     if ("refused" in result) return this.refuse(result.refused);

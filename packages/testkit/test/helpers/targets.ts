@@ -40,9 +40,11 @@ export async function startEchoServer(): Promise<Target & { readonly sockets: Se
  * - `/echo`: answers JSON with the method, url, headers and body it received;
  * - `/stream?chunks=N&everyMs=M`: writes `chunk i\n` every M ms, N times, then ends;
  * - `/slow?ms=M`: answers `done` after M ms (a long poll that ends in time);
- * - WebSocket `?burst=N&size=S`: sends N messages of S bytes at once on open; otherwise echoes.
+ * - WebSocket `?burst=N&size=S`: sends N messages of S bytes at once on open; otherwise echoes,
+ *   and records what it received in `webSocketMessages`.
  */
-export async function startHttpTarget(): Promise<Target> {
+export async function startHttpTarget(): Promise<Target & { readonly webSocketMessages: readonly string[] }> {
+  const webSocketMessages: string[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const later = (fn: () => void, ms: number) => {
     const timer = setTimeout(() => {
@@ -93,12 +95,16 @@ export async function startHttpTarget(): Promise<Target> {
     const burst = Number(url.searchParams.get("burst") ?? 0);
     const size = Number(url.searchParams.get("size") ?? 8);
     for (let i = 0; i < burst; i += 1) socket.send(`${i}`.padEnd(size, "."));
-    socket.on("message", (data, isBinary) => socket.send(data, { binary: isBinary }));
+    socket.on("message", (data, isBinary) => {
+      webSocketMessages.push(String(data));
+      socket.send(data, { binary: isBinary });
+    });
   });
   const port = await listen(server);
   return {
     host: "127.0.0.1",
     port,
+    webSocketMessages,
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       for (const client of wss.clients) client.terminate();
