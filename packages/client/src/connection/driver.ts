@@ -194,8 +194,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     log?.(`trying ${candidates.map((f) => f.name).join(", ") || "nothing (no transport can run here)"}`);
     cancelAttempt = openFirstTransport({
       ...linkRequest(),
-      // A resume's candidate refused because a sibling holds the session may try a newer attempt.
-      ...(sessionId && { newerHello: newHello }),
+      // A resume's candidate refused because a sibling holds the session may try a newer attempt,
+      // and a WebSocket proves it carries frames both ways before its hello takes the session.
+      ...(sessionId && { newerHello: newHello, holdHello: true }),
       log,
       factories: candidates,
       onCandidateFailed(name, reason) {

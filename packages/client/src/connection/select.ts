@@ -16,8 +16,8 @@ export interface LinkRequest {
   readonly connectTimeoutMs: number;
   /** How long a candidate runs alone before the next one starts alongside it. */
   readonly fallbackDelayMs: number;
-  /** The candidates are upgrade probes (see TransportOpenOptions). */
-  readonly probe?: boolean;
+  /** The hellos move a live session (see TransportOpenOptions). */
+  readonly holdHello?: boolean;
 }
 
 export interface SelectOptions extends LinkRequest {
@@ -172,7 +172,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
       return factory.open({
         ...options.endpoint,
         hello,
-        probe: options.probe,
+        holdHello: options.holdHello,
         caps: options.caps,
         clock,
         handlers: {

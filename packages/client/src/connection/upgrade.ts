@@ -63,7 +63,7 @@ export function createUpgrader(host: FallbackHost, { factory, clock, health, log
     let adopted: number | undefined;
     cancel = openFirstTransport({
       ...host.linkRequest(),
-      probe: true,
+      holdHello: true,
       factories: [factory],
       onOpen(transport, welcome, rest) {
         cancel = undefined;

@@ -55,10 +55,11 @@ export interface TransportOpenOptions {
   /** Sent to open or resume the session; every link starts with it. */
   readonly hello: ClientFrame;
   /**
-   * An upgrade probe (WebSocket only): before its hello moves the session here, the link must
-   * prove it carries frames both ways, with a ping the server answers (docs/protocol.md).
+   * The hello moves a live session (a resume, an upgrade probe): the link must first prove that
+   * it carries frames both ways, with a ping the server answers (docs/protocol.md), and reports
+   * life only then. WebSocket does; the HTTP transports, whose hello is their request, cannot.
    */
-  readonly probe?: boolean | undefined;
+  readonly holdHello?: boolean | undefined;
   readonly caps: Capabilities;
   readonly handlers: TransportHandlers;
   /** For the transport's own timeouts (an upstream request that never answers, say). */

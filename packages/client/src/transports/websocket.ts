@@ -15,13 +15,13 @@ const INFRASTRUCTURE_CLOSE = [1000, 1005, 1012, 1013, 1014];
 export const webSocket: TransportFactory = {
   name: "websocket",
   isSupported: (caps) => !!caps.WebSocket,
-  open({ url, query, hello, probe, caps, handlers }: TransportOpenOptions): Transport {
+  open({ url, query, hello, holdHello, caps, handlers }: TransportOpenOptions): Transport {
     let socket: WebSocketLike | undefined;
     let ended = false;
-    // A probe holds its hello until the server's pong shows that frames flow both ways: a
-    // middlebox that passes the upgrade, then drops or swallows what the server says, fails
-    // the probe without taking the session from the working link.
-    let awaitingPong = probe;
+    // A hello that moves a session waits for the server's pong, which shows that frames flow
+    // both ways: a WebSocket that a middlebox passes, then drops or mutes once the server
+    // speaks, fails without taking the session from a link that works.
+    let awaitingPong = holdHello;
 
     // Detach first, so nothing the socket does afterwards reaches the handlers. The error
     // handler stays a no-op: Node's `ws` throws on an 'error' event nobody listens to.
@@ -49,7 +49,7 @@ export const webSocket: TransportFactory = {
       socket = new caps.WebSocket!(endpointUrl(url.replace(/^http/, "ws"), Endpoint.websocket, query));
       detach();
       socket.onopen = () => {
-        handlers.onAlive?.();
+        if (!awaitingPong) handlers.onAlive?.();
         socket!.send(encodeClientBatch([awaitingPong ? { type: "ping", id: 0 } : hello]));
       };
       socket.onmessage = (event: MessageEvent) => {
@@ -63,6 +63,7 @@ export const webSocket: TransportFactory = {
         // Anything else (a close frame refusing the link, say) goes on to the race to judge.
         if (awaitingPong && frames[0]?.type === "pong") {
           awaitingPong = false;
+          handlers.onAlive?.();
           return socket!.send(encodeClientBatch([hello]));
         }
         handlers.onFrames(frames);

@@ -217,7 +217,7 @@ describe("automatic fallback behind hostile networks", () => {
     await echoes(conn, "after");
   });
 
-  it("6c. mid-session, the WebSocket dropped when the server's first frame comes: resumes on streaming although its hello held the session", async () => {
+  it("6c. mid-session, the WebSocket dropped when the server's first frame comes: resumes on streaming (the WebSocket dies at the pong, before its hello)", async () => {
     const { conn, opens, received, resumedAfter } = await cutMidSession((proxy) => proxy.killWebSockets({ atFirstFrame: true }));
     expect(conn.transport).toBe("streaming");
     expect(opens.at(-1)).toMatchObject({ transport: "streaming", resumed: true, sessionLost: false });
@@ -267,6 +267,16 @@ describe("automatic fallback behind hostile networks", () => {
     await until(() => received.length >= last, 5000, "every push");
     expect(received.slice(0, last)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
   }, 30_000);
+
+  it("6e. mid-session, the WebSocket muted after its upgrade: resumes on streaming, since the resume's hello waits for a ping to come back", async () => {
+    const { conn, opens, received, resumedAfter } = await cutMidSession((proxy) => proxy.muteWebSockets(true));
+    expect(conn.transport).toBe("streaming");
+    expect(opens.at(-1)).toMatchObject({ transport: "streaming", resumed: true, sessionLost: false });
+    expect(received).toEqual(["before", "across the cut"]);
+    // The fallback delay and a round trip or two: the muted WebSocket never held the session.
+    expect(resumedAfter).toBeLessThan(3000);
+    await echoes(conn, "after");
+  });
 
   it.each([
     { how: "dropped once the server speaks", breakWebSockets: (proxy: HostileProxy) => proxy.killWebSockets({ atFirstFrame: true }) },

@@ -14,7 +14,7 @@ const WebSocket = FakeWebSocket as unknown as typeof globalThis.WebSocket;
 
 afterEach(() => FakeWebSocket.reset());
 
-function open(url = "http://example.test/lifeline", query = "", probe?: boolean) {
+function open(url = "http://example.test/lifeline", query = "", holdHello?: boolean) {
   const frames: Frame[] = [];
   const closes: LinkClose[] = [];
   const alive: string[] = [];
@@ -22,7 +22,7 @@ function open(url = "http://example.test/lifeline", query = "", probe?: boolean)
     url,
     query,
     hello,
-    probe,
+    holdHello,
     clock: systemClock,
     caps: { WebSocket },
     handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info), onAlive: () => alive.push("alive") },
@@ -50,11 +50,14 @@ describe("websocket transport", () => {
     expect(frames).toEqual([welcome, { type: "message", seq: 1, data: "a" }, { type: "message", seq: 2, data: new Uint8Array([0, 255]) }]);
   });
 
-  it("as an upgrade probe, sends a lone ping first and its hello only once the pong proves frames flow both ways", () => {
-    const { socket, frames, closes } = open(undefined, undefined, true);
+  it("holding its hello (a resume, an upgrade probe), sends a lone ping first, and its hello and life only once the pong proves frames flow both ways", () => {
+    const { socket, frames, closes, alive } = open(undefined, undefined, true);
     socket.open();
     expect(socket.sent.map(decodeBatch)).toEqual([[{ type: "ping", id: 0 }]]);
+    // An upgrade that carries nothing back is no life: the race must not wait on it.
+    expect(alive).toEqual([]);
     socket.receive(encodeBatch([{ type: "pong", id: 0 }]));
+    expect(alive).toEqual(["alive"]);
     // The pong is the transport's own business: the race still sees the welcome first.
     expect(frames).toEqual([]);
     expect(socket.sent.map(decodeBatch)).toEqual([[{ type: "ping", id: 0 }], [hello]]);
@@ -65,7 +68,7 @@ describe("websocket transport", () => {
     expect(closes).toEqual([]);
   });
 
-  it("as an upgrade probe, passes on a refusal that comes instead of the pong, and never sends its hello", () => {
+  it("holding its hello, passes on a refusal that comes instead of the pong, and never sends its hello", () => {
     const { socket, frames } = open(undefined, undefined, true);
     socket.open();
     const refusal: Frame = { type: "close", code: 4103, reason: "origin not allowed" };
@@ -244,7 +247,10 @@ describe("connect() over a fake WebSocket", () => {
     while (FakeWebSocket.instances.length < 2) await settle();
     const second = FakeWebSocket.last;
     second.open();
-    expect(decodeBatch(second.sent[0]!)).toEqual([{ type: "hello", version: 1, sessionId: "s1", ack: 0, attempt: 2, connectionId: expect.any(String), parts: true }]);
+    // A resume's hello waits until a ping came back: it moves the session.
+    expect(second.sent.map(decodeBatch)).toEqual([[{ type: "ping", id: 0 }]]);
+    second.receive(encodeBatch([{ type: "pong", id: 0 }]));
+    expect(decodeBatch(second.sent[1]!)).toEqual([{ type: "hello", version: 1, sessionId: "s1", ack: 0, attempt: 2, connectionId: expect.any(String), parts: true }]);
     second.receive(welcome({ resumed: true }));
     expect(conn.state).toBe("open");
     second.receive(encodeBatch([{ type: "close", code: 4103, reason: "origin not allowed" }]));
