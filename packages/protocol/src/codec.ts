@@ -8,7 +8,7 @@ import type { ChannelPosition, Frame, HelloFrame, MessagePartFrame, WelcomeFrame
  *
  *   hello    ["h", {"v":1, "sid"?:string, "ack":n, "att"?:n, "cid"?:string, "pt"?:true}]
  *   welcome  ["w", {"v":1, "sid":s, "resumed":b, "ack":n, "pingInterval":ms, "pingTimeout":ms,
- *                   "maxMessageBytes":n, "resumeWindow":ms}]
+ *                   "maxMessageBytes":n, "resumeWindow":ms, "pingFirst"?:true}]
  *   message  ["m", seq, "text", pos?]   ["b", seq, "base64", pos?]   pos = {"ch":s,"ep":s,"off":n}
  *   part     ["M", seq, offset, total, "text"]   ["B", seq, offset, total, "base64"]   (server → client, parts.ts)
  *   ack      ["a", seq]      ping ["p", id]      pong ["P", id]      close ["c", code, "reason"]
@@ -60,6 +60,7 @@ function encodeWelcome(frame: WelcomeFrame): string {
       pingTimeout: frame.pingTimeoutMs,
       maxMessageBytes: frame.maxMessageBytes,
       resumeWindow: frame.resumeWindowMs,
+      pingFirst: frame.pingFirst,
     },
   ]);
 }
@@ -171,6 +172,7 @@ function decodeWelcome(wire: unknown[]): WelcomeFrame {
     pingTimeoutMs: count(body["pingTimeout"]),
     maxMessageBytes: count(body["maxMessageBytes"]),
     resumeWindowMs: count(body["resumeWindow"]),
+    ...(body["pingFirst"] === true ? { pingFirst: true } : {}),
   };
 }
 

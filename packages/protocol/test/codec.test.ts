@@ -57,6 +57,7 @@ describe("codec", () => {
         maxMessageBytes: 1024,
         resumeWindowMs: 60000,
       },
+      { type: "welcome", version: 1, sessionId: "s-2", resumed: false, ack: 0, pingIntervalMs: 1, pingTimeoutMs: 1, maxMessageBytes: 1, resumeWindowMs: 0, pingFirst: true },
       { type: "message", seq: 1, data: "plain" },
       { type: "message", seq: 2, data: "ünïcödé ✓ 😀 \n newline\u2028" },
       { type: "message", seq: 3, data: new Uint8Array([1, 2, 3, 250]) },
@@ -114,6 +115,14 @@ describe("codec", () => {
     // A hello is not something a server sends: unknown to the client's decoder, like any new type.
     expect(decodeServerFrame(encodeFrame(hello))).toBeUndefined();
     for (const bad of ["{", '["w",{"v":1}]', '["b",1,"abc"]']) expect(() => decodeServerFrame(bad), bad).toThrow(FrameError);
+  });
+
+  it("writes pingFirst only when set, and reads anything but true as absent", () => {
+    const base = { type: "welcome", version: 1, sessionId: "s", resumed: false, ack: 0, pingIntervalMs: 1, pingTimeoutMs: 1, maxMessageBytes: 1, resumeWindowMs: 0 } as const;
+    expect(encodeFrame(base)).not.toContain("pingFirst");
+    expect(encodeFrame({ ...base, pingFirst: true })).toContain('"pingFirst":true');
+    const wire = encodeFrame(base).replace(/}]$/, ',"pingFirst":"yes"}]');
+    expect(decodeFrame(wire)).toEqual(base);
   });
 
   it("ignores well-formed frames of unknown types, so new frame types are not breaking", () => {

@@ -377,6 +377,7 @@ class ServerSession implements SessionCore, Watched {
       pingTimeoutMs: options.pingTimeoutMs,
       maxMessageBytes: options.maxMessageBytes,
       resumeWindowMs: options.resumeWindowMs,
+      pingFirst: true,
     });
     this.link = next;
     this.heartbeats.watch(this);

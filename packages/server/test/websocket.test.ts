@@ -29,6 +29,8 @@ describe("websocket transport", () => {
       pingTimeoutMs: 5_000,
       maxMessageBytes: 1234,
       resumeWindowMs: 30_000,
+      // A hello that would move this session may wait for a pong (see the upgrade probes below).
+      pingFirst: true,
     });
     const session = await nextSession();
     expect(session.id).toBe(peer.welcome.sessionId);
@@ -625,6 +627,17 @@ describe("websocket transport: upgrade probes", () => {
     await peer.inbox.next("pong");
     clock.advance(200);
     expect((await peer.closed).code).toBe(4000);
+    expect(sessions).toEqual([]);
+  });
+
+  it("answers one ping before hello, not more: a second is refused with 4100 (a client that reads nothing could pile up pongs)", async () => {
+    const { url, sessions } = await startServer();
+    const peer = await openWs(url);
+    peer.send({ type: "ping", id: 1 });
+    expect(await peer.inbox.next("pong")).toEqual({ type: "pong", id: 1 });
+    peer.send({ type: "ping", id: 2 });
+    expect(await peer.inbox.next("close")).toMatchObject({ code: 4100 });
+    expect((await peer.closed).code).toBe(4100);
     expect(sessions).toEqual([]);
   });
 

@@ -47,6 +47,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   let heartbeat: Heartbeat | undefined;
   let retryTimer: TimerId | undefined;
   let sessionId: string | null = null;
+  // The session's server answers a ping before hello (WelcomeFrame.pingFirst): a hello that
+  // would move the session waits for proof that the new link carries frames both ways.
+  let holdHello = false;
   let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
   let rtt: number | null = null;
   let pingId = 0;
@@ -163,7 +166,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   function linkRequest(): LinkRequest {
     // Every candidate of one request shares the attempt number: the server keeps the first
     // that reaches it and refuses the rest, so the race is decided in one place.
-    return { endpoint, hello: newHello(), caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
+    return { endpoint, hello: newHello(), holdHello, caps, clock, connectTimeoutMs: options.connectTimeoutMs, fallbackDelayMs: options.fallbackDelayMs };
   }
 
   function announceTransport(to: TransportName, reason: string): void {
@@ -194,9 +197,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     log?.(`trying ${candidates.map((f) => f.name).join(", ") || "nothing (no transport can run here)"}`);
     cancelAttempt = openFirstTransport({
       ...linkRequest(),
-      // A resume's candidate refused because a sibling holds the session may try a newer attempt,
-      // and a WebSocket proves it carries frames both ways before its hello takes the session.
-      ...(sessionId && { newerHello: newHello, holdHello: true }),
+      // A resume's candidate refused because a sibling holds the session may try a newer attempt.
+      ...(sessionId && { newerHello: newHello }),
       log,
       factories: candidates,
       onCandidateFailed(name, reason) {
@@ -268,6 +270,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     const current = generation;
     const previous = sessionId;
     sessionId = welcome.sessionId;
+    holdHello = !!welcome.pingFirst;
     maxMessageBytes = welcome.maxMessageBytes;
     let resent: Payload[] = [];
     if (welcome.resumed) outbox.rewind(welcome.ack);

@@ -16,7 +16,7 @@ export interface LinkRequest {
   readonly connectTimeoutMs: number;
   /** How long a candidate runs alone before the next one starts alongside it. */
   readonly fallbackDelayMs: number;
-  /** The hellos move a live session (see TransportOpenOptions). */
+  /** The hello would move a live session, and the server can prove a link first (see TransportOpenOptions). */
   readonly holdHello?: boolean;
 }
 

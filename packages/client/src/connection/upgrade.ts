@@ -33,8 +33,8 @@ export interface Upgrader {
 /**
  * While connected over streaming or polling, tries WebSocket in the background and switches to
  * it once it works. The probe first proves that frames flow both ways (a ping the server
- * answers), so a WebSocket that a middlebox breaks once the server speaks fails unseen. Then
- * its hello resumes the session, so the server moves it over and replays what the client has
+ * answers; the link request holds the hello when the server can), so a WebSocket that a
+ * middlebox breaks once the server speaks fails unseen. Then its hello resumes the session, so the server moves it over and replays what the client has
  * not acknowledged; the client then adopts the probe as its link.
  * No message is lost (replay), repeated (seq dedupe) or reordered (one ordered stream per link).
  */
@@ -63,7 +63,6 @@ export function createUpgrader(host: FallbackHost, { factory, clock, health, log
     let adopted: number | undefined;
     cancel = openFirstTransport({
       ...host.linkRequest(),
-      holdHello: true,
       factories: [factory],
       onOpen(transport, welcome, rest) {
         cancel = undefined;

@@ -305,7 +305,7 @@ describe("driver", () => {
     const second = factory.links[1]!;
     expect(second.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 1, attempt: 2, connectionId: expect.any(String), parts: true });
     // A resume's hello moves the session: the transport proves its link first (a new session's does not wait).
-    expect([first.options.holdHello, second.options.holdHello]).toEqual([undefined, true]);
+    expect([first.options.holdHello, second.options.holdHello]).toEqual([false, true]);
     // One connection id for every link of the connection.
     expect((second.options.hello as { connectionId: string }).connectionId).toBe((factory.links[0]!.options.hello as { connectionId: string }).connectionId);
     second.welcome({ resumed: true, ack: 2 });

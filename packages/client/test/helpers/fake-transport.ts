@@ -31,6 +31,8 @@ export function welcomeFrame(overrides: Partial<WelcomeFrame> = {}): WelcomeFram
     pingTimeoutMs: 500,
     maxMessageBytes: 1024,
     resumeWindowMs: 60_000,
+    // As the reference server says: a hello that moves the session may wait for a pong.
+    pingFirst: true,
     ...overrides,
   };
 }

@@ -257,4 +257,19 @@ describe("connect() over a fake WebSocket", () => {
     expect(conn.state).toBe("closed");
     expect(errors.map((e) => e.code)).toEqual(["ORIGIN_NOT_ALLOWED"]);
   });
+
+  it("resumes with its hello at once on a server whose welcome does not say it answers a ping first (an older one)", async () => {
+    const { conn } = start();
+    await settle();
+    FakeWebSocket.last.open();
+    FakeWebSocket.last.receive(welcome({ pingFirst: undefined }));
+    FakeWebSocket.last.drop();
+    while (FakeWebSocket.instances.length < 2) await settle();
+    const second = FakeWebSocket.last;
+    second.open();
+    // Such a server would refuse a ping before hello with 4100: the hello goes first.
+    expect(second.sent.map(decodeBatch)).toEqual([[expect.objectContaining({ type: "hello", sessionId: "s1" })]]);
+    second.receive(welcome({ resumed: true }));
+    expect(conn.state).toBe("open");
+  });
 });

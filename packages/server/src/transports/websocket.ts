@@ -77,6 +77,9 @@ class Connection implements Link {
   private ended = false;
   // A socket that never says hello would otherwise be held forever.
   private helloTimer: TimerId | undefined;
+  // One ping before hello is answered: more would let a client that reads nothing make the
+  // server queue pongs, unchecked, until the hello timer fires.
+  private pingedFirst = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -143,10 +146,13 @@ class Connection implements Link {
       return;
     }
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    // A client's upgrade probe asks whether frames flow both ways before its hello moves the
-    // session here: answer, and go on waiting for the hello (the hello timer still runs).
+    // A client whose hello would move a session asks first whether frames flow both ways:
+    // answer, and go on waiting for the hello (the hello timer still runs).
     const [first] = frames;
-    if (frames.length === 1 && first?.type === "ping") return void this.ws.send(encodeFrame({ type: "pong", id: first.id }));
+    if (frames.length === 1 && first?.type === "ping" && !this.pingedFirst) {
+      this.pingedFirst = true;
+      return void this.ws.send(encodeFrame({ type: "pong", id: first.id }));
+    }
     this.stopHelloTimer();
     const result = handshake(ctx, frames);
     if ("refused" in result) return this.refuse(result.refused);
