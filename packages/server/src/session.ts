@@ -381,16 +381,21 @@ class ServerSession implements SessionCore, Watched {
     });
     this.link = next;
     this.heartbeats.watch(this);
-    const lines = [welcome];
+    const replay: string[] = [];
     this.replayedChars = 0;
     this.ackedCharsAtAttach = this.sent.ackedChars;
     if (resumed) {
       for (const entry of this.sent.after(helloAck) ?? []) {
-        this.pushLines(entry, lines);
+        this.pushLines(entry, replay);
         this.replayedChars += entry.length;
       }
     }
-    next.write(lines);
+    // A WebSocket message arrives whole or not at all: the welcome goes alone, so that a client
+    // on a slow link has it, and its race decided, before a replay that could take longer than
+    // its connect timeout. A stream's lines arrive one by one anyway; a poll answer holds both.
+    if (next.transport === "websocket" && replay.length) next.write([welcome]);
+    else replay.unshift(welcome);
+    next.write(replay);
   }
 
   detach(from: Link, info: CloseInfo): void {

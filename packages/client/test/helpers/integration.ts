@@ -1,7 +1,7 @@
 import { afterEach } from "vitest";
 import { WebSocket } from "ws";
 import { connect } from "@lifeline/client";
-import type { Connection, TransportName } from "@lifeline/client";
+import type { ClientOptions, Connection, TransportName } from "@lifeline/client";
 import { createServer } from "@lifeline/server";
 import type { LifelineServer, ServerOptions, Session } from "@lifeline/server";
 import { createFaultProxy } from "@lifeline/testkit";
@@ -59,9 +59,14 @@ export interface ProxiedLink {
 
 /**
  * A reference server behind a fault proxy, and a client forced onto `transport` through it
- * (quick retries), once open; `cleanups` closes all three after the test.
+ * (quick retries, then `clientOptions`), once open; `cleanups` closes all three after the test.
  */
-export async function openThroughProxy(cleanups: (() => unknown)[], transport: TransportName, serverOptions: ServerOptions): Promise<ProxiedLink> {
+export async function openThroughProxy(
+  cleanups: (() => unknown)[],
+  transport: TransportName,
+  serverOptions: ServerOptions,
+  clientOptions: ClientOptions = {},
+): Promise<ProxiedLink> {
   const server = createServer(serverOptions);
   cleanups.push(() => server.close());
   let session: Session | undefined;
@@ -70,7 +75,7 @@ export async function openThroughProxy(cleanups: (() => unknown)[], transport: T
   const target = new URL(url);
   const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
   cleanups.push(() => proxy.close());
-  const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 50, maxDelay: 200 } });
+  const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 50, maxDelay: 200 }, ...clientOptions });
   cleanups.push(() => conn.close());
   const states: string[] = [];
   conn.on("statechange", ({ to, reason }) => states.push(`${to}: ${reason}`));

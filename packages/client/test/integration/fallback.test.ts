@@ -227,9 +227,10 @@ describe("automatic fallback behind hostile networks", () => {
   });
 
   it("6d. mid-session on a slow link behind a buffering proxy: the WebSocket, slow to answer a resume, keeps the session", async () => {
-    // The server pushes all along, so the resume's welcome comes with a replay that takes a
-    // while on the slow link; streaming, refused as a sibling meanwhile, must not take the
-    // session for a stream the proxy holds back (each race would then end in a 4001).
+    // The server pushes all along, so the resume brings a replay that takes a while on the slow
+    // link, and the WebSocket's welcome needs a few slow round trips; streaming, refused as a
+    // sibling meanwhile, must not take the session for a stream the proxy holds back (each race
+    // would then end in a 4001).
     const server = createServer();
     let pushed = 0;
     server.on("connection", (session) => {

@@ -102,3 +102,24 @@ describe.each(["websocket", "polling"] as const)("a slow download over %s, slowe
     expect(link.states).toEqual(["open: session started"]);
   });
 });
+
+// A connect timeout of 1 s, and a backlog of 150 kB that needs 3 s to come down: the resume's
+// welcome must not wait behind it, or every attempt would time out and start the replay again.
+describe.each(transports)("a resume over %s whose replay takes longer to come down than the connect timeout", (transport) => {
+  it("opens at once and then brings the whole replay down, once", async () => {
+    const { proxy, conn, session, states } = await openThroughProxy(cleanups, transport, {}, { connectTimeout: 1000 });
+    const received: string[] = [];
+    conn.on("message", (data) => received.push(String(data)));
+    const backlog = Array.from({ length: 6 }, (_, i) => `${i}`.padEnd(25_000, "b"));
+    proxy.throttle(50_000);
+    proxy.refuse(true);
+    proxy.cut();
+    for (const message of backlog) session.send(message);
+    await until(() => conn.state === "reconnecting", 5000, "the loss");
+    proxy.refuse(false);
+    await until(() => received.length === backlog.length, 15_000, "the replay at the client");
+    expect(received).toEqual(backlog);
+    // One resume: no attempt timed out while the replay came down.
+    expect(states.filter((state) => state.startsWith("open"))).toEqual(["open: session started", "open: session resumed"]);
+  });
+});
