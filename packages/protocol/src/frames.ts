@@ -51,8 +51,8 @@ export interface WelcomeFrame {
   /** How long the server keeps a session without a transport before discarding it (ms). */
   readonly resumeWindowMs: number;
   /**
-   * The server answers a WebSocket's lone ping sent before its hello (docs/protocol.md, upgrade
-   * probe), so a hello that would move this session may wait until one came back.
+   * The server answers a WebSocket's lone ping sent before its hello (docs/protocol.md, "Ping
+   * before hello"), so a hello that would move this session may wait until one came back.
    */
   readonly pingFirst?: boolean;
 }

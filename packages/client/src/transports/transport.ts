@@ -52,7 +52,7 @@ export interface TransportOpenOptions {
   readonly url: string;
   /** Query string to keep on every request (without "?"), possibly empty. */
   readonly query: string;
-  /** Sent to open or resume the session; every link starts with it. */
+  /** Sent to open or resume the session; every link starts with it (or with a ping, see holdHello). */
   readonly hello: ClientFrame;
   /**
    * The hello moves a live session (a resume, an upgrade probe): the link must first prove that
