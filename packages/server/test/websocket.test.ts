@@ -620,6 +620,19 @@ describe("websocket transport: upgrade probes", () => {
     expect(await first.inbox.next("close")).toMatchObject({ code: 4001 });
   });
 
+  it("waits for the hello as long again after answering the ping: a held hello has a round trip more to make", async () => {
+    const clock = createManualClock();
+    const { url, sessions } = await startServer({ clock, heartbeat: { interval: 100, timeout: 100 } });
+    const peer = await openWs(url);
+    clock.advance(150);
+    peer.send({ type: "ping", id: 1 });
+    await peer.inbox.next("pong");
+    clock.advance(150);
+    peer.send(hello());
+    expect(await peer.inbox.next("welcome")).toMatchObject({ resumed: false });
+    expect(sessions).toHaveLength(1);
+  });
+
   it("still closes a socket that pings but never says hello", async () => {
     const clock = createManualClock();
     const { url, sessions } = await startServer({ clock, heartbeat: { interval: 100, timeout: 100 } });

@@ -21,7 +21,10 @@ interface Record {
  * demote a transport; once demoted, one more is enough.
  */
 export interface TransportHealth {
-  /** Candidates in the order to try: `preferred` first, demoted ones left out unless nothing else is left. */
+  /**
+   * Candidates in the order to try: the healthy ones, `preferred` first, then the demoted ones,
+   * the one whose demotion ends soonest first.
+   */
   order(factories: readonly TransportFactory[], preferred: TransportName | undefined): TransportFactory[];
   /** How long `name` stays demoted, 0 when it is not. */
   demotedForMs(name: TransportName): number;
@@ -53,10 +56,13 @@ export function createTransportHealth(clock: Clock): TransportHealth {
     demotedForMs,
     order(factories, preferred) {
       const healthy = factories.filter((f) => !isDemoted(f.name));
-      const usable = healthy.length ? healthy : [...factories];
-      const first = usable.findIndex((f) => f.name === preferred);
-      if (first > 0) usable.unshift(...usable.splice(first, 1));
-      return usable;
+      const first = healthy.findIndex((f) => f.name === preferred);
+      if (first > 0) healthy.unshift(...healthy.splice(first, 1));
+      // Demoted ones stay in, last: a transport that cannot connect here at all (a refused
+      // upgrade) is never demoted, since only open links that die are strikes, so leaving them
+      // out could leave only it. They start once the others failed, or were slow.
+      const demoted = factories.filter((f) => isDemoted(f.name)).sort((a, b) => demotedForMs(a.name) - demotedForMs(b.name));
+      return [...healthy, ...demoted];
     },
     lost(name, uptimeMs) {
       const record = get(name);

@@ -52,7 +52,7 @@ interface Attempt {
   readonly factory: TransportFactory;
   readonly name: TransportName;
   readonly transport: Transport;
-  readonly timer: TimerId;
+  timer: TimerId;
   readonly startedAt: number;
   /** How many candidates started before it: the earlier, the more preferred. */
   readonly rank: number;
@@ -203,15 +203,18 @@ export function openFirstTransport(options: SelectOptions): () => void {
           },
           onAlive() {
             // Only the race asks; an opened link calls this on every chunk.
-            if (attempt && !opened) alive.add(attempt);
+            if (!attempt || opened || alive.has(attempt)) return;
+            alive.add(attempt);
+            // The path answered: the handshake gets the whole timeout from here, since a held
+            // hello (TransportOpenOptions.holdHello) has a round trip more to make than a first.
+            clock.clearTimeout(attempt.timer);
+            attempt.timer = timeout();
           },
         },
       });
     }
-    const timer = clock.setTimeout(() => {
-      failed(attempt!, linkClose(CloseCode.ABNORMAL, noHandshake(options.connectTimeoutMs), "TIMEOUT"));
-    }, options.connectTimeoutMs);
-    attempt = { factory, name: factory.name, transport, timer, startedAt: clock.now(), rank: ranks++ };
+    const timeout = () => clock.setTimeout(() => failed(attempt!, linkClose(CloseCode.ABNORMAL, noHandshake(clock.now() - attempt!.startedAt), "TIMEOUT")), options.connectTimeoutMs);
+    attempt = { factory, name: factory.name, transport, timer: timeout(), startedAt: clock.now(), rank: ranks++ };
     attempts.add(attempt);
     if (earlyFailure) failed(attempt, earlyFailure);
   }

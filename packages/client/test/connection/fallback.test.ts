@@ -184,12 +184,37 @@ describe("a transport that keeps dying soon after it opens", () => {
     expect(s.logs.some((l) => /^websocket demoted for 60000 ms/.test(l))).toBe(true);
     s.clock.advance(100);
     await settle();
-    // WebSocket is left out: streaming goes first.
+    // WebSocket goes last now: streaming first.
     expect(s.ws.links).toHaveLength(2);
     s.streaming.links[0]!.welcome({ ...welcomeOpts, resumed: true });
     await settle();
     expect(s.transports.map((t) => t.to)).toEqual(["websocket", "streaming"]);
     expect(s.transports[1]!.from).toBe("websocket");
+    s.conn.close();
+  });
+
+  it("is still tried, last, when the healthy ones cannot connect at all (a refused upgrade is no strike)", async () => {
+    const s = setup({ fallbackDelay: 5000, upgrade: false, rememberTransport: false });
+    const refused = { reason: "upgrade refused (HTTP 403)" };
+    await settle();
+    // The second race starts with streaming, the transport in use: WebSocket is tried once.
+    s.ws.links[0]!.drop(refused);
+    for (let link = 0; link < 2; link++) {
+      s.streaming.links[link]!.welcome({ ...welcomeOpts, resumed: link > 0 });
+      s.clock.advance(2000);
+      s.streaming.links[link]!.drop({ reason: "network flapping" });
+      s.clock.advance(100);
+      await settle();
+    }
+    expect(s.logs.some((l) => /^streaming demoted for 60000 ms/.test(l))).toBe(true);
+    // WebSocket and polling are healthy but refused here; streaming, demoted, comes after them.
+    s.ws.links[1]!.drop(refused);
+    s.polling.links[0]!.drop({ reason: "HTTP 403" });
+    expect(s.streaming.links).toHaveLength(3);
+    s.streaming.links[2]!.welcome({ ...welcomeOpts, resumed: true });
+    await settle();
+    expect(s.conn.state).toBe("open");
+    expect(s.conn.transport).toBe("streaming");
     s.conn.close();
   });
 

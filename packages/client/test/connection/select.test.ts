@@ -131,6 +131,26 @@ describe("openFirstTransport", () => {
     expect(ws.links[0]!.closed && polling.links[0]!.closed).toBe(true);
   });
 
+  it("gives a candidate whose path answered the whole connect timeout again for its handshake, once", () => {
+    const ws = createFakeFactory("websocket");
+    const failed: string[] = [];
+    const { clock, opened, closes } = race([ws], { onCandidateFailed: (name, reason) => void failed.push(`${name}: ${reason}`) });
+    // A held hello: the pong came back late on a slow link, and the hello has a round trip to go.
+    clock.advance(6000);
+    ws.links[0]!.options.handlers.onAlive?.();
+    clock.advance(9000);
+    // More life does not extend it again (an opened HTTP link reports every chunk).
+    ws.links[0]!.options.handlers.onAlive?.();
+    expect(closes).toEqual([]);
+    clock.advance(999);
+    expect(closes).toEqual([]);
+    clock.advance(1);
+    expect(failed).toEqual(["websocket: no handshake in 16000 ms"]);
+    expect(closes).toHaveLength(1);
+    expect(opened).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it("a factory that throws counts as a failed candidate instead of escaping", () => {
     const throws: TransportFactory = {
       name: "websocket",

@@ -85,7 +85,11 @@ class Connection implements Link {
     private readonly ws: WebSocket,
     private readonly shared: Shared,
   ) {
-    const { options } = shared.ctx;
+    this.startHelloTimer();
+  }
+
+  private startHelloTimer(): void {
+    const { options } = this.shared.ctx;
     this.helloTimer = options.clock.setTimeout(() => {
       this.helloTimer = undefined;
       this.refuse({ code: CloseCode.HEARTBEAT_TIMEOUT, reason: "no hello received" });
@@ -147,10 +151,13 @@ class Connection implements Link {
     }
     if (this.ws.readyState !== WebSocket.OPEN) return;
     // A client whose hello would move a session asks first whether frames flow both ways:
-    // answer, and go on waiting for the hello (the hello timer still runs).
+    // answer, and wait for the hello as long again (it has a round trip more to make than a
+    // first hello, which a slow link must not cost it).
     const [first] = frames;
     if (frames.length === 1 && first?.type === "ping" && !this.pingedFirst) {
       this.pingedFirst = true;
+      this.stopHelloTimer();
+      this.startHelloTimer();
       return void this.ws.send(encodeFrame({ type: "pong", id: first.id }));
     }
     this.stopHelloTimer();
