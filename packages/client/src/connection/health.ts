@@ -75,7 +75,10 @@ export function createTransportHealth(clock: Clock): TransportHealth {
       }
       if (++record.strikes < (record.demotions ? 1 : 2)) return false;
       record.strikes = 0;
-      record.demotionMs = Math.min(MAX_DEMOTION_MS, DEMOTION_MS * 2 ** record.demotions++);
+      // Lost while still demoted, it was tried because nothing better was left (a flapping
+      // network demotes them all): demoted again for as long. Only failing again after its
+      // demotion ended makes the next one longer.
+      if (!demotedForMs(name)) record.demotionMs = Math.min(MAX_DEMOTION_MS, DEMOTION_MS * 2 ** record.demotions++);
       record.demotedUntil = clock.now() + record.demotionMs;
       return true;
     },

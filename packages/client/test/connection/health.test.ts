@@ -40,10 +40,25 @@ describe("transport health", () => {
     timers.advance(1000);
     demote("websocket");
     expect(names(health.order(all, "polling"))).toEqual(["streaming", "polling", "websocket"]);
+    timers.advance(1000);
     demote("streaming");
-    demote("polling"); // a second demotion: 120 s from now, the longest
-    // The preferred one (the last link's transport, which just died again) is no reason to start with it.
+    expect(names(health.order(all, "streaming"))).toEqual(["polling", "websocket", "streaming"]);
+    // Polling died again (one loss is enough now): its demotion starts over, so it goes last. The
+    // preferred one (the last link's transport, which just died) is no reason to start with it.
+    expect(health.lost("polling", 500)).toBe(true);
     expect(names(health.order(all, "polling"))).toEqual(["websocket", "streaming", "polling"]);
+  });
+
+  it("demotes a transport lost while still demoted for as long again, not longer (a flapping network demotes them all)", () => {
+    const { timers, health, demote } = setup();
+    demote("websocket");
+    timers.advance(30_000);
+    expect(health.lost("websocket", 500)).toBe(true);
+    expect(health.demotedForMs("websocket")).toBe(60_000);
+    // Failing again once the demotion has ended: twice as long.
+    timers.advance(60_000);
+    expect(health.lost("websocket", 500)).toBe(true);
+    expect(health.demotedForMs("websocket")).toBe(120_000);
   });
 
   it("is stretched by a wall clock set back by at most its own length, and one that ended stays ended", () => {
