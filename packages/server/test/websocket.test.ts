@@ -29,7 +29,7 @@ describe("websocket transport", () => {
       pingTimeoutMs: 5_000,
       maxMessageBytes: 1234,
       resumeWindowMs: 30_000,
-      // A hello that would move this session may wait for a pong (see the upgrade probes below).
+      // A hello that would move this session may wait for a pong (see "a ping before hello" below).
       pingFirst: true,
     });
     const session = await nextSession();
@@ -601,7 +601,7 @@ describe("websocket transport: bad input", () => {
   });
 });
 
-describe("websocket transport: upgrade probes", () => {
+describe("websocket transport: a ping before hello (resumes and upgrade probes)", () => {
   it("answers a lone ping before hello with its pong, touching no session, then takes the hello", async () => {
     const { server, url, sessions, nextSession } = await startServer();
     echo(server);
