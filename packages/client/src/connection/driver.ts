@@ -255,13 +255,12 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     link = undefined;
   }
 
-  function closeLink(finalFrames?: ClientFrame[]): void {
+  function closeLink(): void {
     generation++;
     uplink.reset();
     plugin?.stop();
     cancelAttempt?.();
     cancelAttempt = undefined;
-    if (link && finalFrames) link.send(finalFrames);
     detachLink();
     heartbeat = undefined;
   }
@@ -400,9 +399,10 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       closeInfo = { code: CloseCode.NORMAL, reason: "closed by client" };
       lastError = undefined;
       if (state === "open" && link) {
-        // Send what is still queued, then say goodbye, so the server ends the session now.
-        uplink.flush();
-        closeLink([{ type: "close", code: CloseCode.NORMAL, reason: "closed by client" }]);
+        // What is still queued and the goodbye go up together, so the server ends the session
+        // now (over HTTP in one POST, which can outlive a page that is going away).
+        uplink.flush([{ type: "close", code: CloseCode.NORMAL, reason: "closed by client" }]);
+        closeLink();
       } else {
         // Called from a listener in the middle of a transition, a link or attempt may still be up.
         closeLink();

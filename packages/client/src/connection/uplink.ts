@@ -26,8 +26,11 @@ export interface Uplink {
   control(frame: Frame): void;
   /** Something may be ready: everything queued in this tick leaves as one batch. */
   schedule(): void;
-  /** Sends what is ready now (a lone ack still waits for company). */
-  flush(): void;
+  /**
+   * Sends what is ready now (a lone ack still waits for company), with `last` (the close frame)
+   * at the end of the final batch.
+   */
+  flush(last?: readonly Frame[]): void;
   /**
    * The link is gone: its pings, pongs and repeated acks are dropped (on a new session an ack of
    * the old one would be ahead of the server), and the held ack goes with the next link's first
@@ -48,28 +51,32 @@ export function createUplink({ clock, outbox, inbox, target, maxBytes }: UplinkS
     if (ack) link!.send([{ type: "ack", seq: ack }]);
   };
 
-  function flush(): void {
+  function flush(last: readonly Frame[] = []): void {
     queued = false;
     const link = target();
     if (!link) return;
     let messages = outbox.takeUnsent(maxBytes());
-    if (!control.length && !messages.length && inbox.unacked < ACK_EVERY) {
+    if (!control.length && !messages.length && !last.length && inbox.unacked < ACK_EVERY) {
       if (inbox.unacked && ackTimer === undefined) ackTimer = clock.setTimeout(sendAck, ACK_DELAY_MS);
       return;
     }
-    const frames = control;
+    let batch = control;
     control = [];
     const ack = inbox.takeAck();
-    if (ack) frames.push({ type: "ack", seq: ack });
-    link.send(frames.concat(messages));
-    while ((messages = outbox.takeUnsent(maxBytes())).length) link.send(messages);
+    if (ack) batch.push({ type: "ack", seq: ack });
+    batch = batch.concat(messages);
+    while ((messages = outbox.takeUnsent(maxBytes())).length) {
+      link.send(batch);
+      batch = messages;
+    }
+    link.send(batch.concat(last));
   }
 
   function schedule(): void {
     if (queued) return;
     queued = true;
     // One WebSocket message or one POST for everything sent in the same tick.
-    Promise.resolve().then(flush);
+    Promise.resolve().then(() => flush());
   }
 
   return {

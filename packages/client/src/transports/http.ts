@@ -23,6 +23,13 @@ const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
  */
 const UPLOAD_MS_PER_CHAR = 1 / 4;
 
+/**
+ * What goes up after close() (our close frame last) is a keepalive fetch, which a browser sends
+ * through even when the page goes away, up to this long: keepalive bodies in flight may not pass
+ * 64 KiB, and a character is at most 3 bytes of UTF-8.
+ */
+const KEEPALIVE_MAX_CHARS = 2 ** 16 / 3;
+
 /** Whether fetch can hand a response over as it arrives (a body stream, and a decoder for it). */
 export const canStreamFetch = (caps: Capabilities) => !!(caps.fetch && caps.fetchStreams && caps.TextDecoder);
 
@@ -45,23 +52,24 @@ export interface PendingRequest {
  * With `onText`, a 200 answer's text goes there as it arrives, where the platform can tell (a
  * fetch with response streams, else XMLHttpRequest's progress events), and `text` is the rest.
  * An `endless` answer (a stream) must arrive so: a fetch that gives it only whole fails it.
+ * A `keepalive` fetch outlives the page (XMLHttpRequest has no such thing).
  */
-export function request(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void, endless?: boolean): PendingRequest {
+export function request(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void, endless?: boolean, keepalive?: boolean): PendingRequest {
   try {
-    return start(caps, method, url, body, onText, endless);
+    return start(caps, method, url, body, onText, endless, keepalive);
   } catch (error) {
     return { response: Promise.reject(error), abort() {} };
   }
 }
 
-function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void, endless?: boolean): PendingRequest {
+function start(caps: Capabilities, method: "GET" | "POST", url: string, body?: string, onText?: (text: string) => void, endless?: boolean, keepalive?: boolean): PendingRequest {
   const streams = canStreamFetch(caps);
   // React Native's fetch reads a response only whole; its XMLHttpRequest reports progress.
   if (streams || (caps.fetch && (!onText || !caps.XMLHttpRequest))) {
     const controller = new AbortController();
     // reactNative.textStreaming: React Native's fetch polyfill (react-native-fetch-api) has body
     // streams, but answers only once a response is whole without it; other fetches ignore it.
-    const init = { method, signal: controller.signal, cache: "no-store", reactNative: { textStreaming: true } } as RequestInit;
+    const init = { method, signal: controller.signal, cache: "no-store", keepalive, reactNative: { textStreaming: true } } as RequestInit;
     // text/plain keeps cross-origin POSTs "simple": no CORS preflight round trip.
     if (body !== undefined) Object.assign(init, { body, headers: { "content-type": "text/plain;charset=UTF-8" } });
     return {
@@ -164,7 +172,8 @@ export interface HttpLink {
   send(frames: readonly ClientFrame[]): void;
   /**
    * Ends the link from our side and calls no handler: the downstream request is aborted, frames
-   * already passed to send() are still posted (so a close frame reaches the server).
+   * already passed to send() are still posted (so a close frame reaches the server), in one
+   * keepalive fetch where they fit.
    */
   close(): void;
 }
@@ -178,11 +187,13 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   // looking alive: it gets as long as the heartbeat gives a silent link.
   let sendTimeoutMs = 0;
   let sendTimer: TimerId | undefined;
+  let failTimer: TimerId | undefined;
   let ended = false;
   let inMessage = false;
   // Encoded batches, one per send(): the uplink bounds each to what the server accepts.
   let queue: string[] = [];
-  let posting: PendingRequest | undefined;
+  // The POST in flight and its body.
+  let posting: { readonly request: PendingRequest; readonly body: string } | undefined;
 
   // The hello's attempt names this link on its requests: the server answers a poll of an older
   // link at once instead of letting it take frames meant for the current one.
@@ -192,7 +203,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     ended = true;
     queue = [];
     clock.clearTimeout(sendTimer);
-    posting?.abort();
+    clock.clearTimeout(failTimer);
+    posting?.request.abort();
     abortDownstream?.();
   };
   const end = (info: LinkClose) => {
@@ -200,12 +212,19 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     stop();
     handlers.onClose(info);
   };
+  // A request failed. The link ends a task later: a browser aborts a page's requests as it
+  // starts to unload, and the app's pagehide listeners (one task) must still find it open, so
+  // that close() there sends the last frames.
+  const failed = (info: LinkClose) => {
+    failTimer = clock.setTimeout(() => end(info), 0);
+  };
 
   const post = () => {
     // Small batches queued behind a POST in flight go together; large ones go one by one.
     let body = queue.shift()!;
     while (queue.length && body.length + queue[0]!.length < mergeLimit(maxMessageBytes)) body += "\n" + queue.shift();
-    const pending = (posting = request(caps, "POST", endpoint(Endpoint.send), body));
+    const pending = request(caps, "POST", endpoint(Endpoint.send), body, undefined, false, ended && body.length <= KEEPALIVE_MAX_CHARS);
+    posting = { request: pending, body };
     if (sendTimeoutMs) {
       // Capped at setTimeout's limit, past which it would fire at once.
       const timeoutMs = Math.min(2 ** 31 - 1, Math.round(sendTimeoutMs + body.length * UPLOAD_MS_PER_CHAR));
@@ -218,6 +237,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     }
     pending.response.then(
       ({ status, text }) => {
+        // A POST given up for the link's last one (send()) has nothing more to do.
+        if (posting?.request !== pending) return;
         clock.clearTimeout(sendTimer);
         posting = undefined;
         if (status >= 300) end(closeForResponse(status, text));
@@ -228,11 +249,12 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
         else if (queue.length) post();
       },
       (error) => {
+        if (posting?.request !== pending) return;
         clock.clearTimeout(sendTimer);
         posting = undefined;
         // After close() the frames behind the failed one (the close frame) still get their try.
         if (ended && queue.length) post();
-        else end(closeForNetworkError(error));
+        else failed(closeForNetworkError(error));
       },
     );
   };
@@ -287,7 +309,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
           read(text);
           if (!ended) done();
         },
-        (error) => end(error instanceof CannotStream ? linkClose(CloseCode.ABNORMAL, error.message, "TRANSPORT_UNAVAILABLE") : closeForNetworkError(error)),
+        (error) => (error instanceof CannotStream ? end(linkClose(CloseCode.ABNORMAL, error.message, "TRANSPORT_UNAVAILABLE")) : failed(closeForNetworkError(error))),
       );
     },
     send(frames) {
@@ -300,6 +322,16 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
       // Downstream stops now; upstream drains what was sent before close() and then stops.
       ended = true;
       abortDownstream?.();
+      // What is left to go up (the close frame last) goes as one keepalive fetch, which outlives
+      // a page that is going away. A POST still in flight would hold it back until the page is
+      // gone, so that one is given up and its body goes again in front: the server drops the
+      // messages it already has by seq, and a repeated ping or ack is harmless.
+      if (posting && posting.body.length + queue.join().length < KEEPALIVE_MAX_CHARS) {
+        clock.clearTimeout(sendTimer);
+        posting.request.abort();
+        queue.unshift(posting.body);
+        post();
+      }
     },
   };
 }

@@ -150,6 +150,31 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
       });
     });
 
+    it.each(["websocket", "streaming", "polling"])("delivers what is sent and ends the session when close() runs in pagehide as the page goes away, over %s", async (transport) => {
+      const p = await start(name, echo.url, { transports: [transport] });
+      await waitFor(p, 1, 0);
+      const session = echo.session(await connectionId(p));
+      const received: string[] = [];
+      session.on("message", (data) => received.push(String(data)));
+      const ended = new Promise<{ code: number }>((resolve) => session.on("close", resolve));
+      await p.evaluate(() => {
+        // Another listener first: Chromium has aborted the page's requests by then, and the
+        // client must not have taken that for a lost link when the app's own listener runs.
+        window.addEventListener("pagehide", () => sessionStorage.setItem("left", "yes"));
+        window.addEventListener("pagehide", () => {
+          const { conn } = window as unknown as PageWindow;
+          conn.send("bye 1");
+          conn.send("bye 2");
+          conn.close();
+        });
+      });
+      await p.goto(`${statics.url}/${name}.html`);
+      // Left unclosed, the server would keep the session for its whole resume window (60 s).
+      const info = await Promise.race([ended, new Promise((resolve) => setTimeout(() => resolve("still open after 5 s"), 5_000))]);
+      expect(info).toMatchObject({ code: 1000 });
+      expect(received).toEqual(["bye 1", "bye 2"]);
+    });
+
     it("streams over XMLHttpRequest where fetch cannot stream, and sees the welcome at once", async () => {
       // As in a browser without fetch response streams: the client reads XHR progress instead.
       // Chromium holds back a text/plain response of under 512 bytes to sniff its type unless

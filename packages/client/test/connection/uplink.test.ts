@@ -61,4 +61,19 @@ describe("uplink", () => {
     uplink.reset();
     expect(clock.pendingTimers).toBe(0);
   });
+
+  it("puts the frames given to flush (the close frame) at the end of its last batch", () => {
+    const goodbye: Frame = { type: "close", code: 1000, reason: "bye" };
+    const idle = setup();
+    idle.inbox.accept(1);
+    idle.uplink.flush([goodbye]);
+    // A held ack goes along instead of waiting for company.
+    expect(idle.batches).toEqual([[{ type: "ack", seq: 1 }, goodbye]]);
+    expect(idle.clock.pendingTimers).toBe(0);
+
+    const busy = setup(100);
+    for (let i = 0; i < 3; i++) busy.outbox.push("x".repeat(18), 18);
+    busy.uplink.flush([goodbye]);
+    expect(busy.batches.map((b) => b.map((f) => f.type))).toEqual([["message", "message"], ["message", "close"]]);
+  });
 });

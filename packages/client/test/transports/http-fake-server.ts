@@ -64,6 +64,8 @@ export interface SentBody {
   readonly url: URL;
   readonly text: string;
   readonly frames: Frame[];
+  /** Whether it came as a keepalive fetch (one that outlives the page). */
+  readonly keepalive: boolean;
 }
 
 /**
@@ -80,6 +82,8 @@ export interface HttpFakeServer {
   send(n: number): Promise<SentBody>;
   /** Status and body for the next /send requests (default 204, empty). */
   sendReply: { status: number; body: string };
+  /** While set, /send requests arrive (`sent`) but get no answer until it resolves. */
+  holdSends: Promise<void> | undefined;
   /** Requests still open (neither answered nor aborted). */
   readonly open: HeldRequest[];
 }
@@ -127,6 +131,7 @@ export function useHttpFakeServer(msw: SetupServer, base = BASE): HttpFakeServer
     polls,
     sent,
     sendReply: { status: 204, body: "" },
+    holdSends: undefined,
     stream: streamWaiter.wait,
     poll: pollWaiter.wait,
     send: sentWaiter.wait,
@@ -186,8 +191,9 @@ export function useHttpFakeServer(msw: SetupServer, base = BASE): HttpFakeServer
     ),
     http.post(`${base}/send`, async ({ request }) => {
       const text = await request.text();
-      sentWaiter.add({ url: new URL(request.url), text, frames: decodeBatch(text) });
+      sentWaiter.add({ url: new URL(request.url), text, frames: decodeBatch(text), keepalive: request.keepalive });
       const { status, body } = fake.sendReply;
+      await fake.holdSends;
       return new HttpResponse(status === 204 ? null : body, { status });
     }),
   );
@@ -205,14 +211,19 @@ export async function until(check: () => boolean, timeoutMs = 2000): Promise<voi
 
 /** The environment's XMLHttpRequest, recording every request made and whether it was aborted. */
 export function spyXhr() {
-  const made: { xhr: XMLHttpRequest; aborted: boolean }[] = [];
+  const made: { xhr: XMLHttpRequest; url: string; aborted: boolean }[] = [];
   function SpyXMLHttpRequest() {
     const xhr = new XMLHttpRequest();
-    const entry = { xhr, aborted: false };
+    const entry = { xhr, url: "", aborted: false };
     const abort = xhr.abort.bind(xhr);
     xhr.abort = () => {
       entry.aborted = true;
       abort();
+    };
+    const open = xhr.open.bind(xhr) as (method: string, url: string) => void;
+    xhr.open = (method: string, url: string | URL) => {
+      entry.url = String(url);
+      open(method, entry.url);
     };
     made.push(entry);
     return xhr;
