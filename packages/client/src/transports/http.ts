@@ -24,9 +24,10 @@ const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
 const UPLOAD_MS_PER_CHAR = 1 / 4;
 
 /**
- * What goes up after close() (our close frame last) is a keepalive fetch, which a browser sends
- * through even when the page goes away, up to this long: keepalive bodies in flight may not pass
- * 64 KiB, and a character is at most 3 bytes of UTF-8.
+ * Once our close frame is queued, what is left goes up as one keepalive fetch, which a browser
+ * sends through even when the page goes away, up to this long: keepalive bodies in flight may not
+ * pass 64 KiB, and a character is at most 3 bytes of UTF-8. (The server reads any body of up to
+ * 64 KiB, whatever its message limit.)
  */
 const KEEPALIVE_MAX_CHARS = 2 ** 16 / 3;
 
@@ -172,8 +173,8 @@ export interface HttpLink {
   send(frames: readonly ClientFrame[]): void;
   /**
    * Ends the link from our side and calls no handler: the downstream request is aborted, frames
-   * already passed to send() are still posted (so a close frame reaches the server), in one
-   * keepalive fetch where they fit.
+   * already passed to send() are still posted (so a close frame reaches the server; with it,
+   * in one keepalive fetch where they fit).
    */
   close(): void;
 }
@@ -189,6 +190,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   let sendTimer: TimerId | undefined;
   let failTimer: TimerId | undefined;
   let ended = false;
+  // Our close frame is queued or on its way: the session ends with this link.
+  let goodbye = false;
   let inMessage = false;
   // Encoded batches, one per send(): the uplink bounds each to what the server accepts.
   let queue: string[] = [];
@@ -216,14 +219,15 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   // starts to unload, and the app's pagehide listeners (one task) must still find it open, so
   // that close() there sends the last frames.
   const failed = (info: LinkClose) => {
-    failTimer = clock.setTimeout(() => end(info), 0);
+    if (!ended && failTimer === undefined) failTimer = clock.setTimeout(() => end(info), 0);
   };
 
   const post = () => {
     // Small batches queued behind a POST in flight go together; large ones go one by one.
     let body = queue.shift()!;
-    while (queue.length && body.length + queue[0]!.length < mergeLimit(maxMessageBytes)) body += "\n" + queue.shift();
-    const pending = request(caps, "POST", endpoint(Endpoint.send), body, undefined, false, ended && body.length <= KEEPALIVE_MAX_CHARS);
+    const limit = Math.max(mergeLimit(maxMessageBytes), goodbye ? KEEPALIVE_MAX_CHARS : 0);
+    while (queue.length && body.length + queue[0]!.length < limit) body += "\n" + queue.shift();
+    const pending = request(caps, "POST", endpoint(Endpoint.send), body, undefined, false, goodbye && body.length <= KEEPALIVE_MAX_CHARS);
     posting = { request: pending, body };
     if (sendTimeoutMs) {
       // Capped at setTimeout's limit, past which it would fire at once.
@@ -253,8 +257,10 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
         clock.clearTimeout(sendTimer);
         posting = undefined;
         // After close() the frames behind the failed one (the close frame) still get their try.
-        if (ended && queue.length) post();
-        else failed(closeForNetworkError(error));
+        if (ended && queue.length) return post();
+        // Until the link ends, a task later, its frames go again in front of a close frame.
+        queue.unshift(body);
+        failed(closeForNetworkError(error));
       },
     );
   };
@@ -315,23 +321,27 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     send(frames) {
       if (ended) return;
       queue.push(encodeClientBatch(frames));
+      // With our close frame, what is left goes as one keepalive fetch, which outlives a page
+      // that is going away. A POST still in flight would hold it back until the page is gone,
+      // so that one is given up and its body goes again in front: the server drops the
+      // messages it already has by seq, and a repeated ping or ack is harmless.
+      if (frames.some((frame) => frame.type === "close")) {
+        goodbye = true;
+        if (posting && posting.body.length + queue.join().length < KEEPALIVE_MAX_CHARS) {
+          clock.clearTimeout(sendTimer);
+          posting.request.abort();
+          queue.unshift(posting.body);
+          posting = undefined;
+        }
+      }
       if (!posting) post();
     },
     close: () => {
       if (ended) return;
       // Downstream stops now; upstream drains what was sent before close() and then stops.
       ended = true;
+      clock.clearTimeout(failTimer);
       abortDownstream?.();
-      // What is left to go up (the close frame last) goes as one keepalive fetch, which outlives
-      // a page that is going away. A POST still in flight would hold it back until the page is
-      // gone, so that one is given up and its body goes again in front: the server drops the
-      // messages it already has by seq, and a repeated ping or ack is harmless.
-      if (posting && posting.body.length + queue.join().length < KEEPALIVE_MAX_CHARS) {
-        clock.clearTimeout(sendTimer);
-        posting.request.abort();
-        queue.unshift(posting.body);
-        post();
-      }
     },
   };
 }

@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import { decodeBatch, encodeBatch } from "@lifeline/protocol";
+import type { ClientFrame, Frame } from "@lifeline/protocol";
+import { createManualClock } from "@lifeline/testkit";
+import { createHttpLink } from "../../src/transports/http.js";
+import type { LinkClose } from "../../src/transports/transport.js";
+import { welcome } from "./http-fake-server.js";
+
+/**
+ * The HTTP link shared by streaming and polling, over a fetch the test answers by hand: how it
+ * ends after a failed request, and how its last frames go up after our close frame.
+ */
+
+interface Call {
+  readonly url: string;
+  readonly init: RequestInit;
+  aborted: boolean;
+  answer(status: number, text?: string): void;
+  fail(): void;
+}
+
+function setup(maxMessageBytes = 1 << 20) {
+  const calls: Call[] = [];
+  const fetch = (url: string, init: RequestInit) =>
+    new Promise((resolve, reject) => {
+      const call: Call = {
+        url,
+        init,
+        aborted: false,
+        answer: (status, text = "") => resolve({ status, text: async () => text }),
+        fail: () => reject(new TypeError("Failed to fetch")),
+      };
+      init.signal!.addEventListener("abort", () => {
+        call.aborted = true;
+        reject(new DOMException("aborted", "AbortError"));
+      });
+      calls.push(call);
+    });
+  const clock = createManualClock();
+  const closes: LinkClose[] = [];
+  const link = createHttpLink({
+    url: "http://lifeline.test/lifeline",
+    query: "",
+    hello: { type: "hello", version: 1, ack: 0, attempt: 1 },
+    caps: { fetch: fetch as typeof globalThis.fetch },
+    clock,
+    handlers: { onFrames() {}, onClose: (info) => void closes.push(info) },
+  });
+  link.download("/poll", link.helloBody, () => {});
+  link.receive(encodeBatch([welcome({ maxMessageBytes })]) + "\n");
+  const posts = () => calls.filter((call) => call.url.includes("/send"));
+  const frames = (call: Call): Frame[] => decodeBatch(String(call.init.body));
+  return { calls, clock, closes, link, posts, frames };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const message = (seq: number, length = 10): ClientFrame => ({ type: "message", seq, data: "x".repeat(length) });
+const goodbye: ClientFrame = { type: "close", code: 1000, reason: "closed by client" };
+
+describe("HTTP link", () => {
+  it("ends a task after a request fails, so that close() in the same task (a pagehide listener) still sends", async () => {
+    const { calls, clock, closes, link, posts, frames } = setup();
+    calls[0]!.fail(); // the poll, aborted by a page going away
+    await tick(); // the rejection is seen
+    expect(closes).toEqual([]);
+    link.send([message(1), goodbye]);
+    link.close();
+    expect(posts().map(frames)).toEqual([[message(1), goodbye]]);
+    posts()[0]!.answer(204);
+    await tick();
+    // The link's end a task after the failure was called off with it, and nothing else is left.
+    expect(clock.pendingTimers).toBe(0);
+    expect(closes).toEqual([]);
+  });
+
+  it("ends with a lost link (1006) on the next task when nothing closes it", async () => {
+    const { calls, clock, closes } = setup();
+    calls[0]!.fail();
+    await tick();
+    expect(closes).toEqual([]);
+    clock.advance(0);
+    expect(closes.map((c) => [c.code, c.reason])).toEqual([[1006, "network error"]]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("leaves no timer behind when requests it aborted itself fail after it ended", async () => {
+    const { calls, clock, closes, link } = setup();
+    link.send([message(1)]);
+    calls[0]!.answer(404); // the poll refused: the link ends, aborting the POST in flight
+    await tick();
+    await tick();
+    expect(closes).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
+
+    const other = setup();
+    other.link.close();
+    await tick();
+    expect(other.clock.pendingTimers).toBe(0);
+  });
+
+  it("sends a POST that failed just before close() again, in front of the close frame", async () => {
+    const { clock, link, posts, frames } = setup();
+    link.send([message(1)]);
+    posts()[0]!.fail();
+    await tick();
+    link.send([message(2), goodbye]);
+    link.close();
+    expect(posts().slice(1).map(frames)).toEqual([[message(1), message(2), goodbye]]);
+    expect(posts()[1]!.init.keepalive).toBe(true);
+    expect(clock.pendingTimers).toBe(1); // the send timeout of that last POST
+  });
+
+  it("with a small message limit, still sends everything before the close frame in one keepalive fetch", async () => {
+    const { link, posts, frames } = setup(4096);
+    link.send([message(1, 1500)]);
+    link.send([message(2, 1500), goodbye]);
+    link.close();
+    const live = posts().filter((post) => !post.aborted);
+    expect(live.map(frames)).toEqual([[message(1, 1500), message(2, 1500), goodbye]]);
+    expect(live[0]!.init.keepalive).toBe(true);
+  });
+
+  it("sends what goes beyond the keepalive limit as before: in order, without keepalive", async () => {
+    const { link, posts, frames } = setup();
+    link.send([message(1, 30_000)]);
+    link.send([message(2), goodbye]);
+    link.close();
+    expect(posts()).toHaveLength(1);
+    expect(posts()[0]!.aborted).toBe(false);
+    expect(posts()[0]!.init.keepalive).toBe(false);
+    posts()[0]!.answer(204);
+    await tick();
+    expect(posts().map(frames)).toEqual([[message(1, 30_000)], [message(2), goodbye]]);
+    expect(posts()[1]!.init.keepalive).toBe(true);
+  });
+
+  it("closed without a close frame (an upgrade or a reconnect leaving it), lets its POST in flight finish", async () => {
+    const { link, posts } = setup();
+    link.send([message(1)]);
+    link.close();
+    expect(posts()).toHaveLength(1);
+    expect(posts()[0]!.aborted).toBe(false);
+    expect(posts()[0]!.init.keepalive).toBe(false);
+  });
+});
