@@ -69,7 +69,8 @@ export function createUplink({ clock, outbox, inbox, target, maxBytes }: UplinkS
       link.send(batch);
       batch = messages;
     }
-    link.send(batch.concat(last));
+    batch.push(...last);
+    link.send(batch);
   }
 
   function schedule(): void {
