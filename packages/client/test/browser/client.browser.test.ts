@@ -170,7 +170,9 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
       });
       await p.goto(`${statics.url}/${name}.html`);
       // Left unclosed, the server would keep the session for its whole resume window (60 s).
-      const info = await Promise.race([ended, new Promise((resolve) => setTimeout(() => resolve("still open after 5 s"), 5_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const info = await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(() => resolve("still open after 5 s"), 5_000)))]);
+      clearTimeout(timer);
       expect(info).toMatchObject({ code: 1000 });
       expect(received).toEqual(["bye 1", "bye 2"]);
     });

@@ -271,7 +271,7 @@ describe.each([
     expect(conn.state).toBe("closed");
     await until(() => fake.sent.some((s) => s.frames.some((f) => f.type === "close")));
     const last = fake.sent.at(-1)!;
-    // The driver's first ping may come again: its POST can still be in flight (see below).
+    // The driver's first ping may come again: its POST can still be in flight (see the test above).
     expect(last.frames.filter((f) => f.type !== "ack" && f.type !== "ping")).toEqual([msg(1, "bye"), { type: "close", code: 1000, reason: "closed by client" }]);
     expect(last.keepalive).toBe(true);
     // msw does not pass an XHR abort on to the handler's request, so check the XHR itself.
