@@ -62,6 +62,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   // When the current outage began: connect(), then each loss of an open link (RetryContext.elapsedMs).
   let lostAt = clock.now();
   let lastError: LifelineError | undefined;
+  // The generation of the open link pinged because the app came back to the foreground or the
+  // network changed, until a frame arrives on it (0: none). See linkLost.
+  let suspectGeneration = 0;
   let closeInfo = { code: CloseCode.NORMAL as number, reason: "closed by client" };
   let openInfo: ConnectionEvents["open"] | undefined;
   // The transport of the last link that opened: fallback judges it and events name it.
@@ -121,8 +124,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     }
   }
 
-  /** The retry delay for a lost link, or null when the connection should close. */
-  function retryDelay(info: LinkClose, error: LifelineError): number | null {
+  /** The retry delay for a lost link (0 when `atOnce`, if it may retry), or null when the connection should close. */
+  function retryDelay(info: LinkClose, error: LifelineError, atOnce: boolean): number | null {
     if (info.final || !isRetryable(info.code)) return null;
     // A healthy link renewed by its transport: not a retry, whatever the policy says.
     if (info.renew) return 0;
@@ -139,7 +142,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       lastError = new LifelineError("RECONNECT_FAILED", `gave up after ${attempt - 1} retries: ${error.message}`, { cause: error });
       return null;
     }
-    return replaced ? 0 : delay;
+    return replaced || atOnce ? 0 : delay;
   }
 
   /**
@@ -149,15 +152,19 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   function linkLost(info: LinkClose, transportsFault = true): void {
     const error = info.error ?? linkClose(info.code, info.reason).error!;
     lastError = error;
+    // Pinged as the app came back or the network changed, and dead before it answered: the link
+    // fell to the page's stay in the back/forward cache, or to a network the device left, not to
+    // its transport; and the signal asked for a retry without waiting.
+    const signalled = state === "open" && suspectGeneration === generation;
     if (state === "open") {
       const uptime = clock.now() - openedAt;
       log?.(`${lastTransport} link lost after ${uptime} ms: ${info.reason}`);
       if (uptime >= MIN_UPTIME_MS) attempt = 0;
       lostAt = clock.now();
-      if (lastTransport && transportsFault && info.code !== CloseCode.TRANSPORT_REPLACED && !info.renew) plugin?.lost(lastTransport, uptime);
+      if (lastTransport && transportsFault && !signalled && info.code !== CloseCode.TRANSPORT_REPLACED && !info.renew) plugin?.lost(lastTransport, uptime);
     }
     closeInfo = { code: info.code, reason: info.reason };
-    dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error) }, info.reason || error.message, lastError);
+    dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error, signalled) }, info.reason || error.message, lastError);
   }
 
   /** A hello with a new attempt number, larger than any before it. */
@@ -311,6 +318,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     const current = generation;
     let partArrived = false;
     heartbeat?.activity();
+    suspectGeneration = 0;
     // Acks first: a message listener may close the connection, and the close event must not list
     // as unacknowledged what an ack later in this same batch confirms.
     for (const frame of frames) if (frame.type === "ack") outbox.ack(frame.seq);
@@ -445,6 +453,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   /** While open, the link must show life soon or be replaced. */
   function recheck(): void {
     if (state !== "open") return;
+    suspectGeneration = generation;
     heartbeat?.suspect();
     ping();
   }

@@ -246,4 +246,42 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
       expect(hostile.stats.upgradesSeen).toBe(upgradesBefore);
     });
   });
+
+  describe("back/forward cache", () => {
+    let caching: Browser;
+    beforeAll(async () => {
+      caching = await launchChromium({ backForwardCache: true });
+      statics.page("elsewhere", "<!doctype html><title>Elsewhere</title>");
+    });
+    afterAll(() => caching?.close());
+
+    it.each(Object.keys(PAGES) as PageName[])("%s page: a WebSocket the cache closed is taken up again as the page comes back, without the retry wait, and stays WebSocket", async (name) => {
+      page = await openPage(caching, `${statics.url}/${name}.html`);
+      const p = page;
+      // A retry wait longer than waitFor's 20 s: only a retry that skips it passes.
+      await p.evaluate((u) => {
+        (window as unknown as PageWindow).start(u, { reconnect: { initialDelay: 60_000, jitter: 0 } });
+        (window as unknown as { marker: boolean }).marker = true;
+      }, echo.url);
+      await waitFor(p, 1, 0);
+      const id = await connectionId(p);
+      // Twice within seconds: two quick losses would otherwise demote WebSocket (health.ts).
+      for (const round of [1, 2]) {
+        await p.goto(`${statics.url}/elsewhere.html`);
+        echo.session(id).send(`while away ${round}`);
+        await p.goBack({ waitUntil: "commit" });
+        // Reloaded instead of restored, the page would have run its script again.
+        expect(await p.evaluate(() => (window as unknown as { marker?: boolean }).marker)).toBe(true);
+        await waitFor(p, 1 + round, round);
+      }
+      const { opens, messages } = await recorded(p);
+      expect(opens).toEqual([
+        { transport: "websocket", resumed: false },
+        { transport: "websocket", resumed: true },
+        { transport: "websocket", resumed: true },
+      ]);
+      expect(messages).toEqual([{ text: "while away 1" }, { text: "while away 2" }]);
+      expect(await connectionId(p)).toBe(id);
+    });
+  });
 });

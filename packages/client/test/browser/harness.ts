@@ -28,7 +28,9 @@ export function unavailable(): string | null {
   return null;
 }
 
-export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+/** Chromium as the tests run it; `backForwardCache` turns on the cache playwright turns off. */
+export const launchChromium = ({ backForwardCache = false } = {}): Promise<Browser> =>
+  chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, ...(backForwardCache && { ignoreDefaultArgs: ["--disable-back-forward-cache"] }) });
 
 /**
  * Installed in every test page after the library loads (as `window.lib`): records what the
@@ -74,7 +76,8 @@ export async function startStaticServer(): Promise<StaticServer> {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const html = pages.get(path);
     if (html !== undefined) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      // no-cache, not no-store: fetched afresh on every load, yet free to enter the back/forward cache.
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" });
       return res.end(html);
     }
     if (path.startsWith("/dist/")) {

@@ -185,6 +185,52 @@ describe("driver and the platform's network signals", () => {
     expect(s.conn.rtt).toBe(100);
   });
 
+  it.each([
+    {
+      when: "lost as the page comes back from the back/forward cache",
+      signal: (s: ReturnType<typeof setup>) => s.win.fire("pageshow", { persisted: true }),
+      // The browser closed the socket while the page was frozen; the close arrives after pageshow.
+      dies: (s: ReturnType<typeof setup>) => s.factory.links[0]!.drop({ reason: "WebSocket lost" }),
+    },
+    {
+      when: "silent after a network change",
+      signal: (s: ReturnType<typeof setup>) => s.netInfo.set("cellular", true),
+      dies: (s: ReturnType<typeof setup>) => s.clock.advance(500),
+    },
+  ])("a link $when, before it answers the ping, is retried without waiting", async ({ signal, dies }) => {
+    const s = setup();
+    await opened(s);
+    s.clock.advance(200);
+    signal(s);
+    await settle();
+    dies(s);
+    expect(s.conn.state).toBe("reconnecting");
+    expect(s.logs).toContain("retry in 0 ms");
+    s.clock.advance(0);
+    await settle();
+    expect(s.factory.links).toHaveLength(2);
+    s.conn.close();
+  });
+
+  it("a link that answered the foreground ping and dies later waits for the retry delay as usual", async () => {
+    const s = setup();
+    await opened(s);
+    const link = s.factory.links[0]!;
+    s.doc.setVisibility("visible");
+    await settle();
+    const ping = link.sent.filter((f) => f.type === "ping").at(-1) as { id: number };
+    link.deliver({ type: "pong", id: ping.id });
+    link.drop();
+    expect(s.logs).toContain("retry in 10000 ms");
+    s.clock.advance(9_999);
+    await settle();
+    expect(s.factory.links).toHaveLength(1);
+    s.clock.advance(1);
+    await settle();
+    expect(s.factory.links).toHaveLength(2);
+    s.conn.close();
+  });
+
   it("close() leaves no timer and no listener behind, from any state", async () => {
     // Reconnecting twice: waiting for the retry, then with the retry's attempt under way.
     for (const when of ["connecting", "open", "reconnecting", "retrying"] as const) {
@@ -273,6 +319,38 @@ describe("reconnecting after a server restart", () => {
       clock.advance(1000);
       win.fire("offline");
       win.fire("online");
+    }
+    await settle();
+    expect(log.filter((line) => line.includes("demoted"))).toEqual([]);
+    expect(ws.links).toHaveLength(4);
+    expect(streaming.links).toHaveLength(0);
+    conn.close();
+  });
+
+  it("links lost to the back/forward cache are no strikes: going back and forth quickly stays on WebSocket", async () => {
+    const win = createFakeWindow();
+    const ws = createFakeFactory("websocket");
+    const streaming = createFakeFactory("streaming");
+    const clock = createManualClock();
+    const log: string[] = [];
+    const conn = connectWith("http://127.0.0.1:1/lifeline", {
+      retryPolicy: fixedDelay(100),
+      rememberTransport: false,
+      upgrade: false,
+      networkSources: { window: win },
+      transportFactories: [ws, streaming],
+      clock,
+      debug: (message) => log.push(message),
+    });
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      ws.links.at(-1)!.welcome({ resumed: i > 0, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 });
+      await settle();
+      // Two seconds on another page, then back: the socket was closed while the page was frozen.
+      clock.advance(2000);
+      win.fire("pageshow", { persisted: true });
+      ws.links.at(-1)!.drop({ reason: "WebSocket lost" });
+      clock.advance(0);
     }
     await settle();
     expect(log.filter((line) => line.includes("demoted"))).toEqual([]);
