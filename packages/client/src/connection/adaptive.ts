@@ -30,8 +30,8 @@ export const adaptiveFallback: FallbackFactory = (host, options) => {
       memory?.remember(name);
       upgrader?.schedule();
     },
-    lost(name, uptimeMs) {
-      if (!health.lost(name, uptimeMs)) return;
+    lost(name, uptimeMs, blameless) {
+      if (!health.lost(name, uptimeMs, blameless)) return;
       // It keeps dying soon after opening (a proxy that kills it): stop starting with it.
       log?.(`${name} demoted for ${health.demotedForMs(name)} ms: its links keep dying soon after opening`);
       memory?.forget();

@@ -63,7 +63,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   let lostAt = clock.now();
   let lastError: LifelineError | undefined;
   // The generation of the open link pinged because the app came back to the foreground or the
-  // network changed, until a frame arrives on it (0: none). See linkLost.
+  // network changed, until it answers a ping (0: none). Frames queued before it died (messages,
+  // the server's close after our silence in the back/forward cache) are no answer. See linkLost.
   let suspectGeneration = 0;
   let closeInfo = { code: CloseCode.NORMAL as number, reason: "closed by client" };
   let openInfo: ConnectionEvents["open"] | undefined;
@@ -147,21 +148,22 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
 
   /**
    * The link is gone. `transportsFault` is false when the cause was on this device (it went
-   * offline): then the loss says nothing about the transport, so the fallback does not count it.
+   * offline): then the loss says nothing about the transport, so the fallback counts no strike.
    */
   function linkLost(info: LinkClose, transportsFault = true): void {
     const error = info.error ?? linkClose(info.code, info.reason).error!;
     lastError = error;
     // Pinged as the app came back or the network changed, and dead before it answered: the link
     // fell to the page's stay in the back/forward cache, or to a network the device left, not to
-    // its transport; and the signal asked for a retry without waiting.
-    const signalled = state === "open" && suspectGeneration === generation;
+    // its transport; and the signal asked for a retry without waiting. (Gone offline, it waits
+    // for its retry like any loss: nothing could connect now.)
+    const signalled = transportsFault && state === "open" && suspectGeneration === generation;
     if (state === "open") {
       const uptime = clock.now() - openedAt;
       log?.(`${lastTransport} link lost after ${uptime} ms: ${info.reason}`);
       if (uptime >= MIN_UPTIME_MS) attempt = 0;
       lostAt = clock.now();
-      if (lastTransport && transportsFault && !signalled && info.code !== CloseCode.TRANSPORT_REPLACED && !info.renew) plugin?.lost(lastTransport, uptime);
+      if (lastTransport && info.code !== CloseCode.TRANSPORT_REPLACED && !info.renew) plugin?.lost(lastTransport, uptime, !transportsFault || signalled);
     }
     closeInfo = { code: info.code, reason: info.reason };
     dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error, signalled) }, info.reason || error.message, lastError);
@@ -318,7 +320,6 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     const current = generation;
     let partArrived = false;
     heartbeat?.activity();
-    suspectGeneration = 0;
     // Acks first: a message listener may close the connection, and the close event must not list
     // as unacknowledged what an ack later in this same batch confirms.
     for (const frame of frames) if (frame.type === "ack") outbox.ack(frame.seq);
@@ -347,6 +348,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
           break;
         case "pong": {
           if (frame.id !== pingId) break;
+          suspectGeneration = 0;
           const measured = clock.now() - pingSentAt;
           // A wall clock set back meanwhile spoils this measurement: keep the last one.
           if (measured >= 0) rtt = measured;

@@ -37,8 +37,11 @@ export interface Fallback {
   order(supported: readonly TransportFactory[], last: TransportName | null): readonly TransportFactory[];
   /** A link of `name` opened (or was adopted) and the connection is open on it. */
   opened(name: TransportName): void;
-  /** An open link of `name` ended after `uptimeMs`. */
-  lost(name: TransportName, uptimeMs: number): void;
+  /**
+   * An open link of `name` ended after `uptimeMs`. `blameless` when the device or the page was
+   * the cause (it went offline, or the link died as the app came back), not the transport.
+   */
+  lost(name: TransportName, uptimeMs: number, blameless: boolean): void;
   /**
    * The link ended with TRANSPORT_REPLACED. True when the fallback moved the session to a link
    * of its own and will settle the loss itself (adopt, or call `host.lost` later).

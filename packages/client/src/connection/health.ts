@@ -28,8 +28,12 @@ export interface TransportHealth {
   order(factories: readonly TransportFactory[], preferred: TransportName | undefined): TransportFactory[];
   /** How long `name` stays demoted, 0 when it is not. */
   demotedForMs(name: TransportName): number;
-  /** An open link of `name` ended after `uptimeMs`; true when that demoted the transport. */
-  lost(name: TransportName, uptimeMs: number): boolean;
+  /**
+   * An open link of `name` ended after `uptimeMs`; true when that demoted the transport. A
+   * `blameless` loss (the device's or the page's doing) is no strike, though a long life still
+   * clears the strikes.
+   */
+  lost(name: TransportName, uptimeMs: number, blameless?: boolean): boolean;
 }
 
 export function createTransportHealth(clock: Clock): TransportHealth {
@@ -64,7 +68,7 @@ export function createTransportHealth(clock: Clock): TransportHealth {
       const demoted = factories.filter((f) => isDemoted(f.name)).sort((a, b) => demotedForMs(a.name) - demotedForMs(b.name));
       return [...healthy, ...demoted];
     },
-    lost(name, uptimeMs) {
+    lost(name, uptimeMs, blameless) {
       const record = get(name);
       // A negative uptime means the wall clock was set back while the link was up: how long it
       // lived is unknown, so it counts neither for nor against the transport.
@@ -73,7 +77,7 @@ export function createTransportHealth(clock: Clock): TransportHealth {
         record.strikes = 0;
         return false;
       }
-      if (++record.strikes < (record.demotions ? 1 : 2)) return false;
+      if (blameless || ++record.strikes < (record.demotions ? 1 : 2)) return false;
       record.strikes = 0;
       // Lost while still demoted, it was tried because nothing better was left (a flapping
       // network demotes them all): demoted again for as long. Only failing again after its

@@ -193,6 +193,13 @@ describe("driver and the platform's network signals", () => {
       dies: (s: ReturnType<typeof setup>) => s.factory.links[0]!.drop({ reason: "WebSocket lost" }),
     },
     {
+      when: "the server closed while the page was frozen",
+      signal: (s: ReturnType<typeof setup>) => s.doc.setVisibility("visible"),
+      // What the server wrote before giving up on our silence, read only now: no answer to the ping.
+      dies: (s: ReturnType<typeof setup>) =>
+        s.factory.links[0]!.deliver({ type: "message", seq: 1, data: "queued" }, { type: "close", code: 4000, reason: "heartbeat timeout" }),
+    },
+    {
       when: "silent after a network change",
       signal: (s: ReturnType<typeof setup>) => s.netInfo.set("cellular", true),
       dies: (s: ReturnType<typeof setup>) => s.clock.advance(500),
@@ -209,6 +216,19 @@ describe("driver and the platform's network signals", () => {
     s.clock.advance(0);
     await settle();
     expect(s.factory.links).toHaveLength(2);
+    s.conn.close();
+  });
+
+  it("going offline right after the foreground ping waits for the retry delay: nothing could connect", async () => {
+    const s = setup();
+    await opened(s);
+    s.doc.setVisibility("visible");
+    await settle();
+    s.win.fire("offline");
+    expect(s.logs).toContain("retry in 10000 ms");
+    s.clock.advance(9_999);
+    await settle();
+    expect(s.factory.links).toHaveLength(1);
     s.conn.close();
   });
 

@@ -34,6 +34,18 @@ describe("transport health", () => {
     expect(health.demotedForMs("websocket")).toBe(120_000);
   });
 
+  it("counts no strike for a blameless loss (the device's or the page's doing), though a long one still clears the strikes", () => {
+    const { health } = setup();
+    expect(health.lost("websocket", 500)).toBe(false); // one strike
+    expect(health.lost("websocket", 500, true)).toBe(false);
+    expect(health.lost("websocket", 500, true)).toBe(false);
+    expect(health.demotedForMs("websocket")).toBe(0);
+    // A link that lived long breaks the row, whatever ended it: one more strike is no demotion.
+    expect(health.lost("websocket", SHORT_LIVED_MS, true)).toBe(false);
+    expect(health.lost("websocket", 500)).toBe(false);
+    expect(health.lost("websocket", 500)).toBe(true);
+  });
+
   it("puts demoted transports after the healthy ones, the one whose demotion ends soonest first, whatever is preferred", () => {
     const { timers, health, demote } = setup();
     demote("polling");
