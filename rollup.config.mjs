@@ -20,6 +20,17 @@ const inlineProtocol = () => ({
   resolveId: (id) => (id === "@lifeline/protocol" ? protocolSource : null),
 });
 
+/**
+ * The CDN bundles run in browsers, which all have btoa/atob: they take the protocol's browser
+ * base64 and leave out the plain-JS one that engines without them (React Native on
+ * JavaScriptCore) need. The npm builds keep it, since they run everywhere.
+ */
+const browserBase64 = () => ({
+  name: "browser-base64",
+  resolveId: (id, importer) =>
+    id === "./base64-binary.js" && importer?.startsWith(root("./packages/protocol/src/")) ? root("./packages/protocol/src/base64-binary.browser.ts") : null,
+});
+
 const ts = (pkg) =>
   typescript({
     tsconfig: root("./tsconfig.base.json"),
@@ -66,7 +77,7 @@ const minify = (format) => terser(format === "iife" ? { ...cdnTerserOptions, mod
 
 const cdn = {
   input: "packages/client/src/index.ts",
-  plugins: [inlineProtocol(), ts("client")],
+  plugins: [inlineProtocol(), browserBase64(), ts("client")],
   output: [
     { file: "packages/client/dist/lifeline.min.js", format: "iife", name: "Lifeline", sourcemap: true, plugins: [minify("iife")] },
     { file: "packages/client/dist/lifeline.esm.min.js", format: "es", sourcemap: true, plugins: [minify("es")] },

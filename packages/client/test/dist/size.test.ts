@@ -100,4 +100,16 @@ suite(title, () => {
     const cdn = readFileSync(join(dist, "lifeline.min.js"), "utf8");
     for (const present of ["/ws", "/stream", "/poll", "/send", "lifeline:transport:", "demoted for"]) expect(cdn, present).toContain(present);
   });
+
+  it("leaves the plain-JS base64 out of the CDN bundles only: browsers have btoa/atob, React Native on JavaScriptCore does not", async () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (const file of ["lifeline.min.js", "lifeline.esm.min.js"]) {
+      const cdn = readFileSync(join(dist, file), "utf8");
+      expect(cdn, file).not.toContain(alphabet);
+      expect(cdn, file).toMatch(/btoa\(/);
+    }
+    // What a React Native app bundles from npm keeps it.
+    const npm = await bundle(`import { connect } from "${dist}index.js"; connect("http://x/y");`);
+    expect(npm).toContain(alphabet);
+  });
 });
