@@ -20,11 +20,7 @@ const inlineProtocol = () => ({
   resolveId: (id) => (id === "@lifeline/protocol" ? protocolSource : null),
 });
 
-/**
- * The CDN bundles run in browsers, which all have btoa/atob: they take the protocol's browser
- * base64 and leave out the plain-JS one that engines without them (React Native on
- * JavaScriptCore) need. The npm builds keep it, since they run everywhere.
- */
+/** The CDN bundles run in browsers only: they take the protocol's browser base64 (see base64-binary.browser.ts). */
 const browserBase64 = () => ({
   name: "browser-base64",
   resolveId: (id, importer) =>

@@ -17,7 +17,7 @@ export const terserOptions = {
  * emitter, HTTP link, select, state machine, resolved options, fallback, decoded frames,
  * Transport and its handlers, and the core entry's own options). The CDN bundles hold the whole
  * client and expose only the index entry (no frames, no Transport), so these names can be
- * shortened there: about 450 B gzip off the IIFE. Never a public option,
+ * shortened there: about 420 B gzip off the IIFE. Never a public option,
  * event field or error field, a key of a frame's JSON (the codec writes those unquoted), or a
  * member of a platform object the client uses (`builtins` lets DOM-like names such as `end` or
  * `reset` through). A new internal member must be added here to be shortened; a public or

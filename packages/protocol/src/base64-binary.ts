@@ -2,7 +2,7 @@
  * Base64 of a "binary string" (one char per byte) and back. Browsers, Node 16+ and Hermes (React
  * Native 0.74+) have btoa/atob, which are fast; an engine without them (React Native on
  * JavaScriptCore, or older Hermes) gets the same conversion in plain JS, slower but correct.
- * The CDN bundles, which run in browsers only, take base64-binary.browser.ts instead.
+ * The CDN bundles take base64-binary.browser.ts instead.
  */
 const DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

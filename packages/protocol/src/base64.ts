@@ -1,4 +1,5 @@
-/** Base64 for binary payloads on text transports, through a "binary string", one char per byte. */
+// Base64 for binary payloads on text transports, through a "binary string", one char per byte.
+
 import { base64ToBinary, binaryToBase64 } from "./base64-binary.js";
 
 // Stricter than atob, which also accepts whitespace and missing padding: the wire format is

@@ -147,23 +147,23 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   }
 
   /**
-   * The link is gone. `transportsFault` is false when the cause was on this device (it went
-   * offline): then the loss says nothing about the transport, so the fallback counts no strike.
+   * The link is gone. `blameless` when the cause was on this device (it went offline): then the
+   * loss says nothing about the transport, so the fallback counts no strike.
    */
-  function linkLost(info: LinkClose, transportsFault = true): void {
+  function linkLost(info: LinkClose, blameless = false): void {
     const error = info.error ?? linkClose(info.code, info.reason).error!;
     lastError = error;
     // Pinged as the app came back or the network changed, and dead before it answered: the link
     // fell to the page's stay in the back/forward cache, or to a network the device left, not to
     // its transport; and the signal asked for a retry without waiting. (Gone offline, it waits
     // for its retry like any loss: nothing could connect now.)
-    const signalled = transportsFault && state === "open" && suspectGeneration === generation;
+    const signalled = !blameless && state === "open" && suspectGeneration === generation;
     if (state === "open") {
       const uptime = clock.now() - openedAt;
       log?.(`${lastTransport} link lost after ${uptime} ms: ${info.reason}`);
       if (uptime >= MIN_UPTIME_MS) attempt = 0;
       lostAt = clock.now();
-      if (lastTransport && info.code !== CloseCode.TRANSPORT_REPLACED && !info.renew) plugin?.lost(lastTransport, uptime, !transportsFault || signalled);
+      if (lastTransport && info.code !== CloseCode.TRANSPORT_REPLACED && !info.renew) plugin?.lost(lastTransport, uptime, blameless || signalled);
     }
     closeInfo = { code: info.code, reason: info.reason };
     dispatch({ type: "linkLost", retryDelayMs: retryDelay(info, error, signalled) }, info.reason || error.message, lastError);
@@ -465,7 +465,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     online: () => retryNow("the device is back online"),
     offline() {
       if (state !== "open") return;
-      linkLost(linkClose(CloseCode.ABNORMAL, "the device went offline"), false);
+      linkLost(linkClose(CloseCode.ABNORMAL, "the device went offline"), true);
     },
     // Timers may have been frozen. An attempt under way goes on: the network is the same (an iOS
     // app flips between inactive and active for every banner or prompt).

@@ -39,7 +39,8 @@ export interface Fallback {
   opened(name: TransportName): void;
   /**
    * An open link of `name` ended after `uptimeMs`. `blameless` when the device or the page was
-   * the cause (it went offline, or the link died as the app came back), not the transport.
+   * the cause, not the transport: it went offline, or the link died before answering the ping
+   * sent as the app came back or the network changed.
    */
   lost(name: TransportName, uptimeMs: number, blameless: boolean): void;
   /**

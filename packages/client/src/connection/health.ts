@@ -33,7 +33,7 @@ export interface TransportHealth {
    * `blameless` loss (the device's or the page's doing) is no strike, though a long life still
    * clears the strikes.
    */
-  lost(name: TransportName, uptimeMs: number, blameless?: boolean): boolean;
+  lost(name: TransportName, uptimeMs: number, blameless: boolean): boolean;
 }
 
 export function createTransportHealth(clock: Clock): TransportHealth {

@@ -219,6 +219,21 @@ describe("driver and the platform's network signals", () => {
     s.conn.close();
   });
 
+  it("only the link that was pinged is retried at once: its replacement, lost later, waits as usual", async () => {
+    const s = setup();
+    await opened(s);
+    s.doc.setVisibility("visible");
+    await settle();
+    s.factory.links[0]!.drop({ reason: "WebSocket lost" });
+    s.clock.advance(0);
+    await settle();
+    s.factory.links[1]!.welcome({ resumed: true, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 });
+    await settle();
+    s.factory.links[1]!.drop();
+    expect(s.logs.filter((line) => /^retry in/.test(line))).toEqual(["retry in 0 ms", "retry in 10000 ms"]);
+    s.conn.close();
+  });
+
   it("going offline right after the foreground ping waits for the retry delay: nothing could connect", async () => {
     const s = setup();
     await opened(s);
@@ -340,6 +355,45 @@ describe("reconnecting after a server restart", () => {
       win.fire("offline");
       win.fire("online");
     }
+    await settle();
+    expect(log.filter((line) => line.includes("demoted"))).toEqual([]);
+    expect(ws.links).toHaveLength(4);
+    expect(streaming.links).toHaveLength(0);
+    conn.close();
+  });
+
+  it("a long-lived link that going offline ended still clears the strikes before it", async () => {
+    const win = createFakeWindow();
+    const ws = createFakeFactory("websocket");
+    const streaming = createFakeFactory("streaming");
+    const clock = createManualClock();
+    const log: string[] = [];
+    const conn = connectWith("http://127.0.0.1:1/lifeline", {
+      retryPolicy: fixedDelay(100),
+      rememberTransport: false,
+      upgrade: false,
+      networkSources: { window: win },
+      transportFactories: [ws, streaming],
+      clock,
+      debug: (message) => log.push(message),
+    });
+    const open = async (resumed: boolean) => {
+      await settle();
+      ws.links.at(-1)!.welcome({ resumed, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 });
+      await settle();
+    };
+    await open(false);
+    clock.advance(1000);
+    ws.links.at(-1)!.drop(); // a strike
+    clock.advance(100);
+    await open(true);
+    clock.advance(11_000);
+    win.fire("offline"); // long-lived: the row of strikes is broken
+    win.fire("online");
+    await open(true);
+    clock.advance(1000);
+    ws.links.at(-1)!.drop(); // one strike again, not two
+    clock.advance(100);
     await settle();
     expect(log.filter((line) => line.includes("demoted"))).toEqual([]);
     expect(ws.links).toHaveLength(4);

@@ -13,8 +13,8 @@ function setup() {
   const wall = { offset: 0 };
   const health = createTransportHealth({ now: () => timers.now() + wall.offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout });
   const demote = (name: TransportName) => {
-    health.lost(name, SHORT_LIVED_MS - 1);
-    return health.lost(name, SHORT_LIVED_MS - 1);
+    health.lost(name, SHORT_LIVED_MS - 1, false);
+    return health.lost(name, SHORT_LIVED_MS - 1, false);
   };
   return { timers, wall, health, demote };
 }
@@ -30,20 +30,20 @@ describe("transport health", () => {
     expect(health.demotedForMs("websocket")).toBe(0);
     expect(names(health.order(all, undefined))).toEqual(["websocket", "streaming", "polling"]);
     // Once demoted, one more short-lived link is enough, and it lasts twice as long.
-    expect(health.lost("websocket", 500)).toBe(true);
+    expect(health.lost("websocket", 500, false)).toBe(true);
     expect(health.demotedForMs("websocket")).toBe(120_000);
   });
 
   it("counts no strike for a blameless loss (the device's or the page's doing), though a long one still clears the strikes", () => {
     const { health } = setup();
-    expect(health.lost("websocket", 500)).toBe(false); // one strike
+    expect(health.lost("websocket", 500, false)).toBe(false); // one strike
     expect(health.lost("websocket", 500, true)).toBe(false);
     expect(health.lost("websocket", 500, true)).toBe(false);
     expect(health.demotedForMs("websocket")).toBe(0);
     // A link that lived long breaks the row, whatever ended it: one more strike is no demotion.
     expect(health.lost("websocket", SHORT_LIVED_MS, true)).toBe(false);
-    expect(health.lost("websocket", 500)).toBe(false);
-    expect(health.lost("websocket", 500)).toBe(true);
+    expect(health.lost("websocket", 500, false)).toBe(false);
+    expect(health.lost("websocket", 500, false)).toBe(true);
   });
 
   it("puts demoted transports after the healthy ones, the one whose demotion ends soonest first, whatever is preferred", () => {
@@ -57,7 +57,7 @@ describe("transport health", () => {
     expect(names(health.order(all, "streaming"))).toEqual(["polling", "websocket", "streaming"]);
     // Polling died again (one loss is enough now): its demotion starts over, so it goes last. The
     // preferred one (the last link's transport, which just died) is no reason to start with it.
-    expect(health.lost("polling", 500)).toBe(true);
+    expect(health.lost("polling", 500, false)).toBe(true);
     expect(names(health.order(all, "polling"))).toEqual(["websocket", "streaming", "polling"]);
   });
 
@@ -65,11 +65,11 @@ describe("transport health", () => {
     const { timers, health, demote } = setup();
     demote("websocket");
     timers.advance(30_000);
-    expect(health.lost("websocket", 500)).toBe(true);
+    expect(health.lost("websocket", 500, false)).toBe(true);
     expect(health.demotedForMs("websocket")).toBe(60_000);
     // Failing again once the demotion has ended: twice as long.
     timers.advance(60_000);
-    expect(health.lost("websocket", 500)).toBe(true);
+    expect(health.lost("websocket", 500, false)).toBe(true);
     expect(health.demotedForMs("websocket")).toBe(120_000);
   });
 
@@ -91,10 +91,10 @@ describe("transport health", () => {
   it("counts a link whose uptime a wall clock set back spoiled neither for nor against its transport", () => {
     const { health, demote } = setup();
     demote("websocket");
-    expect(health.lost("websocket", -3_590_000)).toBe(false); // up ten seconds, the clock set back an hour
-    expect(health.lost("websocket", 500)).toBe(true); // a real short-lived link still counts
-    expect(health.lost("streaming", 500)).toBe(false); // a strike
-    expect(health.lost("streaming", Number.NaN)).toBe(false);
-    expect(health.lost("streaming", 500)).toBe(true); // the strike was not forgiven
+    expect(health.lost("websocket", -3_590_000, false)).toBe(false); // up ten seconds, the clock set back an hour
+    expect(health.lost("websocket", 500, false)).toBe(true); // a real short-lived link still counts
+    expect(health.lost("streaming", 500, false)).toBe(false); // a strike
+    expect(health.lost("streaming", Number.NaN, false)).toBe(false);
+    expect(health.lost("streaming", 500, false)).toBe(true); // the strike was not forgiven
   });
 });
