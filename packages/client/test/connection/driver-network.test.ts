@@ -331,57 +331,58 @@ describe("reconnecting after a server restart", () => {
     ).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
     expect(win.listenerCount() + doc.listenerCount()).toBe(0);
   });
+});
 
-  it("going offline is no strike against the transport: a phone that flaps stays on WebSocket", async () => {
-    const win = createFakeWindow();
-    const ws = createFakeFactory("websocket");
-    const streaming = createFakeFactory("streaming");
-    const clock = createManualClock();
-    const log: string[] = [];
-    const conn = connectWith("http://127.0.0.1:1/lifeline", {
-      retryPolicy: fixedDelay(100),
-      rememberTransport: false,
-      upgrade: false,
-      networkSources: { window: win },
-      transportFactories: [ws, streaming],
-      clock,
-      debug: (message) => log.push(message),
-    });
+/**
+ * WebSocket first and streaming behind it, with no upgrade or memory: whether the health
+ * tracker demoted WebSocket shows in which transport the next link uses.
+ */
+function webSocketThenStreaming() {
+  const win = createFakeWindow();
+  const ws = createFakeFactory("websocket");
+  const streaming = createFakeFactory("streaming");
+  const clock = createManualClock();
+  const log: string[] = [];
+  const conn = connectWith("http://127.0.0.1:1/lifeline", {
+    retryPolicy: fixedDelay(100),
+    rememberTransport: false,
+    upgrade: false,
+    networkSources: { window: win },
+    transportFactories: [ws, streaming],
+    clock,
+    debug: (message) => log.push(message),
+  });
+  /** The newest WebSocket link opens; its heartbeat is long, so only the test ends it. */
+  const open = async (resumed: boolean) => {
+    await settle();
+    ws.links.at(-1)!.welcome({ resumed, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 });
+    await settle();
+  };
+  /** Nothing was demoted: all `links` links were WebSocket's. */
+  const expectOnlyWebSocket = async (links: number) => {
+    await settle();
+    expect(log.filter((line) => line.includes("demoted"))).toEqual([]);
+    expect(ws.links).toHaveLength(links);
+    expect(streaming.links).toHaveLength(0);
+  };
+  return { win, ws, clock, conn, open, expectOnlyWebSocket };
+}
+
+describe("losses that are no strike against the transport", () => {
+  it("going offline: a phone that flaps stays on WebSocket", async () => {
+    const { win, clock, conn, open, expectOnlyWebSocket } = webSocketThenStreaming();
     for (let i = 0; i < 3; i++) {
-      await settle();
-      ws.links.at(-1)!.welcome({ resumed: i > 0 });
-      await settle();
+      await open(i > 0);
       clock.advance(1000);
       win.fire("offline");
       win.fire("online");
     }
-    await settle();
-    expect(log.filter((line) => line.includes("demoted"))).toEqual([]);
-    expect(ws.links).toHaveLength(4);
-    expect(streaming.links).toHaveLength(0);
+    await expectOnlyWebSocket(4);
     conn.close();
   });
 
   it("a long-lived link that going offline ended still clears the strikes before it", async () => {
-    const win = createFakeWindow();
-    const ws = createFakeFactory("websocket");
-    const streaming = createFakeFactory("streaming");
-    const clock = createManualClock();
-    const log: string[] = [];
-    const conn = connectWith("http://127.0.0.1:1/lifeline", {
-      retryPolicy: fixedDelay(100),
-      rememberTransport: false,
-      upgrade: false,
-      networkSources: { window: win },
-      transportFactories: [ws, streaming],
-      clock,
-      debug: (message) => log.push(message),
-    });
-    const open = async (resumed: boolean) => {
-      await settle();
-      ws.links.at(-1)!.welcome({ resumed, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 });
-      await settle();
-    };
+    const { win, ws, clock, conn, open, expectOnlyWebSocket } = webSocketThenStreaming();
     await open(false);
     clock.advance(1000);
     ws.links.at(-1)!.drop(); // a strike
@@ -394,42 +395,21 @@ describe("reconnecting after a server restart", () => {
     clock.advance(1000);
     ws.links.at(-1)!.drop(); // one strike again, not two
     clock.advance(100);
-    await settle();
-    expect(log.filter((line) => line.includes("demoted"))).toEqual([]);
-    expect(ws.links).toHaveLength(4);
-    expect(streaming.links).toHaveLength(0);
+    await expectOnlyWebSocket(4);
     conn.close();
   });
 
-  it("links lost to the back/forward cache are no strikes: going back and forth quickly stays on WebSocket", async () => {
-    const win = createFakeWindow();
-    const ws = createFakeFactory("websocket");
-    const streaming = createFakeFactory("streaming");
-    const clock = createManualClock();
-    const log: string[] = [];
-    const conn = connectWith("http://127.0.0.1:1/lifeline", {
-      retryPolicy: fixedDelay(100),
-      rememberTransport: false,
-      upgrade: false,
-      networkSources: { window: win },
-      transportFactories: [ws, streaming],
-      clock,
-      debug: (message) => log.push(message),
-    });
+  it("links lost to the back/forward cache: going back and forth quickly stays on WebSocket", async () => {
+    const { win, ws, clock, conn, open, expectOnlyWebSocket } = webSocketThenStreaming();
     for (let i = 0; i < 3; i++) {
-      await settle();
-      ws.links.at(-1)!.welcome({ resumed: i > 0, pingIntervalMs: 60_000, pingTimeoutMs: 60_000 });
-      await settle();
+      await open(i > 0);
       // Two seconds on another page, then back: the socket was closed while the page was frozen.
       clock.advance(2000);
       win.fire("pageshow", { persisted: true });
       ws.links.at(-1)!.drop({ reason: "WebSocket lost" });
       clock.advance(0);
     }
-    await settle();
-    expect(log.filter((line) => line.includes("demoted"))).toEqual([]);
-    expect(ws.links).toHaveLength(4);
-    expect(streaming.links).toHaveLength(0);
+    await expectOnlyWebSocket(4);
     conn.close();
   });
 });
