@@ -177,6 +177,41 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
       expect(received).toEqual(["bye 1", "bye 2"]);
     });
 
+    it.each(choices)("runs in a Web Worker (no window, no document, no localStorage): $name", async ({ options, expected }) => {
+      page = await openPage(browser, `${statics.url}/${name}.html`);
+      const seen = await page.evaluate(
+        async ([kind, url, opts]) => {
+          // The CDN script by importScripts in a classic worker; the ES module build by import in a module worker.
+          const load = kind === "iife" ? `importScripts("${location.origin}/dist/lifeline.min.js"); const lib = Lifeline;` : `import * as lib from "${location.origin}/dist/index.js";`;
+          const source = `${load}
+            const conn = lib.connect(${JSON.stringify(url)}, ${JSON.stringify(opts)});
+            const got = [];
+            conn.on("open", (info) => { postMessage({ open: info.transport }); conn.send("hi"); conn.send(new Uint8Array([0, 255, 7])); });
+            conn.on("message", (data) => {
+              got.push(typeof data === "string" ? data : Array.from(data));
+              if (got.length === 2) { conn.close(); postMessage({ got, state: conn.state }); }
+            });
+            conn.on("error", (error) => postMessage({ error: error.code + ": " + error.message }));`;
+          const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), { type: kind === "iife" ? "classic" : "module" });
+          const messages: unknown[] = [];
+          try {
+            return await new Promise<unknown[]>((resolve) => {
+              const timer = setTimeout(() => resolve([...messages, "no echo within 10 s"]), 10_000);
+              worker.onerror = (event) => (clearTimeout(timer), resolve([...messages, { workerError: event.message }]));
+              worker.onmessage = (event) => {
+                messages.push(event.data);
+                if (event.data.got || event.data.error) (clearTimeout(timer), resolve(messages));
+              };
+            });
+          } finally {
+            worker.terminate();
+          }
+        },
+        [name, echo.url, options] as const,
+      );
+      expect(seen).toEqual([{ open: expected }, { got: ["hi", [0, 255, 7]], state: "closed" }]);
+    });
+
     it("streams over XMLHttpRequest where fetch cannot stream, and sees the welcome at once", async () => {
       // As in a browser without fetch response streams: the client reads XHR progress instead.
       // Chromium holds back a text/plain response of under 512 bytes to sniff its type unless
