@@ -192,7 +192,8 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
               if (got.length === 2) { conn.close(); postMessage({ got, state: conn.state }); }
             });
             conn.on("error", (error) => postMessage({ error: error.code + ": " + error.message }));`;
-          const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), { type: kind === "iife" ? "classic" : "module" });
+          const script = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+          const worker = new Worker(script, { type: kind === "iife" ? "classic" : "module" });
           const messages: unknown[] = [];
           try {
             return await new Promise<unknown[]>((resolve) => {
@@ -205,6 +206,7 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
             });
           } finally {
             worker.terminate();
+            URL.revokeObjectURL(script);
           }
         },
         [name, echo.url, options] as const,
