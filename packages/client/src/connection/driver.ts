@@ -43,6 +43,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   let state: MachineState = "connecting";
   let generation = 0;
   let link: Transport | undefined;
+  // The last link its transport renewed (LinkClose.renew): its POST on the way up goes on, so a
+  // slow upload keeps its progress, until the next renewal or the connection's end.
+  let renewed: Transport | undefined;
   let cancelAttempt: (() => void) | undefined;
   let heartbeat: Heartbeat | undefined;
   let retryTimer: TimerId | undefined;
@@ -118,6 +121,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
         events.emit("open", openInfo!);
         return uplink.schedule();
       case "finish":
+        renewed?.close();
         unwatchNetwork();
         if (lastError && closeInfo.code !== CloseCode.NORMAL) events.emit("error", lastError);
         events.emit("close", { ...closeInfo, unacknowledged: outbox.unacknowledged() });
@@ -232,6 +236,10 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
         if (current !== generation) return;
         cancelAttempt = undefined;
         if (link && info.code === CloseCode.TRANSPORT_REPLACED && plugin?.defer(info)) return detachLink();
+        if (info.renew) {
+          renewed?.close();
+          renewed = link;
+        }
         link = undefined;
         linkLost(info);
       },

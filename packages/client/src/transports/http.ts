@@ -155,7 +155,7 @@ export interface HttpLink {
   atMessageEnd(): boolean;
   /**
    * Ends the link to have it replaced at once (LinkClose.renew): the downstream stops, and a POST
-   * on its way up goes on, so a slow upload does not start over.
+   * on its way up goes on, so a slow upload does not start over, until close() gives it up.
    */
   renew(): void;
   /** Feeds downstream text; complete lines become frames for the handlers. */
@@ -172,9 +172,11 @@ export interface HttpLink {
   /** Queues frames for the upstream POST; at most one request is in flight. */
   send(frames: readonly ClientFrame[]): void;
   /**
-   * Ends the link from our side and calls no handler: the downstream request is aborted, frames
-   * already passed to send() are still posted (so a close frame reaches the server; with it,
-   * in one keepalive fetch where they fit).
+   * Ends the link from our side and calls no handler. After our close frame, frames already
+   * passed to send() are still posted (in one keepalive fetch where they fit), so the close
+   * frame reaches the server; the downstream request is aborted. Without one (a link lost or
+   * replaced), every request and timer ends now: the next link sends again what the server has
+   * not acknowledged, and nothing of this one outlives the connection's close().
    */
   close(): void;
 }
@@ -337,6 +339,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
       if (!posting) post();
     },
     close: () => {
+      if (!goodbye) return stop();
       if (ended) return;
       // Downstream stops now; upstream drains what was sent before close() and then stops.
       ended = true;

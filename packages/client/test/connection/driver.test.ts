@@ -410,6 +410,33 @@ describe("driver", () => {
     expect(log.filter((l) => l === "reconnecting->open")).toHaveLength(3);
   });
 
+  // A renewed HTTP link's POST may still be on its way up: it goes on, and the driver ends it
+  // at the next renewal or with the connection.
+  it("closes a renewed link at the next renewal or when the connection ends, not before", async () => {
+    const { conn, factory, clock } = setup();
+    const closedByDriver: number[] = [];
+    const open = factory.open.bind(factory);
+    factory.open = (options) => {
+      const index = factory.links.length;
+      const transport = open(options);
+      return { ...transport, close: () => void closedByDriver.push(index) };
+    };
+    const renew = async (i: number) => {
+      factory.links[i]!.drop({ reason: "stream renewed", renew: true });
+      clock.advance(0);
+      await settle();
+      factory.links[i + 1]!.welcome({ resumed: true });
+    };
+    await settle();
+    factory.links[0]!.welcome();
+    await renew(0);
+    expect(closedByDriver).toEqual([]);
+    await renew(1);
+    expect(closedByDriver).toEqual([0]);
+    conn.close();
+    expect([...closedByDriver].sort((a, b) => a - b)).toEqual([0, 1, 2]);
+  });
+
   it("closes at once on a close code that forbids retrying", async () => {
     const { conn, factory, errors, closes } = setup();
     await settle();

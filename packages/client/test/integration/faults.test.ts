@@ -176,3 +176,46 @@ describe.each(transports)("faults over %s", (transport) => {
     expect(received).toEqual(["1001", "1002"]);
   });
 });
+
+describe.each(["streaming", "polling"] as const)("a link the heartbeat gave up over %s", (transport) => {
+  it("leaves no request behind: its POST stuck on the dead path ends with it, not after close()", async () => {
+    const server = createServer({ heartbeat: HEARTBEAT });
+    cleanups.push(() => server.close());
+    const received: string[] = [];
+    server.on("connection", (session) => session.on("message", (data) => received.push(String(data))));
+    const { url } = await server.listen(0, "127.0.0.1");
+    const target = new URL(url);
+    const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
+    cleanups.push(() => proxy.close());
+    // Every request the client makes, until it settles.
+    const pending = new Set<string>();
+    const tracked: typeof fetch = (input, init) => {
+      const request = `${init?.method ?? "GET"} ${String(input).replace(/^.*\/lifeline/, "")}`;
+      pending.add(request);
+      const response = fetch(input, init);
+      const settle = () => void pending.delete(request);
+      response.then(settle, settle);
+      return response;
+    };
+    const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], fetch: tracked, reconnect: { initialDelay: 100, maxDelay: 500 }, connectTimeout: 1000 });
+    cleanups.push(() => conn.close());
+    const states: string[] = [];
+    conn.on("statechange", ({ to, reason }) => states.push(`${to}: ${reason}`));
+    await until(() => conn.state === "open", 5000, "the first open");
+
+    // The path dies with a large message on its way up: its POST may wait 10 s for an answer.
+    proxy.blackhole(true);
+    const large = "x".repeat(40_000);
+    conn.send(large);
+    await until(() => conn.state === "reconnecting", 3000, "the heartbeat to give the link up");
+    expect(states.at(-1)).toMatch(/no data from the server/);
+    proxy.blackhole(false);
+    await until(() => conn.state === "open" && conn.bufferedMessages === 0, 5000, "the resumed link to deliver it");
+    expect(received).toEqual([large]);
+
+    conn.close();
+    // The close frame's POST is answered at once; a request of the dead link would still hang.
+    await until(() => pending.size === 0, 1000, "every request to end").catch(() => {});
+    expect([...pending]).toEqual([]);
+  });
+});

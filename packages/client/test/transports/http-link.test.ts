@@ -134,12 +134,20 @@ describe("HTTP link", () => {
     expect(posts()[1]!.init.keepalive).toBe(true);
   });
 
-  it("closed without a close frame (an upgrade or a reconnect leaving it), lets its POST in flight finish", async () => {
-    const { link, posts } = setup();
+  // The next link sends those frames again (the resume rewinds to what the server has), and a
+  // request left running would outlive the connection's close().
+  it("closed without a close frame (lost or replaced), gives up its POST in flight and its send timeout", async () => {
+    const { calls, clock, link, posts } = setup();
     link.send([message(1)]);
+    link.send([message(2)]);
     link.close();
     expect(posts()).toHaveLength(1);
-    expect(posts()[0]!.aborted).toBe(false);
+    expect(posts()[0]!.aborted).toBe(true);
     expect(posts()[0]!.init.keepalive).toBe(false);
+    expect(calls[0]!.aborted).toBe(true);
+    await tick();
+    // Nothing queued behind it goes up, and nothing is left to fire.
+    expect(posts()).toHaveLength(1);
+    expect(clock.pendingTimers).toBe(0);
   });
 });

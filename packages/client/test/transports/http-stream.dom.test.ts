@@ -198,8 +198,9 @@ describe.each([
     expect(states).toEqual(["open"]);
   });
 
-  // Aborting the POST in flight would make a slow upload start over at every renewal.
-  it.runIf(xhr)("renews without cutting a POST on its way up", async () => {
+  // Aborting the POST in flight would make a slow upload start over at every renewal; once the
+  // connection ends, nothing of the renewed link is left running.
+  it.runIf(xhr)("renews without cutting a POST on its way up, which close() ends", async () => {
     vi.stubGlobal("Response", class Response {});
     const fake = useHttpFakeServer(msw);
     const xhrs = spyXhr();
@@ -225,6 +226,8 @@ describe.each([
     second.write(lines(welcome({ resumed: true })));
     await until(() => states.at(-1) === "open");
     expect(upload!.signal.aborted).toBe(false); // the upload went on
+    conn.close();
+    await until(() => upload!.signal.aborted);
     release();
   });
 
