@@ -26,6 +26,13 @@ import type { LinkRequest } from "./select.js";
 const MIN_UPTIME_MS = 5_000;
 
 /**
+ * Renewed links kept with their uploads going (see `renewed`); the oldest is closed past this.
+ * Each renewal sends an unacknowledged upload again alongside, so one that outlasts eight of them
+ * shares the uplink with as many copies of itself: it would hardly arrive anyway.
+ */
+const MAX_RENEWED_LINKS = 8;
+
+/**
  * Runs one connection: feeds events to the pure state machine, carries out its effects, and
  * routes frames between the transport and the outbox/inbox. The generation number drops
  * callbacks from links that are no longer current. Which transport to try first, and whether
@@ -43,9 +50,11 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   let state: MachineState = "connecting";
   let generation = 0;
   let link: Transport | undefined;
-  // The last link its transport renewed (LinkClose.renew): its POST on the way up goes on, so a
-  // slow upload keeps its progress, until the next renewal or the connection's end.
-  let renewed: Transport | undefined;
+  // Links their transport renewed (LinkClose.renew), oldest first: a POST of theirs on the way
+  // up goes on (the new link sends the same messages again, from their first byte), so an upload
+  // slower than a renewal still arrives. Each is closed with the connection, or sooner as the
+  // oldest of more than MAX_RENEWED_LINKS.
+  const renewed: Transport[] = [];
   let cancelAttempt: (() => void) | undefined;
   let heartbeat: Heartbeat | undefined;
   let retryTimer: TimerId | undefined;
@@ -121,7 +130,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
         events.emit("open", openInfo!);
         return uplink.schedule();
       case "finish":
-        renewed?.close();
+        for (const old of renewed.splice(0)) old.close();
         unwatchNetwork();
         if (lastError && closeInfo.code !== CloseCode.NORMAL) events.emit("error", lastError);
         events.emit("close", { ...closeInfo, unacknowledged: outbox.unacknowledged() });
@@ -236,10 +245,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
         if (current !== generation) return;
         cancelAttempt = undefined;
         if (link && info.code === CloseCode.TRANSPORT_REPLACED && plugin?.defer(info)) return detachLink();
-        if (info.renew) {
-          renewed?.close();
-          renewed = link;
-        }
+        if (info.renew && link && renewed.push(link) > MAX_RENEWED_LINKS) renewed.shift()!.close();
         link = undefined;
         linkLost(info);
       },
@@ -261,7 +267,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     return generation;
   }
 
-  /** Lets go of the link without ending the connection; its downstream stops, sent frames still go. */
+  /** Lets go of the link without ending the connection (see Transport.close). */
   function detachLink(): void {
     // A message half come down goes with its link: the next one gets it again from its first part.
     parts.clear();

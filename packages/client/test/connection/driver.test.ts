@@ -411,8 +411,8 @@ describe("driver", () => {
   });
 
   // A renewed HTTP link's POST may still be on its way up: it goes on, and the driver ends it
-  // at the next renewal or with the connection.
-  it("closes a renewed link at the next renewal or when the connection ends, not before", async () => {
+  // when the connection ends, or once eight newer renewed links are kept.
+  it("closes renewed links when the connection ends, and the oldest past eight, not before", async () => {
     const { conn, factory, clock } = setup();
     const closedByDriver: number[] = [];
     const open = factory.open.bind(factory);
@@ -429,12 +429,12 @@ describe("driver", () => {
     };
     await settle();
     factory.links[0]!.welcome();
-    await renew(0);
+    for (let i = 0; i < 8; i++) await renew(i);
     expect(closedByDriver).toEqual([]);
-    await renew(1);
+    await renew(8);
     expect(closedByDriver).toEqual([0]);
     conn.close();
-    expect([...closedByDriver].sort((a, b) => a - b)).toEqual([0, 1, 2]);
+    expect([...closedByDriver].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it("closes at once on a close code that forbids retrying", async () => {

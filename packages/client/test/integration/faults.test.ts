@@ -188,12 +188,14 @@ describe.each(["streaming", "polling"] as const)("a link the heartbeat gave up o
     const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
     cleanups.push(() => proxy.close());
     // Every request the client makes, until it settles.
-    const pending = new Set<string>();
+    const pending = new Set<{ readonly request: string; readonly bodyLength: number }>();
+    let largePosts = 0;
     const tracked: typeof fetch = (input, init) => {
-      const request = `${init?.method ?? "GET"} ${String(input).replace(/^.*\/lifeline/, "")}`;
-      pending.add(request);
+      const entry = { request: `${init?.method ?? "GET"} ${String(input).replace(/^.*\/lifeline/, "")}`, bodyLength: String(init?.body ?? "").length };
+      if (entry.request.startsWith("POST /send") && entry.bodyLength > 40_000) largePosts++;
+      pending.add(entry);
       const response = fetch(input, init);
-      const settle = () => void pending.delete(request);
+      const settle = () => void pending.delete(entry);
       response.then(settle, settle);
       return response;
     };
@@ -201,12 +203,14 @@ describe.each(["streaming", "polling"] as const)("a link the heartbeat gave up o
     cleanups.push(() => conn.close());
     const states: string[] = [];
     conn.on("statechange", ({ to, reason }) => states.push(`${to}: ${reason}`));
-    await until(() => conn.state === "open", 5000, "the first open");
+    // The first pong: the welcome's ping has gone up, so nothing holds the next POST back.
+    await until(() => conn.rtt !== null, 5000, "the first pong");
 
     // The path dies with a large message on its way up: its POST may wait 10 s for an answer.
     proxy.blackhole(true);
     const large = "x".repeat(40_000);
     conn.send(large);
+    await until(() => largePosts === 1, 1000, "its POST");
     await until(() => conn.state === "reconnecting", 3000, "the heartbeat to give the link up");
     expect(states.at(-1)).toMatch(/no data from the server/);
     proxy.blackhole(false);

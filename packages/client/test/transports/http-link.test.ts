@@ -137,7 +137,7 @@ describe("HTTP link", () => {
   // The next link sends those frames again (the resume rewinds to what the server has), and a
   // request left running would outlive the connection's close().
   it("closed without a close frame (lost or replaced), gives up its POST in flight and its send timeout", async () => {
-    const { calls, clock, link, posts } = setup();
+    const { calls, clock, closes, link, posts } = setup();
     link.send([message(1)]);
     link.send([message(2)]);
     link.close();
@@ -149,5 +149,6 @@ describe("HTTP link", () => {
     // Nothing queued behind it goes up, and nothing is left to fire.
     expect(posts()).toHaveLength(1);
     expect(clock.pendingTimers).toBe(0);
+    expect(closes).toEqual([]); // no handler after close()
   });
 });
