@@ -93,8 +93,8 @@ export interface Connection {
    * Closes the connection for good, then ends every timer, request and listener. While open it
    * first sends what is queued and a close frame (over streaming and polling, the POSTs that
    * carry them up, one at a time, run on until the server answers each or its send timeout gives
-   * it up); in any other state there is no link to send on. Either way the close event's `unacknowledged`
-   * lists what the server had not acknowledged (`bufferedMessages` of them).
+   * it up); in any other state there is no link to send on. Either way the close event's
+   * `unacknowledged` lists what the server had not acknowledged (`bufferedMessages` of them).
    */
   close(): void;
   /**
