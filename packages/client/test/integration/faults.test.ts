@@ -194,7 +194,9 @@ describe.each(["streaming", "polling"] as const)("a link the heartbeat gave up o
       const entry = { request: `${init?.method ?? "GET"} ${String(input).replace(/^.*\/lifeline/, "")}`, bodyLength: String(init?.body ?? "").length };
       if (entry.request.startsWith("POST /send") && entry.bodyLength > 40_000) largePosts++;
       pending.add(entry);
-      const response = fetch(input, init);
+      // A TCP connection per request: one kept alive through the blackhole stays dead (the proxy
+      // dropped its bytes), and the request that reused it would hang for its whole timeout.
+      const response = fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), connection: "close" } });
       const settle = () => void pending.delete(entry);
       response.then(settle, settle);
       return response;
