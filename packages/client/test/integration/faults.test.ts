@@ -187,7 +187,7 @@ describe.each(["streaming", "polling"] as const)("a link the heartbeat gave up o
     const target = new URL(url);
     const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
     cleanups.push(() => proxy.close());
-    // Every request the client makes, until it settles.
+    // Every request the client makes, until its answer begins or it fails (a stuck one never does).
     const pending = new Set<{ readonly request: string; readonly bodyLength: number }>();
     let largePosts = 0;
     const tracked: typeof fetch = (input, init) => {
