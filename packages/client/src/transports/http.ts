@@ -169,7 +169,10 @@ export interface HttpLink {
    */
   download(suffix: string, body: string | undefined, done: () => void, stream?: (text: string) => void): void;
   end(info: LinkClose): void;
-  /** Queues frames for the upstream POST; at most one request is in flight. */
+  /**
+   * Queues frames for the upstream POST, one request in flight at a time; a batch with a ping
+   * and no message goes beside it, so a liveness check does not wait for a slow upload.
+   */
   send(frames: readonly ClientFrame[]): void;
   /**
    * Ends the link from our side and calls no handler. After our close frame, frames already
@@ -199,6 +202,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   let queue: string[] = [];
   // The POST in flight and its body.
   let posting: { readonly request: PendingRequest; readonly body: string } | undefined;
+  // A ping posted beside it (see send()).
+  let pingAside: PendingRequest | undefined;
 
   // The hello's attempt names this link on its requests: the server answers a poll of an older
   // link at once instead of letting it take frames meant for the current one.
@@ -210,6 +215,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     clock.clearTimeout(sendTimer);
     clock.clearTimeout(failTimer);
     posting?.request.abort();
+    pingAside?.abort();
     abortDownstream?.();
   };
   const end = (info: LinkClose) => {
@@ -222,6 +228,18 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   // that close() there sends the last frames.
   const failed = (info: LinkClose) => {
     if (!ended && failTimer === undefined) failTimer = clock.setTimeout(() => end(info), 0);
+  };
+
+  /**
+   * Whether a send's answer says its frames arrived. The server answers with an empty 2xx (204).
+   * A page instead (a captive portal) means the frames never reached it: the link is lost, so
+   * the resume sends them again.
+   */
+  const delivered = (status: number, text: string) => {
+    if (status >= 300) end(closeForResponse(status, text));
+    else if (text.trim()) end(linkLost("unexpected answer to send"));
+    else return true;
+    return false;
   };
 
   const post = () => {
@@ -247,12 +265,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
         if (posting?.request !== pending) return;
         clock.clearTimeout(sendTimer);
         posting = undefined;
-        if (status >= 300) end(closeForResponse(status, text));
-        // The server answers a send with an empty 2xx (204). A page instead (a captive portal)
-        // means the frames never reached it: lose the link, so the resume sends them again.
-        else if (text.trim()) end(linkLost("unexpected answer to send"));
         // Also after close(): the last frames (the close frame) still go, in order.
-        else if (queue.length) post();
+        if (delivered(status, text) && queue.length) post();
       },
       (error) => {
         if (posting?.request !== pending) return;
@@ -322,7 +336,18 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     },
     send(frames) {
       if (ended) return;
-      queue.push(encodeClientBatch(frames));
+      const batch = encodeClientBatch(frames);
+      // A ping must not wait behind a long upload: a check after a foreground or network change
+      // gives the link only the heartbeat's timeout to answer. Without messages it has no place
+      // in their order, so it goes up beside the POST in flight (one such ping at a time).
+      if (posting && !goodbye && !pingAside && frames.some(({ type }) => type === "ping") && frames.every(({ type }) => type !== "message" && type !== "close")) {
+        const pending = (pingAside = request(caps, "POST", endpoint(Endpoint.send), batch));
+        return void pending.response.then(({ status, text }) => {
+          if (pingAside === pending) pingAside = undefined;
+          delivered(status, text);
+        }, (error) => failed(closeForNetworkError(error)));
+      }
+      queue.push(batch);
       // With our close frame, what is left goes as one keepalive fetch, which outlives a page
       // that is going away. A POST still in flight would hold it back until the page is gone,
       // so that one is given up and its body goes again in front: the server drops the
@@ -344,6 +369,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
       // Downstream stops now; upstream drains what was sent before close() and then stops.
       ended = true;
       clock.clearTimeout(failTimer);
+      pingAside?.abort();
       abortDownstream?.();
     },
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cleanupAfterEach, openThroughProxy, until } from "../helpers/integration.js";
-import type { TransportName } from "@lifeline/client";
+import { cleanupAfterEach, openThroughProxy, sleep, until } from "../helpers/integration.js";
+import type { AppStateLike, TransportName } from "@lifeline/client";
 
 /**
  * A message that takes longer to upload than the heartbeat allows a silent link: the bytes on
@@ -32,5 +32,33 @@ describe.each(transports)("a slow upload over %s", (transport) => {
     expect(received).toEqual([MESSAGE.length]);
     expect(states).toEqual(["open: session started"]);
     expect(serverCloses).toEqual([]);
+  });
+});
+
+// A foreground (or network change) gives an open link the heartbeat's timeout to answer a ping.
+// Over HTTP that ping goes beside the upload in flight; behind it, it would answer too late and
+// a healthy link would be dropped, its upload started again on the next one.
+describe.each(["streaming", "polling"] as const)("a slow upload over %s when the app comes to the foreground", (transport) => {
+  it("keeps the link: the check's ping does not wait for the upload", async () => {
+    // The server pings every 3 s, so only our ping can answer the 1 s check; the upload takes 2 s.
+    const heartbeat = { interval: 3000, timeout: 1000 };
+    const listeners: ((state: string) => void)[] = [];
+    const appState: AppStateLike = { addEventListener: (_type, listener) => void listeners.push(listener) };
+    const { proxy, conn, session, states } = await openThroughProxy(cleanups, transport, { heartbeat }, { appState });
+    const received: number[] = [];
+    session.on("message", (data) => received.push(String(data).length));
+    // Right after the welcome, the client's first ping is on its way: let its pong arrive.
+    await until(() => conn.rtt !== null, 5000, "the first pong");
+
+    proxy.throttle(BYTES_PER_SECOND);
+    const started = Date.now();
+    conn.send(MESSAGE);
+    await sleep(200);
+    for (const state of ["background", "active"]) for (const listener of listeners) listener(state);
+    await until(() => received.length > 0, 15_000, "the message at the server");
+    // The upload outlasted the check, and went up once, on the first link.
+    expect(Date.now() - started).toBeGreaterThan(200 + heartbeat.timeout);
+    expect(received).toEqual([MESSAGE.length]);
+    expect(states).toEqual(["open: session started"]);
   });
 });
