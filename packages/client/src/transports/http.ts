@@ -155,7 +155,8 @@ export interface HttpLink {
   atMessageEnd(): boolean;
   /**
    * Ends the link to have it replaced at once (LinkClose.renew): the downstream stops, and a POST
-   * on its way up goes on, so a slow upload does not start over, until close() gives it up.
+   * on its way up goes on, so a slow upload does not start over, until close() gives it up. The
+   * batches queued behind it follow it up, unless it fails.
    */
   renew(): void;
   /** Feeds downstream text; complete lines become frames for the handlers. */
@@ -273,7 +274,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
         clock.clearTimeout(sendTimer);
         posting = undefined;
         // After close() the frames behind the failed one (the close frame) still get their try.
-        if (ended && queue.length) return post();
+        // A renewed link's stop here: they would skip a seq, and the next link sends them again.
+        if (ended && goodbye && queue.length) return post();
         // Until the link ends, a task later, its frames go again in front of a close frame.
         queue.unshift(body);
         failed(closeForNetworkError(error));

@@ -152,6 +152,31 @@ describe("HTTP link", () => {
     expect(closes).toEqual([]); // no handler after close()
   });
 
+  it("renewed, goes on with its queue after its POST but not after a failed one", async () => {
+    const { closes, link, posts, frames } = setup();
+    link.send([message(1)]);
+    link.send([message(2)]);
+    link.renew();
+    expect(closes.map(({ renew }) => renew)).toEqual([true]);
+    posts()[0]!.answer(204);
+    await tick();
+    expect(posts().map(frames)).toEqual([[message(1)], [message(2)]]);
+    link.send([message(3)]); // ended: what comes now is for the next link
+    expect(posts()).toHaveLength(2);
+    // The server would drop what follows a message it never got; the next link sends it again.
+    const failing = setup();
+    failing.link.send([message(1)]);
+    failing.link.send([message(2)]);
+    failing.link.renew();
+    failing.posts()[0]!.fail();
+    await tick();
+    failing.clock.advance(0);
+    expect(failing.posts()).toHaveLength(1);
+    expect(failing.closes).toHaveLength(1); // the renewal only
+    failing.link.close();
+    expect(failing.clock.pendingTimers).toBe(0);
+  });
+
   // A foreground or network-change check gives the link the heartbeat's timeout to answer a
   // ping: behind an upload that takes longer, a healthy link would be dropped.
   describe("a ping while a POST is in flight", () => {
