@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
+import { request as httpRequest } from "node:http";
 import type { Socket } from "node:net";
+import { encodeBatch } from "@lifeline/protocol";
 import type { ServerOptions } from "@lifeline/server";
 import { closeOf, echo, startServer, startWatchedServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStalledStream, openStream, postFrames, text } from "./helpers/wire.js";
@@ -112,6 +114,36 @@ describe("http streaming transport", () => {
     expect(await stream.inbox.next("close")).toMatchObject({ code: 4000 });
     await stream.ended;
     expect(session.transport).toBeNull();
+  });
+
+  // A large message on a slow uplink may take longer to go up than the heartbeat allows a silent
+  // client, and the client's pong to the server's ping arrives behind it.
+  it("counts a /send body still arriving as life: a slow upload is not a silent client", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 1000 } });
+    const stream = await openStream(url, [hello()]);
+    const { sessionId } = await stream.inbox.next("welcome");
+    const session = await nextSession();
+    const received: unknown[] = [];
+    const closes: number[] = [];
+    session.on("message", (data) => received.push(data));
+    session.on("close", ({ code }) => closes.push(code));
+    const body = encodeBatch([text(1, "x".repeat(7000))]);
+    const upload = httpRequest(`${url}/send?sid=${sessionId}`, { method: "POST", headers: { "content-type": "text/plain;charset=UTF-8" } });
+    const answered = new Promise<number | undefined>((resolve, reject) => upload.on("response", (res) => resolve(res.statusCode)).on("error", reject));
+    // Twice the heartbeat's window passes while the body arrives, a third of it at a time.
+    for (let part = 0; part < 6; part++) {
+      const arrived = new Promise((resolve) => setTimeout(resolve, 30));
+      upload.write(body.slice(part * 1000, (part + 1) * 1000));
+      await arrived;
+      clock.advance(700);
+    }
+    upload.end(body.slice(6000));
+    expect(await answered).toBe(204);
+    await nextTurn();
+    expect(received).toEqual(["x".repeat(7000)]);
+    expect(closes).toEqual([]);
+    expect(session.transport).toBe("streaming");
   });
 
   it("a client close frame by /send ends the session and the stream", async () => {

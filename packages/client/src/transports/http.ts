@@ -171,8 +171,9 @@ export interface HttpLink {
   download(suffix: string, body: string | undefined, done: () => void, stream?: (text: string) => void): void;
   end(info: LinkClose): void;
   /**
-   * Queues frames for the upstream POST, one request in flight at a time; a batch with a ping
-   * and no message goes beside it, so a liveness check does not wait for a slow upload.
+   * Queues frames for the upstream POST, one request in flight at a time; the frames of a batch
+   * with a ping other than its messages go in a request beside it, so that a liveness check
+   * does not wait for an upload.
    */
   send(frames: readonly ClientFrame[]): void;
   /**
@@ -338,23 +339,35 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     },
     send(frames) {
       if (ended) return;
-      const batch = encodeClientBatch(frames);
-      // A ping must not wait behind a long upload: a check after a foreground or network change
-      // gives the link only the heartbeat's timeout to answer. Without messages it has no place
-      // in their order, so it goes up beside the POST in flight (one such ping at a time).
-      if (posting && !goodbye && !pingAside && frames.some(({ type }) => type === "ping") && frames.every(({ type }) => type !== "message" && type !== "close")) {
-        const pending = (pingAside = request(caps, "POST", endpoint(Endpoint.send), batch));
-        return void pending.response.then(({ status, text }) => {
-          if (pingAside === pending) pingAside = undefined;
-          delivered(status, text);
-        }, (error) => failed(closeForNetworkError(error)));
+      const closing = frames.some(({ type }) => type === "close");
+      const messages = frames.filter(({ type }) => type === "message");
+      // A ping must not wait for an upload: a check after a foreground or network change gives
+      // the link only the heartbeat's timeout to answer, and the server reads a body whole before
+      // its frames. So the other frames of a batch with a ping (they have no place in the
+      // messages' order) go in a request of their own, beside the POST in flight or the one with
+      // the batch's messages. A newer ping replaces one still unanswered: the heartbeat judges
+      // the link, and a hung request must not hold later pings back.
+      if (!goodbye && !closing && (posting || messages.length) && frames.some(({ type }) => type === "ping")) {
+        const unanswered = pingAside;
+        const pending = (pingAside = request(caps, "POST", endpoint(Endpoint.send), encodeClientBatch(frames.filter(({ type }) => type !== "message"))));
+        unanswered?.abort();
+        pending.response.then(
+          ({ status, text }) => {
+            if (pingAside !== pending) return;
+            pingAside = undefined;
+            delivered(status, text);
+          },
+          (error) => pingAside === pending && failed(closeForNetworkError(error)),
+        );
+        if (!messages.length) return;
+        frames = messages;
       }
-      queue.push(batch);
+      queue.push(encodeClientBatch(frames));
       // With our close frame, what is left goes as one keepalive fetch, which outlives a page
       // that is going away. A POST still in flight would hold it back until the page is gone,
       // so that one is given up and its body goes again in front: the server drops the
       // messages it already has by seq, and a repeated ping or ack is harmless.
-      if (frames.some((frame) => frame.type === "close")) {
+      if (closing) {
         goodbye = true;
         if (posting && posting.body.length + queue.join().length < KEEPALIVE_MAX_CHARS) {
           clock.clearTimeout(sendTimer);

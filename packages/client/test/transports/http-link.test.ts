@@ -179,50 +179,64 @@ describe("HTTP link", () => {
 
   // A foreground or network-change check gives the link the heartbeat's timeout to answer a
   // ping: behind an upload that takes longer, a healthy link would be dropped.
-  describe("a ping while a POST is in flight", () => {
-    const ping: ClientFrame = { type: "ping", id: 7 };
+  describe("a ping", () => {
+    const ping = (id: number): ClientFrame => ({ type: "ping", id });
+    const ack: ClientFrame = { type: "ack", seq: 3 };
 
-    it("goes up beside it at once, alone or with an ack, and the queue keeps its order", async () => {
+    it("goes up beside the POST in flight at once, apart from the messages of its batch, which keep their order", async () => {
       const { closes, link, posts, frames } = setup();
       link.send([message(1, 50_000)]);
       link.send([message(2)]);
-      link.send([ping, { type: "ack", seq: 3 }]);
-      expect(posts().map(frames)).toEqual([[message(1, 50_000)], [ping, { type: "ack", seq: 3 }]]);
-      // A second one while the first is out waits its turn, as does a ping with a message.
-      link.send([{ type: "ping", id: 8 }]);
-      link.send([{ type: "ping", id: 9 }, message(3)]);
-      expect(posts()).toHaveLength(2);
-      posts()[1]!.answer(204);
+      link.send([ping(7), ack]);
+      expect(posts().map(frames)).toEqual([[message(1, 50_000)], [ping(7), ack]]);
+      link.send([ping(8), message(3)]);
+      expect(posts().map(frames).slice(2)).toEqual([[ping(8)]]);
+      posts()[2]!.answer(204);
       posts()[0]!.answer(204);
       await tick();
-      expect(posts().map(frames).slice(2)).toEqual([[message(2), { type: "ping", id: 8 }, { type: "ping", id: 9 }, message(3)]]);
-      link.send([message(4)]);
-      link.send([{ type: "ping", id: 10 }]);
-      expect(posts().map(frames).slice(3)).toEqual([[{ type: "ping", id: 10 }]]); // the first is answered: the next goes beside
+      expect(posts().map(frames).slice(3)).toEqual([[message(2), message(3)]]);
       expect(closes).toEqual([]);
     });
 
-    it("goes in the queue when nothing is in flight or after our close frame", () => {
+    it("with messages and nothing in flight, goes in a request of its own too", () => {
       const { link, posts, frames } = setup();
-      link.send([ping]);
-      expect(posts().map(frames)).toEqual([[ping]]);
-      link.send([goodbye]);
-      const afterGoodbye = posts().length;
-      link.send([{ type: "ping", id: 8 }]);
-      expect(posts()).toHaveLength(afterGoodbye);
+      link.send([ping(7), ack, message(1)]);
+      expect(posts().map(frames)).toEqual([[ping(7), ack], [message(1)]]);
     });
 
-    it("ends the link when it fails or is refused, and is given up by close()", async () => {
+    it("replaces one still unanswered, which then ends nothing", async () => {
+      const { clock, closes, link, posts, frames } = setup();
+      link.send([message(1)]);
+      link.send([ping(7)]);
+      link.send([ping(8)]);
+      expect(posts()[1]!.aborted).toBe(true);
+      expect(posts().map(frames).slice(2)).toEqual([[ping(8)]]);
+      await tick();
+      clock.advance(0);
+      expect(closes).toEqual([]);
+    });
+
+    it("goes in the queue when it is alone with nothing in flight, with our close frame, or after it", () => {
+      const { link, posts, frames } = setup();
+      link.send([ping(7)]);
+      expect(posts().map(frames)).toEqual([[ping(7)]]);
+      link.send([ping(8), message(1), goodbye]);
+      expect(posts().map(frames).slice(1)).toEqual([[ping(7), ping(8), message(1), goodbye]]); // the first given up for the keepalive fetch
+      link.send([ping(9)]);
+      expect(posts()).toHaveLength(2);
+    });
+
+    it("ends the link when its request fails or is refused, and is given up by close()", async () => {
       const refused = setup();
       refused.link.send([message(1)]);
-      refused.link.send([ping]);
+      refused.link.send([ping(7)]);
       refused.posts()[1]!.answer(404, encodeBatch([{ type: "close", code: 4004, reason: "unknown session" }]));
       await tick();
       expect(refused.closes.map(({ code }) => code)).toEqual([4004]);
 
       const failed = setup();
       failed.link.send([message(1)]);
-      failed.link.send([ping]);
+      failed.link.send([ping(7)]);
       failed.posts()[1]!.fail();
       await tick();
       failed.clock.advance(0);
@@ -230,8 +244,8 @@ describe("HTTP link", () => {
 
       for (const withGoodbye of [false, true]) {
         const closed = setup();
-        closed.link.send([message(1)]);
-        closed.link.send([ping]);
+        closed.link.send([message(1, 50_000)]);
+        closed.link.send([ping(7)]);
         if (withGoodbye) closed.link.send([goodbye]);
         closed.link.close();
         expect(closed.posts()[1]!.aborted).toBe(true);
