@@ -204,7 +204,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   let queue: string[] = [];
   // The POST in flight and its body.
   let posting: { readonly request: PendingRequest; readonly body: string } | undefined;
-  // A ping posted beside it (see send()).
+  // The request of the latest ping sent on its own (see send()), until it is answered.
   let pingAside: PendingRequest | undefined;
 
   // The hello's attempt names this link on its requests: the server answers a poll of an older
@@ -275,7 +275,7 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
         clock.clearTimeout(sendTimer);
         posting = undefined;
         // After close() the frames behind the failed one (the close frame) still get their try.
-        // A renewed link's stop here: they would skip a seq, and the next link sends them again.
+        // A renewed link stops here: they would skip a seq, and the next link sends them again.
         if (ended && goodbye && queue.length) return post();
         // Until the link ends, a task later, its frames go again in front of a close frame.
         queue.unshift(body);
