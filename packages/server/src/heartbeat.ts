@@ -7,6 +7,11 @@ import type { Clock, TimerId } from "./clock.js";
 export interface Watched {
   /** When something last arrived from the client; the owner sets it on activity. */
   lastActivityMs: number;
+  /**
+   * When the first bytes of a batch still on its way arrived, else undefined; the owner sets
+   * it, and clears it when the batch is whole.
+   */
+  batchSinceMs: number | undefined;
   /** When the next ping is due; kept by the heartbeat. */
   nextPingAtMs: number;
   /** Time to send a ping. */
@@ -21,6 +26,8 @@ export interface Heartbeats {
   watch(link: Watched): void;
   /** Stops watching; no callback for `link` runs afterwards. Idempotent. */
   unwatch(link: Watched): void;
+  /** The first bytes of a batch arrived for `link` (batchSinceMs is set): see pingDueAt. */
+  uploading(link: Watched): void;
 }
 
 export interface HeartbeatConfig {
@@ -46,6 +53,15 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
   let wakeAt = Infinity;
   let lastSweep = -Infinity;
 
+  /**
+   * When `link` is to be pinged: every intervalMs, and every half timeoutMs while a batch takes
+   * longer than that to arrive. The client checks its link after a foreground or network change
+   * by a ping, and gives us its timeout to show life; over WebSocket that ping waits behind the
+   * batch, so a large message on a slow uplink would cost a healthy link without our pings.
+   */
+  const pingDueAt = ({ batchSinceMs, nextPingAtMs }: Watched) =>
+    batchSinceMs === undefined ? nextPingAtMs : Math.min(nextPingAtMs, Math.max(batchSinceMs, nextPingAtMs - intervalMs) + timeoutMs / 2);
+
   const arm = (deadline: number) => {
     // min(): a clock set back since the last sweep must not push the next one out by as much.
     const at = Math.max(deadline, Math.min(lastSweep, clock.now()) + spacingMs);
@@ -65,6 +81,7 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
       // The clock was set back (timers run on the system's own time): what lies in the future
       // counts from now, or the link would go unpinged and unjudged for as long as it was set back.
       if (link.lastActivityMs > now) link.lastActivityMs = now;
+      if (link.batchSinceMs !== undefined && link.batchSinceMs > now) link.batchSinceMs = now;
       if (link.nextPingAtMs > now + intervalMs) link.nextPingAtMs = now + intervalMs;
       const deadAt = link.lastActivityMs + silenceMs;
       if (now >= deadAt) {
@@ -72,11 +89,11 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
         link.expire();
         continue;
       }
-      if (now >= link.nextPingAtMs) {
+      if (now >= pingDueAt(link)) {
         link.nextPingAtMs = now + intervalMs;
         link.ping();
       }
-      if (links.has(link)) next = Math.min(next, deadAt, link.nextPingAtMs);
+      if (links.has(link)) next = Math.min(next, deadAt, pingDueAt(link));
     }
     if (links.size && next !== Infinity) arm(next);
   }
@@ -85,9 +102,13 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
     watch(link) {
       const now = clock.now();
       link.lastActivityMs = now;
+      link.batchSinceMs = undefined;
       link.nextPingAtMs = now + intervalMs;
       links.add(link);
       arm(Math.min(link.nextPingAtMs, now + silenceMs));
+    },
+    uploading(link) {
+      if (links.has(link)) arm(pingDueAt(link));
     },
     unwatch(link) {
       if (!links.delete(link) || links.size || timer === undefined) return;

@@ -92,7 +92,7 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     // A body still arriving is life: a large message on a slow uplink may take longer to upload
     // than the heartbeat allows a silent link, and its pong waits behind it.
     const session = sid === undefined ? undefined : ctx.registry.get(sid);
-    if (session) req.on("data", () => session.touch());
+    if (session) req.on("data", () => session.receiving());
     readFrames(req, options.maxBodyBytes, options.maxBatchLines).then((body) => {
       if (!body || res.writableEnded || res.destroyed) return;
       if ("refused" in body) {

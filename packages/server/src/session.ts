@@ -84,8 +84,13 @@ export interface SessionCore {
    * accept every frame (as long as nothing happens to the session in between).
    */
   check(frames: readonly Frame[]): Refusal | undefined;
-  /** The client showed signs of life (a poll, a request). */
+  /** The client showed signs of life (a poll). */
   touch(): void;
+  /**
+   * Part of a batch from the client arrived (of a request body, of a WebSocket message), ahead of
+   * receive(): life too, and while the batch takes long, the heartbeat pings more often.
+   */
+  receiving(): void;
   /** Ends the session: close frame to the link if `notify`, 'close' event, removal. Idempotent. */
   close(info: CloseInfo, notify?: boolean): void;
 }
@@ -175,6 +180,7 @@ class ServerSession implements SessionCore, Watched {
   parts = false;
   confirmed = false;
   lastActivityMs = 0;
+  batchSinceMs: number | undefined = undefined;
   nextPingAtMs = 0;
   private resumeTimer: TimerId | undefined = undefined;
   // Outgoing frames for the current link not written yet (made on the first one), and whether
@@ -411,6 +417,7 @@ class ServerSession implements SessionCore, Watched {
       this.onConfirmed?.(this);
     }
     if (this.link) this.lastActivityMs = this.options.clock.now();
+    this.batchSinceMs = undefined;
     // One pong per batch, for its last ping (the probe its sender waits for): a pong for each
     // ping would queue as many frames as the batch carried. It goes where the first ping sits,
     // ahead of what the app sends while the batch is read, so it measures the round trip alone.
@@ -466,6 +473,14 @@ class ServerSession implements SessionCore, Watched {
 
   touch(): void {
     if (this.link) this.lastActivityMs = this.options.clock.now();
+  }
+
+  receiving(): void {
+    if (!this.link) return;
+    this.lastActivityMs = this.options.clock.now();
+    if (this.batchSinceMs !== undefined) return;
+    this.batchSinceMs = this.lastActivityMs;
+    this.heartbeats.uploading(this);
   }
 }
 

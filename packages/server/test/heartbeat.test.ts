@@ -6,10 +6,21 @@ import { createManualClock } from "@lifeline/testkit";
 /** One link watched with callbacks, as a session is. */
 function startHeartbeat(config: HeartbeatConfig & { onPing(): void; onExpired(): void }) {
   const heartbeats = createHeartbeats(config);
-  const link: Watched = { lastActivityMs: 0, nextPingAtMs: 0, ping: config.onPing, expire: config.onExpired };
+  const link: Watched = { lastActivityMs: 0, batchSinceMs: undefined, nextPingAtMs: 0, ping: config.onPing, expire: config.onExpired };
   heartbeats.watch(link);
   return {
-    activity: () => void (link.lastActivityMs = config.clock.now()),
+    /** A whole batch (or a poll) arrived. */
+    activity: () => {
+      link.lastActivityMs = config.clock.now();
+      link.batchSinceMs = undefined;
+    },
+    /** Part of a batch arrived. */
+    receiving: () => {
+      link.lastActivityMs = config.clock.now();
+      if (link.batchSinceMs !== undefined) return;
+      link.batchSinceMs = link.lastActivityMs;
+      heartbeats.uploading(link);
+    },
     stop: () => heartbeats.unwatch(link),
   };
 }
@@ -35,6 +46,31 @@ describe("heartbeat", () => {
       heartbeat.activity();
     }
     expect(log).toEqual(["ping@100", "ping@200", "ping@300"]);
+  });
+
+  // The client's check after a foreground or network change waits for its ping, which over
+  // WebSocket travels behind a batch still going up; it gives us the timeout to show life.
+  it("pings every half timeout while a batch takes longer than that to arrive, then on the interval again", () => {
+    const { clock, log, heartbeat } = setup(1000, 400);
+    clock.advance(100);
+    heartbeat.receiving(); // a batch starts to arrive at 100
+    clock.advance(200);
+    heartbeat.receiving();
+    clock.advance(250);
+    heartbeat.activity(); // and is whole at 550
+    clock.advance(1000);
+    expect(log).toEqual(["ping@300", "ping@500", "ping@1500"]);
+  });
+
+  it("pings on the interval alone when each batch arrives within half the timeout", () => {
+    const { clock, log, heartbeat } = setup(1000, 400);
+    for (let i = 0; i < 10; i++) {
+      clock.advance(100);
+      heartbeat.receiving();
+      clock.advance(150);
+      heartbeat.activity();
+    }
+    expect(log).toEqual(["ping@1000", "ping@2000"]);
   });
 
   it("expires after interval + timeout of silence, once, and stops its timer", () => {
@@ -87,7 +123,7 @@ describe("heartbeat", () => {
     const clock = { now: () => timers.now() + offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout };
     const heartbeats = createHeartbeats({ clock, intervalMs: 100, timeoutMs: 50 });
     const pings: number[] = [];
-    const watched = (): Watched => ({ lastActivityMs: 0, nextPingAtMs: 0, ping: () => pings.push(timers.now() - 1_000_000), expire: () => undefined });
+    const watched = (): Watched => ({ lastActivityMs: 0, batchSinceMs: undefined, nextPingAtMs: 0, ping: () => pings.push(timers.now() - 1_000_000), expire: () => undefined });
     const first = watched();
     heartbeats.watch(first);
     timers.advance(100); // a sweep: it pings
@@ -115,9 +151,10 @@ describe("the server-wide heartbeat sweep", () => {
     const clock = createManualClock();
     const heartbeats = createHeartbeats({ clock, intervalMs: 1000, timeoutMs: 500 });
     const log: string[] = [];
-    const a: Watched = { lastActivityMs: 0, nextPingAtMs: 0, ping: () => log.push("ping a"), expire: () => log.push("expire a") };
+    const a: Watched = { lastActivityMs: 0, batchSinceMs: undefined, nextPingAtMs: 0, ping: () => log.push("ping a"), expire: () => log.push("expire a") };
     const b: Watched = {
       lastActivityMs: 0,
+      batchSinceMs: undefined,
       nextPingAtMs: 0,
       ping: () => log.push("ping b"),
       // Its expiry ends the other link too (a 'close' listener that closes the server, say).

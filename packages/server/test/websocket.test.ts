@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
-import { MESSAGE_PART_CHARS, PROTOCOL_VERSION, decodeBatch, maxBatchLines } from "@lifeline/protocol";
+import { MESSAGE_PART_CHARS, PROTOCOL_VERSION, decodeBatch, encodeBatch, maxBatchLines } from "@lifeline/protocol";
 import type { Frame, MessagePartFrame } from "@lifeline/protocol";
 import { WEBSOCKET_PIECE_BYTES } from "../src/link.js";
 import { closeOf, echo, startServer, startWatchedServer } from "./helpers/server.js";
 import { bytes, hello, nextTurn, openStream, openWs, postFrames, text, wsSession } from "./helpers/wire.js";
 import type { WsPeer } from "./helpers/wire.js";
 import type { Session } from "@lifeline/server";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Drops the peer's socket and waits until the server has detached its session. */
 async function dropLink(peer: WsPeer, session: Session): Promise<void> {
@@ -260,6 +262,34 @@ describe("websocket transport", () => {
     expect(session.transport).toBeNull();
     clock.advance(3000);
     expect(await closed).toMatchObject({ code: 4000, reason: expect.stringContaining("resume window expired") });
+  });
+
+  // The client checks its link after a foreground or network change by a ping, which travels
+  // behind a message still going up, and gives us the timeout to show life.
+  it("pings every half timeout while a message takes longer than that to arrive, and on schedule otherwise", async () => {
+    const clock = createManualClock();
+    const { url } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 400 } });
+    const peer = await wsSession(url);
+    const pings = () => peer.messages.flatMap((message) => decodeBatch(message)).filter((frame) => frame.type === "ping").length;
+    // A message that arrives whole starts no extra pings (its bytes are seen before it is read).
+    peer.send(text(1, "whole"));
+    await peer.inbox.next("ack");
+    clock.advance(300);
+    await sleep(30);
+    expect(pings()).toBe(0);
+    // One that arrives in two fragments, 400 ms apart: a ping every 200 ms meanwhile.
+    const batch = encodeBatch([text(2, "y".repeat(1000))]);
+    peer.ws.send(batch.slice(0, 500), { fin: false });
+    await sleep(30);
+    clock.advance(200);
+    await peer.inbox.next("ping");
+    clock.advance(200);
+    await peer.inbox.next("ping");
+    peer.ws.send(batch.slice(500), { fin: true });
+    expect(await peer.inbox.next("ack")).toEqual({ type: "ack", seq: 2 });
+    clock.advance(300);
+    await sleep(30);
+    expect(pings()).toBe(2);
   });
 
   it("keeps a link alive while the client answers pings", async () => {

@@ -5,6 +5,8 @@ import type { ProxyTarget } from "./proxy-target.js";
 export interface ExchangePolicy {
   /** Hold the response body back until the target has sent all of it. */
   readonly buffer: boolean;
+  /** Hold the request body back until the client has sent all of it. */
+  readonly bufferRequest: boolean;
   /** Give up on the exchange this long after the request arrived; null for never. */
   readonly maxMs: number | null;
 }
@@ -31,7 +33,7 @@ const HOP_BY_HOP = new Set([
 
 /**
  * Forwards one HTTP request to the target and its response back, bodies streamed both ways
- * (unless the policy buffers). A target that cannot be reached, or fails before answering,
+ * (unless the policy buffers them). A target that cannot be reached, or fails before answering,
  * becomes a 502. Returns a function that aborts the exchange on both sides.
  */
 export function forwardRequest(
@@ -106,7 +108,15 @@ export function forwardRequest(
   });
 
   req.on("error", () => upstream.destroy());
-  req.pipe(upstream);
+  if (policy.bufferRequest) {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      upstream.setHeader("content-length", String(body.length));
+      upstream.end(body);
+    });
+  } else req.pipe(upstream);
   // "close" fires once the response is sent, or when the client went away first.
   res.on("close", finish);
   return () => {

@@ -84,6 +84,12 @@ export interface HostileProxy {
    */
   bufferResponses(on: boolean): void;
   /**
+   * While on, each request body is held back until the client has sent all of it, then sent to
+   * the target at once with a content-length, as nginx does by default (`proxy_request_buffering`):
+   * the target sees nothing of an upload until it is complete. WebSockets are not affected.
+   */
+  bufferRequests(on: boolean): void;
+  /**
    * "Nothing but short plain HTTP": while set, upgrades are refused with 403 (unless
    * {@link HostileProxy.refuseUpgrades} chose another answer), responses are buffered, and an
    * exchange that has not completed `maxMs` after its request arrived is answered 504 with
@@ -110,11 +116,12 @@ interface Modes {
   kill: KillRule | null;
   mute: boolean;
   buffer: boolean;
+  bufferRequests: boolean;
   maxMs: number | null;
   blocked: { readonly suffix: string; readonly status: number } | null;
 }
 
-const plainModes = (): Modes => ({ refusal: null, hang: false, kill: null, mute: false, buffer: false, maxMs: null, blocked: null });
+const plainModes = (): Modes => ({ refusal: null, hang: false, kill: null, mute: false, buffer: false, bufferRequests: false, maxMs: null, blocked: null });
 
 /** What {@link HostileProxy.blockLongRequests} answers upgrades with, unless told otherwise. */
 const BLOCKED_UPGRADE_STATUS = 403;
@@ -161,7 +168,7 @@ export async function createHostileProxy(options: HostileProxyOptions): Promise<
       return void res.writeHead(blocked.status, { "content-type": "text/html", connection: "close" }).end(page);
     }
     stats.requestsForwarded += 1;
-    const policy: ExchangePolicy = { buffer: modes.buffer || modes.maxMs !== null, maxMs: modes.maxMs };
+    const policy: ExchangePolicy = { buffer: modes.buffer || modes.maxMs !== null, bufferRequest: modes.bufferRequests, maxMs: modes.maxMs };
     const abort = forwardRequest(req, res, target, agent, policy, {
       done: () => exchanges.delete(abort),
       buffered: () => (stats.responsesBuffered += 1),
@@ -232,6 +239,9 @@ export async function createHostileProxy(options: HostileProxyOptions): Promise<
     },
     bufferResponses(on) {
       modes = { ...modes, buffer: on };
+    },
+    bufferRequests(on) {
+      modes = { ...modes, bufferRequests: on };
     },
     blockPath(rule) {
       if (rule !== null && !(Number.isInteger(rule.status) && rule.status >= 400 && rule.status <= 599)) {

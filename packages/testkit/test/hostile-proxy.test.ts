@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -197,6 +198,27 @@ describe("createHostileProxy", () => {
 
     // WebSockets are not HTTP responses and are not affected.
     await openOf(webSocket());
+  });
+
+  it("bufferRequests() sends a request body on only once the client has sent all of it", async () => {
+    proxy.bufferRequests(true);
+    const upload = request(`${proxy.url}/echo`, { method: "POST", headers: { "content-type": "text/plain" } });
+    const answer = new Promise<string>((resolve, reject) => {
+      upload.on("response", (res) => {
+        let body = "";
+        res.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve(body));
+      });
+      upload.on("error", reject);
+    });
+    upload.write("first half, ");
+    await sleep(100);
+    upload.end("second half");
+    const seen = JSON.parse(await answer) as { body: string; headers: Record<string, string> };
+    expect(seen.body).toBe("first half, second half");
+    // Sent by the client in chunks, it reached the target whole, with its length.
+    expect(seen.headers["content-length"]).toBe(String(seen.body.length));
+    expect(seen.headers["transfer-encoding"]).toBeUndefined();
   });
 
   it("blockLongRequests() lets short requests through and nothing else", async () => {

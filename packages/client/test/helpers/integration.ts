@@ -4,7 +4,7 @@ import { connect } from "@lifeline/client";
 import type { ClientOptions, Connection, TransportName } from "@lifeline/client";
 import { createServer } from "@lifeline/server";
 import type { LifelineServer, ServerOptions, Session } from "@lifeline/server";
-import { createFaultProxy } from "@lifeline/testkit";
+import { createFaultProxy, createHostileProxy } from "@lifeline/testkit";
 import type { FaultProxy } from "@lifeline/testkit";
 
 /** Real-time helpers for the integration tests (real server, real sockets, real clock). */
@@ -59,13 +59,16 @@ export interface ProxiedLink {
 
 /**
  * A reference server behind a fault proxy, and a client forced onto `transport` through it
- * (quick retries, then `clientOptions`), once open; `cleanups` closes all three after the test.
+ * (quick retries, then `clientOptions`), once open; `cleanups` closes all of it after the test.
+ * With `bufferRequests`, a hostile proxy between the fault proxy and the server holds each
+ * request body back until it is complete, as nginx does by default.
  */
 export async function openThroughProxy(
   cleanups: (() => unknown)[],
   transport: TransportName,
   serverOptions: ServerOptions,
   clientOptions: ClientOptions = {},
+  { bufferRequests = false } = {},
 ): Promise<ProxiedLink> {
   const server = createServer(serverOptions);
   cleanups.push(() => server.close());
@@ -73,7 +76,14 @@ export async function openThroughProxy(
   server.on("connection", (s) => (session ??= s));
   const { url } = await server.listen(0, "127.0.0.1");
   const target = new URL(url);
-  const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
+  let port = Number(target.port);
+  if (bufferRequests) {
+    const buffering = await createHostileProxy({ target: { host: "127.0.0.1", port } });
+    cleanups.push(() => buffering.close());
+    buffering.bufferRequests(true);
+    port = buffering.port;
+  }
+  const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port } });
   cleanups.push(() => proxy.close());
   const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 50, maxDelay: 200 }, ...clientOptions });
   cleanups.push(() => conn.close());

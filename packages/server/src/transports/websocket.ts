@@ -197,7 +197,7 @@ function onClose(this: WebSocket, code: number, reason: Buffer) {
 function onSocketData(this: Duplex) {
   const connection = (this as Duplex & { [CONNECTION]?: Connection })[CONNECTION];
   const session = connection?.session;
-  if (session && session.link === connection) session.touch();
+  if (session && session.link === connection) session.receiving();
 }
 
 export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport {
@@ -214,7 +214,9 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
     const connection = new Connection(ws, shared);
     (ws as Tagged)[CONNECTION] = connection;
     (req.socket as Duplex & { [CONNECTION]?: Connection })[CONNECTION] = connection;
-    req.socket.on("data", onSocketData);
+    // Ahead of ws's own listener, which delivers the messages a chunk completes: their bytes
+    // must be seen as arriving before the batch they make is whole.
+    req.socket.prependListener("data", onSocketData);
     ws.on("message", onMessage);
     ws.on("error", onError);
     ws.on("close", onClose);
