@@ -53,14 +53,19 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
   let wakeAt = Infinity;
   let lastSweep = -Infinity;
 
+  // Pings while a batch arrives are due this often, so that with a sweep up to spacingMs late
+  // they are at most half the timeout apart.
+  const batchPingMs = timeoutMs / 2 - spacingMs;
+
   /**
-   * When `link` is to be pinged: every intervalMs, and every half timeoutMs while a batch takes
-   * longer than that to arrive. The client checks its link after a foreground or network change
-   * by a ping, and gives us its timeout to show life; over WebSocket that ping waits behind the
-   * batch, so a large message on a slow uplink would cost a healthy link without our pings.
+   * When `link` is to be pinged: every intervalMs, and at least every half timeoutMs while a
+   * batch takes longer than that to arrive. The client checks its link after a foreground or
+   * network change by a ping, and gives us its timeout to show life; over WebSocket that ping
+   * waits behind the batch, so a large message on a slow uplink would cost a healthy link
+   * without our pings.
    */
   const pingDueAt = ({ batchSinceMs, nextPingAtMs }: Watched) =>
-    batchSinceMs === undefined ? nextPingAtMs : Math.min(nextPingAtMs, Math.max(batchSinceMs, nextPingAtMs - intervalMs) + timeoutMs / 2);
+    batchSinceMs === undefined ? nextPingAtMs : Math.min(nextPingAtMs, Math.max(batchSinceMs, nextPingAtMs - intervalMs) + batchPingMs);
 
   const arm = (deadline: number) => {
     // min(): a clock set back since the last sweep must not push the next one out by as much.
@@ -108,7 +113,9 @@ export function createHeartbeats({ clock, intervalMs, timeoutMs }: HeartbeatConf
       arm(Math.min(link.nextPingAtMs, now + silenceMs));
     },
     uploading(link) {
-      if (links.has(link)) arm(pingDueAt(link));
+      // Capped: after the clock was set back, a deadline from before would hold the sweep back
+      // (for every link) by as much.
+      if (links.has(link)) arm(Math.min(pingDueAt(link), clock.now() + batchPingMs));
     },
     unwatch(link) {
       if (!links.delete(link) || links.size || timer === undefined) return;

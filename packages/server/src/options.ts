@@ -14,8 +14,8 @@ import type { Logger } from "./log.js";
 /** Liveness checks of each session's link; durations in milliseconds. */
 export interface HeartbeatOptions {
   /**
-   * The server pings every session this often (and every half `timeout` while a batch from the
-   * client takes longer than that to arrive). Default 15000.
+   * The server pings every session this often (and at least every half `timeout` while a batch
+   * from the client takes longer than that to arrive). Default 15000.
    */
   interval?: number;
   /** Extra silence tolerated after interval before a link counts as dead. Default 10000. */

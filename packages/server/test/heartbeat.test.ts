@@ -51,26 +51,27 @@ describe("heartbeat", () => {
   // The client's check after a foreground or network change waits for its ping, which over
   // WebSocket travels behind a batch still going up; it gives us the timeout to show life.
   it("pings every half timeout while a batch takes longer than that to arrive, then on the interval again", () => {
-    const { clock, log, heartbeat } = setup(1000, 400);
-    clock.advance(100);
-    heartbeat.receiving(); // a batch starts to arrive at 100
-    clock.advance(200);
-    heartbeat.receiving();
-    clock.advance(250);
-    heartbeat.activity(); // and is whole at 550
+    // The defaults: sweeps up to 1 s late, so these pings are due 4 s apart.
+    const { clock, log, heartbeat } = setup(15_000, 10_000);
     clock.advance(1000);
-    expect(log).toEqual(["ping@300", "ping@500", "ping@1500"]);
+    heartbeat.receiving(); // a batch starts to arrive at 1000
+    clock.advance(6000);
+    heartbeat.receiving();
+    clock.advance(7000);
+    heartbeat.activity(); // and is whole at 14000
+    clock.advance(16_000);
+    expect(log).toEqual(["ping@5000", "ping@9000", "ping@13000", "ping@28000"]);
   });
 
   it("pings on the interval alone when each batch arrives within half the timeout", () => {
-    const { clock, log, heartbeat } = setup(1000, 400);
+    const { clock, log, heartbeat } = setup(15_000, 10_000);
     for (let i = 0; i < 10; i++) {
-      clock.advance(100);
+      clock.advance(1000);
       heartbeat.receiving();
-      clock.advance(150);
+      clock.advance(2000);
       heartbeat.activity();
     }
-    expect(log).toEqual(["ping@1000", "ping@2000"]);
+    expect(log).toEqual(["ping@15000", "ping@30000"]);
   });
 
   it("expires after interval + timeout of silence, once, and stops its timer", () => {
@@ -114,6 +115,25 @@ describe("heartbeat", () => {
     expect(log.at(-1)).toMatch(/^expired@/);
     expect(at(log.at(-1))).toBeLessThanOrEqual(60 + 2 * 150 + 25);
     expect(timers.pendingTimers).toBe(0);
+    heartbeat.stop();
+  });
+
+  it("does not let a batch arriving after the clock was set back hold the sweep back", () => {
+    const timers = createManualClock();
+    let offset = 0;
+    const clock = { now: () => timers.now() + offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout };
+    const log: string[] = [];
+    const elapsed = () => timers.now() - 1_000_000;
+    const heartbeat = startHeartbeat({ clock, intervalMs: 1000, timeoutMs: 400, onPing: () => log.push(`ping@${elapsed()}`), onExpired: () => log.push(`expired@${elapsed()}`) });
+    timers.advance(500);
+    offset = -3_600_000; // set back an hour
+    heartbeat.receiving(); // and a batch starts to arrive, then nothing more
+    timers.advance(3000);
+    // Pinged while the batch arrives, and judged silent within about two windows of the jump.
+    expect(log[0]).toMatch(/^ping@/);
+    expect(Number(log[0]!.split("@")[1])).toBeLessThanOrEqual(800);
+    expect(log.at(-1)).toMatch(/^expired@/);
+    expect(Number(log.at(-1)!.split("@")[1])).toBeLessThanOrEqual(500 + 2 * 1400 + 100);
     heartbeat.stop();
   });
 

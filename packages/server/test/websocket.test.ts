@@ -8,8 +8,6 @@ import { bytes, hello, nextTurn, openStream, openWs, postFrames, text, wsSession
 import type { WsPeer } from "./helpers/wire.js";
 import type { Session } from "@lifeline/server";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Drops the peer's socket and waits until the server has detached its session. */
 async function dropLink(peer: WsPeer, session: Session): Promise<void> {
   peer.ws.terminate();
@@ -266,21 +264,29 @@ describe("websocket transport", () => {
 
   // The client checks its link after a foreground or network change by a ping, which travels
   // behind a message still going up, and gives us the timeout to show life.
-  it("pings every half timeout while a message takes longer than that to arrive, and on schedule otherwise", async () => {
+  it("pings at least every half timeout while a message takes longer than that to arrive, and on schedule otherwise", async () => {
     const clock = createManualClock();
-    const { url } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 400 } });
+    // Sweeps come up to 200 ms late here, so the pings while a message arrives are due 200 ms apart.
+    const { url, sockets } = await startWatchedServer({ clock, heartbeat: { interval: 1000, timeout: 800 } });
     const peer = await wsSession(url);
     const pings = () => peer.messages.flatMap((message) => decodeBatch(message)).filter((frame) => frame.type === "ping").length;
+    const arrived = () => new Promise((resolve) => sockets.at(-1)!.once("data", resolve));
+    let probes = 0;
+    const roundTrip = () => {
+      peer.send({ type: "ping", id: 100 + ++probes });
+      return peer.inbox.next("pong");
+    };
     // A message that arrives whole starts no extra pings (its bytes are seen before it is read).
     peer.send(text(1, "whole"));
     await peer.inbox.next("ack");
     clock.advance(300);
-    await sleep(30);
+    await roundTrip(); // anything the server wrote meanwhile is here now
     expect(pings()).toBe(0);
-    // One that arrives in two fragments, 400 ms apart: a ping every 200 ms meanwhile.
+    // One that arrives in two fragments, 400 ms apart: pinged twice meanwhile.
     const batch = encodeBatch([text(2, "y".repeat(1000))]);
+    const first = arrived();
     peer.ws.send(batch.slice(0, 500), { fin: false });
-    await sleep(30);
+    await first;
     clock.advance(200);
     await peer.inbox.next("ping");
     clock.advance(200);
@@ -288,7 +294,7 @@ describe("websocket transport", () => {
     peer.ws.send(batch.slice(500), { fin: true });
     expect(await peer.inbox.next("ack")).toEqual({ type: "ack", seq: 2 });
     clock.advance(300);
-    await sleep(30);
+    await roundTrip();
     expect(pings()).toBe(2);
   });
 
