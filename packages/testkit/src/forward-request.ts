@@ -111,11 +111,8 @@ export function forwardRequest(
   if (policy.bufferRequest) {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      upstream.setHeader("content-length", String(body.length));
-      upstream.end(body);
-    });
+    // Sent in one end(), before its headers: Node gives it a content-length.
+    req.on("end", () => upstream.end(Buffer.concat(chunks)));
   } else req.pipe(upstream);
   // "close" fires once the response is sent, or when the client went away first.
   res.on("close", finish);

@@ -85,8 +85,9 @@ export interface HostileProxy {
   bufferResponses(on: boolean): void;
   /**
    * While on, each request body is held back until the client has sent all of it, then sent to
-   * the target at once with a content-length, as nginx does by default (`proxy_request_buffering`):
-   * the target sees nothing of an upload until it is complete. WebSockets are not affected.
+   * the target at once with a content-length, as nginx does by default
+   * (`proxy_request_buffering`): the target sees nothing of an upload until it is complete.
+   * WebSockets are not affected.
    */
   bufferRequests(on: boolean): void;
   /**

@@ -31,9 +31,10 @@ export function createSendHandler(ctx: ServerContext) {
       return noContent(res);
     }
     noContent(res);
-    // Clients keep one send in flight (a ping may go beside it), so the 204 goes first: the client's next batch then
-    // travels while the application handles this one. Node writes the 204 on a nextTick (it
-    // corks the socket), and this tick comes after that one, before any other I/O.
+    // Clients keep one send in flight (a ping may go beside it), so the 204 goes first: the
+    // client's next batch then travels while the application handles this one. Node writes the
+    // 204 on a nextTick (it corks the socket), and this tick comes after that one, before any
+    // other I/O.
     process.nextTick(() => session.receive(frames));
   };
 }
