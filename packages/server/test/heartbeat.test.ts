@@ -25,6 +25,28 @@ function startHeartbeat(config: HeartbeatConfig & { onPing(): void; onExpired():
   };
 }
 
+/**
+ * Timers that run on (the system's monotonic time) and a wall clock read by now(), which can be
+ * set back, as Date.now() can.
+ */
+function settableClock() {
+  const timers = createManualClock();
+  let offset = 0;
+  const clock = { now: () => timers.now() + offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout };
+  return { timers, clock, setBack: (ms: number) => void (offset -= ms) };
+}
+
+/** startHeartbeat on a settableClock, logging pings and expiries at the timers' time. */
+function setupSettable(intervalMs: number, timeoutMs: number) {
+  const { timers, clock, setBack } = settableClock();
+  const log: string[] = [];
+  const elapsed = () => timers.now() - 1_000_000;
+  const heartbeat = startHeartbeat({ clock, intervalMs, timeoutMs, onPing: () => log.push(`ping@${elapsed()}`), onExpired: () => log.push(`expired@${elapsed()}`) });
+  /** When a log entry happened. */
+  const at = (entry: string | undefined) => Number(entry?.split("@")[1]);
+  return { timers, setBack, log, heartbeat, at };
+}
+
 function setup(intervalMs = 100, timeoutMs = 50) {
   const clock = createManualClock();
   const log: string[] = [];
@@ -96,20 +118,13 @@ describe("heartbeat", () => {
   });
 
   it("a clock set back delays neither pings nor the expiry of a silent link by as much", () => {
-    // Timers run on the system's monotonic time, Date.now() on the wall clock, which can be set back.
-    const timers = createManualClock();
-    let offset = 0;
-    const clock = { now: () => timers.now() + offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout };
-    const log: string[] = [];
-    const elapsed = () => timers.now() - 1_000_000;
-    const heartbeat = startHeartbeat({ clock, intervalMs: 100, timeoutMs: 50, onPing: () => log.push(`ping@${elapsed()}`), onExpired: () => log.push(`expired@${elapsed()}`) });
+    const { timers, setBack, log, heartbeat, at } = setupSettable(100, 50);
     timers.advance(60);
     heartbeat.activity();
-    offset = -60_000; // set back a minute; the client goes silent
+    setBack(60_000); // a minute; the client goes silent
     timers.advance(400);
     // Pinged within an interval of its time, and judged silent within two windows of the jump:
     // not a minute later.
-    const at = (entry: string | undefined) => Number(entry?.split("@")[1]);
     expect(log[0]).toMatch(/^ping@/);
     expect(at(log[0])).toBeLessThanOrEqual(200);
     expect(log.at(-1)).toMatch(/^expired@/);
@@ -119,28 +134,21 @@ describe("heartbeat", () => {
   });
 
   it("does not let a batch arriving after the clock was set back hold the sweep back", () => {
-    const timers = createManualClock();
-    let offset = 0;
-    const clock = { now: () => timers.now() + offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout };
-    const log: string[] = [];
-    const elapsed = () => timers.now() - 1_000_000;
-    const heartbeat = startHeartbeat({ clock, intervalMs: 1000, timeoutMs: 400, onPing: () => log.push(`ping@${elapsed()}`), onExpired: () => log.push(`expired@${elapsed()}`) });
+    const { timers, setBack, log, heartbeat, at } = setupSettable(1000, 400);
     timers.advance(500);
-    offset = -3_600_000; // set back an hour
+    setBack(3_600_000); // an hour
     heartbeat.receiving(); // and a batch starts to arrive, then nothing more
     timers.advance(3000);
     // Pinged while the batch arrives, and judged silent within about two windows of the jump.
     expect(log[0]).toMatch(/^ping@/);
-    expect(Number(log[0]!.split("@")[1])).toBeLessThanOrEqual(800);
+    expect(at(log[0])).toBeLessThanOrEqual(800);
     expect(log.at(-1)).toMatch(/^expired@/);
-    expect(Number(log.at(-1)!.split("@")[1])).toBeLessThanOrEqual(500 + 2 * 1400 + 100);
+    expect(at(log.at(-1))).toBeLessThanOrEqual(500 + 2 * 1400 + 100);
     heartbeat.stop();
   });
 
   it("pings on time a link watched after the clock was set back", () => {
-    const timers = createManualClock();
-    let offset = 0;
-    const clock = { now: () => timers.now() + offset, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout };
+    const { timers, clock, setBack } = settableClock();
     const heartbeats = createHeartbeats({ clock, intervalMs: 100, timeoutMs: 50 });
     const pings: number[] = [];
     const watched = (): Watched => ({ lastActivityMs: 0, batchSinceMs: undefined, nextPingAtMs: 0, ping: () => pings.push(timers.now() - 1_000_000), expire: () => undefined });
@@ -148,7 +156,7 @@ describe("heartbeat", () => {
     heartbeats.watch(first);
     timers.advance(100); // a sweep: it pings
     heartbeats.unwatch(first);
-    offset = -60_000;
+    setBack(60_000);
     const second = watched();
     heartbeats.watch(second);
     timers.advance(150);
