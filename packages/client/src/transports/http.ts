@@ -24,6 +24,13 @@ const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
 const UPLOAD_MS_PER_CHAR = 1 / 4;
 
 /**
+ * A ping in a batch longer than this goes up on its own (see send()): at the upload rate above,
+ * the rest of the body would hold its answer back by more than a second. A shorter batch keeps
+ * it, so that a ping and a message sent together (at every open) cost one request.
+ */
+const PING_WAITS_MAX_CHARS = 4096;
+
+/**
  * Once our close frame is queued, what is left goes up as one keepalive fetch, which a browser
  * sends through even when the page goes away, up to this long: keepalive bodies in flight may not
  * pass 64 KiB, and a character is at most 3 bytes of UTF-8. (The server reads any body of up to
@@ -172,8 +179,8 @@ export interface HttpLink {
   end(info: LinkClose): void;
   /**
    * Queues frames for the upstream POST, one request in flight at a time; the frames of a batch
-   * with a ping other than its messages go in a request beside it, so that a liveness check
-   * does not wait for an upload.
+   * with a ping other than its messages go in a request beside it (and beside a long body of its
+   * messages), so that a liveness check does not wait for an upload.
    */
   send(frames: readonly ClientFrame[]): void;
   /**
@@ -340,14 +347,15 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     send(frames) {
       if (ended) return;
       const closing = frames.some(({ type }) => type === "close");
-      const messages = frames.filter(({ type }) => type === "message");
+      let batch = encodeClientBatch(frames);
       // A ping must not wait for an upload: a check after a foreground or network change gives
       // the link only the heartbeat's timeout to answer, and the server reads a body whole before
       // its frames. So the other frames of a batch with a ping (they have no place in the
-      // messages' order) go in a request of their own, beside the POST in flight or the one with
-      // the batch's messages. A newer ping replaces one still unanswered: the heartbeat judges
-      // the link, and a hung request must not hold later pings back.
-      if (!goodbye && !closing && (posting || messages.length) && frames.some(({ type }) => type === "ping")) {
+      // messages' order) go in a request of their own, beside the POST in flight or beside a
+      // long one with the batch's messages. A newer ping replaces one still unanswered: the
+      // heartbeat judges the link, and a hung request must not hold later pings back.
+      if (!goodbye && !closing && (posting || batch.length > PING_WAITS_MAX_CHARS) && frames.some(({ type }) => type === "ping")) {
+        const messages = frames.filter(({ type }) => type === "message");
         const unanswered = pingAside;
         const pending = (pingAside = request(caps, "POST", endpoint(Endpoint.send), encodeClientBatch(frames.filter(({ type }) => type !== "message"))));
         unanswered?.abort();
@@ -360,9 +368,9 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
           (error) => pingAside === pending && failed(closeForNetworkError(error)),
         );
         if (!messages.length) return;
-        frames = messages;
+        batch = encodeClientBatch(messages);
       }
-      queue.push(encodeClientBatch(frames));
+      queue.push(batch);
       // With our close frame, what is left goes as one keepalive fetch, which outlives a page
       // that is going away. A POST still in flight would hold it back until the page is gone,
       // so that one is given up and its body goes again in front: the server drops the

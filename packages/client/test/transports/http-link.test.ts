@@ -198,10 +198,15 @@ describe("HTTP link", () => {
       expect(closes).toEqual([]);
     });
 
-    it("with messages and nothing in flight, goes in a request of its own too", () => {
+    it("with nothing in flight, goes apart from long messages and with short ones (one request at each open)", async () => {
       const { link, posts, frames } = setup();
-      link.send([ping(7), ack, message(1)]);
-      expect(posts().map(frames)).toEqual([[ping(7), ack], [message(1)]]);
+      link.send([ping(7), ack, message(1, 5000)]);
+      expect(posts().map(frames)).toEqual([[ping(7), ack], [message(1, 5000)]]);
+      posts()[0]!.answer(204);
+      posts()[1]!.answer(204);
+      await tick();
+      link.send([ping(8), message(2)]);
+      expect(posts().map(frames).slice(2)).toEqual([[ping(8), message(2)]]);
     });
 
     it("replaces one still unanswered, which then ends nothing", async () => {
