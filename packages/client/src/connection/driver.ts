@@ -267,7 +267,10 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     return generation;
   }
 
-  /** Lets go of the link without ending the connection; only a close frame already sent still goes up (HttpLink.close). */
+  /**
+   * Lets go of the link without ending the connection; only a close frame already sent still goes
+   * up (HttpLink.close).
+   */
   function detachLink(): void {
     // A message half come down goes with its link: the next one gets it again from its first part.
     parts.clear();
