@@ -1,7 +1,7 @@
 import { adaptiveFallback } from "./connection/adaptive.js";
 import { createDriver } from "./connection/driver.js";
 import type { FallbackFactory } from "./connection/fallback.js";
-import { resolveOptions } from "./options.js";
+import { invalidOption, optionWithMethods, resolveOptions } from "./options.js";
 import type { CoreOptions } from "./options.js";
 import type { TransportFactory } from "./transports/transport.js";
 import type { Connection } from "./types.js";
@@ -23,6 +23,12 @@ export function connectWith(url: string, options: Partial<CoreOptions>, factorie
  * @throws LifelineError INVALID_ARGUMENT for a bad URL or option.
  */
 export function connectCore(url: string, options: CoreOptions): Connection {
+  const factories = options?.transportFactories;
+  // The app's own list: a hole or something that is not a factory would otherwise surface only
+  // after connect(), as "no transport can run here". (Here, not in resolveOptions: the CDN
+  // bundles shorten the factories' member names, and they have only the built-in ones.)
+  if (!Array.isArray(factories) || !factories.length) invalidOption("transportFactories", factories);
+  for (const factory of [...factories]) optionWithMethods(factory ?? 0, "transportFactories", ["isSupported", "open"]);
   return open(url, options);
 }
 

@@ -1,4 +1,4 @@
-import { LifelineError } from "./errors.js";
+import { callApp, LifelineError } from "./errors.js";
 
 type Listener<T> = (payload: T) => void;
 
@@ -37,17 +37,7 @@ export function createEmitter<Events extends object>(names: readonly (keyof Even
       remove(event, registrations[event]?.filter((registration) => registration.listener === listener).pop());
     },
     emit(event, payload) {
-      for (const { listener } of registrations[event] ?? []) {
-        try {
-          (listener as Listener<Events[typeof event]>)(payload);
-        } catch (error) {
-          // A throwing listener must not break the connection's bookkeeping; rethrow it
-          // outside this call stack so it still reaches the host's error reporting.
-          globalThis.setTimeout(() => {
-            throw error;
-          }, 0);
-        }
-      }
+      for (const { listener } of registrations[event] ?? []) callApp(listener as Listener<Events[typeof event]>, payload);
     },
   };
 }

@@ -16,9 +16,16 @@ export type ErrorCode =
    * for good: then the error is named after the refusal).
    */
   | "TRANSPORT_UNAVAILABLE"
-  /** A transport failed: network error, refused connection, unexpected end. */
+  /**
+   * A transport failed (network error, refused connection, unexpected end), or the server closed
+   * with a code none of the others names, such as one its app chose (`closeCode` has it).
+   */
   | "TRANSPORT_ERROR"
-  /** A connection attempt took longer than its timeout. */
+  /**
+   * A candidate took longer than `connectTimeout` to connect. Never an event's own code: it is
+   * the `cause` of the TRANSPORT_UNAVAILABLE that ends the attempt (itself the `cause` of a
+   * RECONNECT_FAILED once retries are used up).
+   */
   | "TIMEOUT"
   /** Nothing arrived for pingInterval + pingTimeout: the link was dead. */
   | "HEARTBEAT_TIMEOUT"
@@ -31,6 +38,21 @@ export type ErrorCode =
   | "SESSION_NOT_FOUND"
   /** The server closed the session, or is going away. */
   | "CLOSED_BY_SERVER";
+
+/**
+ * Calls the app's own code (a listener, the debug logger, a platform object's remover). What it
+ * throws is rethrown outside this call stack: it must not leave the connection's bookkeeping half
+ * done, and it must still reach the host's error reporting.
+ */
+export function callApp<T>(fn: (arg: T) => void, arg: T): void {
+  try {
+    fn(arg);
+  } catch (error) {
+    globalThis.setTimeout(() => {
+      throw error;
+    }, 0);
+  }
+}
 
 /** Every error Lifeline raises or reports. Branch on `code`, not on `message`. */
 export class LifelineError extends Error {

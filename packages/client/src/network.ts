@@ -1,3 +1,5 @@
+import { callApp } from "./errors.js";
+
 /** Something to add and remove listeners on, whose events are of type E. */
 interface EventSource<E> {
   addEventListener(type: string, listener: (event: E) => void): void;
@@ -108,7 +110,8 @@ export function watchNetwork(sources: NetworkSources, handlers: NetworkHandlers)
   }
 
   return () => {
-    for (const remove of removers.splice(0)) remove();
+    // An AppState or NetInfo whose removal throws must not stop close() halfway.
+    for (const remove of removers.splice(0)) callApp(remove, undefined);
   };
 }
 

@@ -4,7 +4,7 @@ import { systemClock } from "./clock.js";
 import type { CapabilityOptions } from "./env.js";
 import { platformSources } from "./network.js";
 import type { AppStateLike, NetInfoLike, NetworkSources } from "./network.js";
-import { LifelineError } from "./errors.js";
+import { callApp, LifelineError } from "./errors.js";
 import type { BackoffSettings, RetryPolicy } from "./reconnect.js";
 import type { StorageLike } from "./transport-memory.js";
 import { exponentialBackoff } from "./reconnect.js";
@@ -59,8 +59,9 @@ export interface ClientOptions extends CapabilityOptions {
    */
   fallbackDelay?: number;
   /**
-   * While connected over streaming or polling, keep trying WebSocket in the background and switch
-   * to it, without losing or reordering a message, once it works. Default true. (This and the
+   * While connected over a transport that `transports` ranks below WebSocket (streaming or polling
+   * by default), keep trying WebSocket in the background and switch to it, without losing or
+   * reordering a message, once it works. Default true. (This and the
    * next two belong to the default entry's adaptive fallback; the core entry ignores them.)
    */
   upgrade?: boolean;
@@ -178,9 +179,12 @@ export function resolveOptions(options: Partial<CoreOptions>, factories?: readon
   const appState = optionWithMethods(options.appState, "appState", ["addEventListener"]);
   const netInfo = optionWithMethods(options.netInfo, "netInfo", ["addEventListener"]);
   const { debug } = options;
-  const log = debug === true ? (message: string) => console.debug("[lifeline] " + message) : debug === false ? undefined : optionOfType(debug, "debug", "function");
+  const print = debug === true ? (message: string) => console.debug("[lifeline] " + message) : debug === false ? undefined : optionOfType(debug, "debug", "function");
+  // The log is written in the middle of state changes: a logger that throws must not stop one.
+  const log = print && ((message: string) => callApp(print, message));
   return {
-    factories: wanted ? wanted.map((name) => all.find((f) => f.name === name) ?? invalidOption("transports", name)) : all,
+    // Spread: a hole in the array is then an undefined name, refused like any unknown one.
+    factories: wanted ? [...wanted].map((name) => all.find((f) => f.name === name) ?? invalidOption("transports", name)) : all,
     retryPolicy: options.retryPolicy ?? (backoff ? exponentialBackoff(backoff) : null),
     maxMessages: count(buffer.maxMessages, "buffer.maxMessages", DEFAULT_BUFFER_MAX_MESSAGES, true),
     maxBytes: num(buffer.maxBytes, "buffer.maxBytes", DEFAULT_BUFFER_MAX_BYTES, true),

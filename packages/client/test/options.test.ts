@@ -95,6 +95,22 @@ describe("options", () => {
     expect(rejection({ WebSocket: FakeSocket.bind(null) } as never)).toBeUndefined();
   });
 
+  it("refuses a core entry's transportFactories that are empty, have a hole or hold a non-factory", () => {
+    const core = (transportFactories: unknown) => rejection({ transportFactories } as never, connectCore as typeof connect);
+    // `[, webSocket]` has a hole where its first factory would be.
+    for (const bad of [[], ["websocket"], [5], [null], [{ name: "websocket" }], [, webSocket], undefined, webSocket]) {
+      expect(core(bad)?.code, String(bad)).toBe("INVALID_ARGUMENT");
+    }
+    expect(core([webSocket])).toBeUndefined();
+  });
+
+  it("refuses a transports list with a hole as a typed error", () => {
+    // A hole where the first name would be.
+    const error = rejection({ transports: [, "polling"] as never });
+    expect(error).toBeInstanceOf(LifelineError);
+    expect(error?.code).toBe("INVALID_ARGUMENT");
+  });
+
   it("leaves the adaptive fallback's options to it: the core entry, which has none, ignores them", () => {
     const core = (options: object) => rejection({ transportFactories: [webSocket], ...options }, connectCore as typeof connect);
     expect(core({ upgrade: "no", storage: 1 })).toBeUndefined();

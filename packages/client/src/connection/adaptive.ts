@@ -10,7 +10,8 @@ const MEMORY_TTL_MS = 24 * 3600_000;
 /**
  * The fallback of the default entry. It starts with the transport that worked last for the
  * endpoint (remembered across page loads), keeps transports whose links die soon after opening
- * out of the way for a while, and from streaming or polling upgrades to WebSocket once it works.
+ * out of the way for a while, and from a transport ranked below WebSocket (streaming or polling
+ * by default) upgrades to WebSocket once it works.
  */
 export const adaptiveFallback: FallbackFactory = (host, options) => {
   const { clock, log } = options;
@@ -24,11 +25,14 @@ export const adaptiveFallback: FallbackFactory = (host, options) => {
   const memory = remember && options.factories.length > 1 ? createTransportMemory(host.endpoint.url, storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
   const webSocket = upgrade ? options.factories.find((f) => f.name === "websocket" && f.isSupported(host.caps)) : undefined;
   const upgrader = webSocket ? createUpgrader(host, { factory: webSocket, clock, health, log }) : undefined;
+  // The allowed order is the app's preference: a transport it ranks above WebSocket
+  // (`transports: ["polling", "websocket"]`) is kept, not upgraded from.
+  const rank = (name: string) => options.factories.findIndex((f) => f.name === name);
   return {
     order: (supported, last) => health.order(supported, memory ? memory.recall() : (last ?? undefined)),
     opened(name) {
       memory?.remember(name);
-      upgrader?.schedule();
+      if (rank(name) > rank("websocket")) upgrader?.schedule();
     },
     lost(name, uptimeMs, blameless) {
       if (!health.lost(name, uptimeMs, blameless)) return;

@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { connectWith } from "../../src/client.js";
+import type { AppStateLike } from "../../src/network.js";
 import type { CoreOptions } from "../../src/options.js";
 import type { RetryPolicy } from "../../src/reconnect.js";
 import { createManualClock } from "@lifeline/testkit";
@@ -411,5 +412,64 @@ describe("losses that are no strike against the transport", () => {
     }
     await expectOnlyWebSocket(4);
     conn.close();
+  });
+});
+
+describe("the app's own code that throws", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("a debug logger that throws stops no state change: the connection opens, reconnects and closes, and the error is rethrown outside", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    const boom = new Error("logger failed");
+    const s = setup({
+      debug: () => {
+        throw boom;
+      },
+    });
+    const closes: number[] = [];
+    s.conn.on("close", ({ code }) => closes.push(code));
+    s.conn.send("a");
+    await opened(s);
+    expect(s.conn.state).toBe("open");
+    expect(s.factory.links[0]!.sent).toContainEqual({ type: "message", seq: 1, data: "a" });
+    // Each log line was a throw: every one is rethrown on its own timer, none of them here.
+    expect(vi.getTimerCount()).toBeGreaterThan(0);
+    expect(() => vi.runOnlyPendingTimers()).toThrow(boom);
+    // A lost link is logged too: the connection still goes to reconnecting and retries.
+    s.factory.links[0]!.drop();
+    expect(s.conn.state).toBe("reconnecting");
+    s.clock.advance(10_000);
+    await settle();
+    expect(s.factory.links).toHaveLength(2);
+    s.conn.close();
+    expect(closes).toEqual([1000]);
+    expect(s.clock.pendingTimers).toBe(0);
+    vi.clearAllTimers();
+  });
+
+  it("an AppState whose removal throws does not stop close(): the close event fires and every other listener goes", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    const win = createFakeWindow();
+    const netInfo = createFakeNetInfo("wifi");
+    const boom = new Error("remove failed");
+    const appState: AppStateLike = {
+      addEventListener: () => ({
+        remove: () => {
+          throw boom;
+        },
+      }),
+    };
+    // NetInfo's listener is added after AppState's, so it is removed after the one that throws.
+    const s = setup({ networkSources: { window: win, appState, netInfo } });
+    await opened(s);
+    const closes: number[] = [];
+    s.conn.on("close", ({ code }) => closes.push(code));
+    expect(() => s.conn.close()).not.toThrow();
+    expect(s.conn.state).toBe("closed");
+    expect(closes).toEqual([1000]);
+    expect([win.listenerCount(), netInfo.listenerCount()]).toEqual([0, 0]);
+    expect(() => vi.runOnlyPendingTimers()).toThrow(boom);
   });
 });

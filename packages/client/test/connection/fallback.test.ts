@@ -317,6 +317,32 @@ describe("upgrade to WebSocket from a fallback", () => {
     expect(s.ws.links).toHaveLength(1);
     s.conn.close();
   });
+
+  it("keeps a transport that `transports` ranks above WebSocket, and upgrades from one ranked below it", async () => {
+    const s = setup({ fallbackDelay: 5000, transports: ["streaming", "websocket", "polling"] });
+    await settle();
+    s.streaming.links[0]!.welcome(welcomeOpts);
+    await settle();
+    s.clock.advance(60_000);
+    // Streaming is what the app prefers: no probe.
+    expect(s.ws.links).toHaveLength(0);
+    expect(s.conn.transport).toBe("streaming");
+    // Polling, after a loss where streaming and WebSocket both fail, is below WebSocket: probed.
+    s.streaming.links[0]!.drop();
+    s.clock.advance(100);
+    await settle();
+    s.streaming.links[1]!.drop({ reason: "refused" });
+    await settle();
+    s.ws.links[0]!.drop({ reason: "refused" });
+    await settle();
+    s.polling.links[0]!.welcome({ ...welcomeOpts, resumed: true });
+    await settle();
+    expect(s.conn.transport).toBe("polling");
+    s.clock.advance(1000);
+    expect(s.ws.links).toHaveLength(2);
+    s.conn.close();
+    expect(s.clock.pendingTimers).toBe(0);
+  });
 });
 
 describe("the core entry (no adaptive fallback)", () => {
