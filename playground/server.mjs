@@ -119,7 +119,9 @@ export async function startPlayground({ port = 8080, host = "127.0.0.1", outageM
     return reply(res, 200, JSON_TYPE, JSON.stringify({ links, outageMs }));
   }
 
-  const http = createHttpServer((req, res) => {
+  // No limit on how long a request body may take to arrive (Node's default is 5 min): a large
+  // message on a throttled link must not be cut off (the server README, requestTimeout).
+  const http = createHttpServer({ requestTimeout: 0 }, (req, res) => {
     // Prefixed, not resolved against a base: "//x" must stay a path, not become a host.
     const { pathname } = new URL(`http://localhost${req.url ?? "/"}`);
     if (pathname === "/control/push") return control(req, res, "push");

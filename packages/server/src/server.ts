@@ -10,7 +10,7 @@ import { createFlushQueue } from "./flush-queue.js";
 import { createHeartbeats } from "./heartbeat.js";
 import { refusal, refuse, refuseUpgrade } from "./http.js";
 import { createLog } from "./log.js";
-import type { ServerOptions } from "./options.js";
+import type { ResolvedOptions, ServerOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
 import { createRegistry } from "./registry.js";
 import { createRouter } from "./router.js";
@@ -58,6 +58,16 @@ const EVENTS = new Set<string>(["connection"]);
 
 function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * Node ends a request whose body is still arriving after `requestTimeout` (5 min by default):
+ * too soon for a large message on a slow uplink, which the client still waits for (a POST gets
+ * the heartbeat window plus 1 ms per 4 characters of its body). This covers the largest body the
+ * server takes, and never lowers Node's default.
+ */
+function requestTimeoutMs({ pingIntervalMs, pingTimeoutMs, maxBodyBytes }: ResolvedOptions): number {
+  return Math.max(300_000, Math.min(2 ** 31 - 1, pingIntervalMs + pingTimeoutMs + Math.ceil(maxBodyBytes / 4)));
 }
 
 /**
@@ -135,7 +145,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
       if (own) throw new LifelineServerError("ALREADY_LISTENING", "listen() was already called");
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new LifelineServerError("INVALID_ARGUMENT", `port must be an integer from 0 to 65535, got ${String(port)}`);
       if (typeof host !== "string" || host === "") throw new LifelineServerError("INVALID_ARGUMENT", "host must be a non-empty string");
-      const server = (own = createHttpServer());
+      const server = (own = createHttpServer({ requestTimeout: requestTimeoutMs(options) }));
       server.on("request", (req: IncomingMessage, res: ServerResponse) => {
         if (!router.request(req, res)) notFound(res);
       });
@@ -174,30 +184,44 @@ export function createServer(input?: ServerOptions): LifelineServer {
       if (!server || typeof server.listeners !== "function" || typeof server.on !== "function") {
         throw new LifelineServerError("INVALID_ARGUMENT", "attach() takes a node:http (or https) Server");
       }
+      const uploadMs = requestTimeoutMs(options);
+      if (server.requestTimeout > 0 && server.requestTimeout < uploadMs) {
+        log.warn(`[server] the HTTP server's requestTimeout (${server.requestTimeout} ms) cuts off HTTP uploads that a client still waits for; set it to 0 or at least ${uploadMs} ms`);
+      }
       // engine.io's approach: take over 'request' and 'upgrade', handle our path, and hand
       // everything else to the listeners that were there before, in their order.
       const requestListeners = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
       const upgradeListeners = server.listeners("upgrade") as ((req: IncomingMessage, socket: Duplex, head: Buffer) => void)[];
       server.removeAllListeners("request");
       server.removeAllListeners("upgrade");
+      // Set on close(). A later attach() (a second Lifeline server on another path) may hold our
+      // listeners among the ones it passes requests on to: from then on they only pass on.
+      let detached = false;
       const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-        if (router.request(req, res)) return;
+        if (!detached && router.request(req, res)) return;
         for (const listener of requestListeners) listener.call(server, req, res);
         // Nobody else answers: without this the request would hang.
         if (!requestListeners.length && server.listenerCount("request") === 1) notFound(res);
       };
       const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (router.upgrade(req, socket, head)) return;
+        if (!detached && router.upgrade(req, socket, head)) return;
         for (const listener of upgradeListeners) listener.call(server, req, socket, head);
         if (!upgradeListeners.length && server.listenerCount("upgrade") === 1) refuseUpgrade(socket, refusal(CloseCode.SESSION_NOT_FOUND, "not found", 404));
       };
       server.on("request", onRequest);
       server.on("upgrade", onUpgrade);
+      // Puts the listeners we took back in our place, unless a later attach() has taken ours:
+      // they are in its hands then, and ours pass everything on to them.
+      type Listener = Parameters<HttpServer["off"]>[1];
+      const restore = (event: "request" | "upgrade", ours: Listener, theirs: readonly Listener[]) => {
+        if (!server.listeners(event).includes(ours)) return;
+        server.off(event, ours);
+        for (const listener of theirs.slice().reverse()) server.prependListener(event, listener);
+      };
       detachers.push(() => {
-        server.off("request", onRequest);
-        server.off("upgrade", onUpgrade);
-        for (const listener of requestListeners.slice().reverse()) server.prependListener("request", listener);
-        for (const listener of upgradeListeners.slice().reverse()) server.prependListener("upgrade", listener);
+        detached = true;
+        restore("request", onRequest, requestListeners);
+        restore("upgrade", onUpgrade, upgradeListeners);
       });
     },
 

@@ -1,4 +1,4 @@
-import { createServer as createHttpServer } from "node:http";
+import { Server as HttpServerClass, createServer as createHttpServer } from "node:http";
 import type { Server as HttpServer } from "node:http";
 import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
@@ -255,5 +255,58 @@ describe("attach()", () => {
     await closing;
     expect(closed).toBe(true);
     expect(() => lifeline.attach(app)).toThrow(expect.objectContaining({ code: "SERVER_CLOSED" }));
+  });
+
+  it("shares one HTTP server between two Lifeline servers; closing one leaves the other and the app as they were", async () => {
+    const { app, base } = await appServer();
+    let appCalls = 0;
+    app.prependListener("request", () => appCalls++);
+    const first = createServer({ path: "/a" });
+    const second = createServer({ path: "/b" });
+    extraLifelines.push(first, second);
+    echo(second);
+    first.attach(app);
+    second.attach(app);
+    expect((await postFrames(base + "/a/poll", [hello()])).status).toBe(200);
+    await first.close();
+    // The app answers its own paths once, the closed server's path included; no second answer
+    // (which would throw ERR_HTTP_HEADERS_SENT) comes from a listener kept by the other server.
+    expect(await request(base + "/other")).toMatchObject({ status: 200, text: "app:/other" });
+    expect(await request(base + "/a/poll")).toMatchObject({ status: 200, text: "app:/a/poll" });
+    expect(appCalls).toBe(2);
+    const peer = await wsSession(base + "/b");
+    peer.send(text(1, "still served"));
+    expect(await peer.inbox.next("message")).toEqual(text(1, "still served"));
+    await second.close();
+    expect(await request(base + "/b/poll")).toMatchObject({ status: 200, text: "app:/b/poll" });
+    expect(appCalls).toBe(3);
+  });
+
+  it("warns when the HTTP server's requestTimeout would cut off an upload the client still waits for", async () => {
+    const { app } = await appServer();
+    const warnings: string[] = [];
+    const lifeline = createServer({ logger: { warn: (message) => warnings.push(message) } });
+    extraLifelines.push(lifeline);
+    app.requestTimeout = 300_000;
+    lifeline.attach(app);
+    expect(warnings).toEqual([expect.stringContaining("requestTimeout (300000 ms) cuts off HTTP uploads")]);
+    const relaxed = createServer({ logger: { warn: (message) => warnings.push(message) } });
+    extraLifelines.push(relaxed);
+    app.requestTimeout = 0;
+    relaxed.attach(app);
+    expect(warnings).toHaveLength(1);
+  });
+});
+
+describe("listen(): an upload on a slow uplink", () => {
+  it("lets a request body take as long as the client waits for the largest body the server takes", async () => {
+    const { url } = await startServer({ heartbeat: { interval: 15_000, timeout: 10_000 }, maxMessageSize: 4 * 1024 * 1024 });
+    const port = Number(new URL(url).port);
+    const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+    const http = handles.find((h): h is HttpServer => h instanceof HttpServerClass && (h.address() as AddressInfo | null)?.port === port);
+    expect(http).toBeDefined();
+    // The client gives a POST the heartbeat window plus 1 ms per 4 characters of its body.
+    const largestBody = 6 * 4 * 1024 * 1024 + 64 * 1024;
+    expect(http!.requestTimeout).toBeGreaterThanOrEqual(25_000 + largestBody / 4);
   });
 });

@@ -474,6 +474,33 @@ describe("websocket transport: bad input", () => {
     expect(await bystander.inbox.next("message")).toEqual(text(1, "still here"));
   });
 
+  it("ends the session with 4100 at once when ws fails the socket for invalid UTF-8 (1007), which the client takes as final", async () => {
+    const { url, nextSession } = await startServer({ resumeWindow: 60_000 });
+    const peer = await wsSession(url);
+    const session = await nextSession();
+    const closed = closeOf(session);
+    // A text frame whose bytes are not UTF-8: ws refuses it itself, before any batch is read.
+    peer.ws.send(Buffer.from([0x5b, 0xff, 0x5d]), { binary: false });
+    expect((await peer.closed).code).toBe(1007);
+    // Not after the 60 s resume window: the close event comes with the socket's end.
+    expect(await closed).toMatchObject({ code: 4100, reason: expect.stringContaining("WebSocket protocol error") });
+  });
+
+  it("takes a WebSocket closed without a close frame as a dropped link, whatever its code (1006 once the window is over)", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, resumeWindow: 1000 });
+    for (const code of [1000, 3000, 4100]) {
+      const peer = await wsSession(url);
+      const session = await nextSession();
+      const closed = closeOf(session);
+      peer.ws.close(code);
+      await peer.closed;
+      await expect.poll(() => session.transport).toBeNull();
+      clock.advance(1000);
+      expect(await closed).toMatchObject({ code: 1006, reason: expect.stringContaining(`WebSocket closed (${code})`) });
+    }
+  });
+
   it("refuses binary WebSocket messages with 4100", async () => {
     const { url } = await startServer();
     const peer = await openWs(url);
