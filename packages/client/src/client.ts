@@ -23,12 +23,16 @@ export function connectWith(url: string, options: Partial<CoreOptions>, factorie
  * @throws LifelineError INVALID_ARGUMENT for a bad URL or option.
  */
 export function connectCore(url: string, options: CoreOptions): Connection {
-  const factories = options?.transportFactories;
+  if (typeof options !== "object" || !options) invalidOption("options", options);
+  const factories = options.transportFactories;
   // The app's own list: a hole or something that is not a factory would otherwise surface only
   // after connect(), as "no transport can run here". (Here, not in resolveOptions: the CDN
   // bundles shorten the factories' member names, and they have only the built-in ones.)
   if (!Array.isArray(factories) || !factories.length) invalidOption("transportFactories", factories);
-  for (const factory of [...factories]) optionWithMethods(factory ?? 0, "transportFactories", ["isSupported", "open"]);
+  for (const factory of [...factories]) {
+    if (typeof factory?.name !== "string") invalidOption("transportFactories", factory);
+    optionWithMethods(factory, "transportFactories", ["isSupported", "open"]);
+  }
   return open(url, options);
 }
 

@@ -98,9 +98,13 @@ describe("options", () => {
   it("refuses a core entry's transportFactories that are empty, have a hole or hold a non-factory", () => {
     const core = (transportFactories: unknown) => rejection({ transportFactories } as never, connectCore as typeof connect);
     // `[, webSocket]` has a hole where its first factory would be.
-    for (const bad of [[], ["websocket"], [5], [null], [{ name: "websocket" }], [, webSocket], undefined, webSocket]) {
+    const nameless = { isSupported: () => true, open: webSocket.open };
+    for (const bad of [[], ["websocket"], [5], [null], [{ name: "websocket" }], [nameless], [, webSocket], undefined, webSocket]) {
       expect(core(bad)?.code, String(bad)).toBe("INVALID_ARGUMENT");
     }
+    // The message names what was wrong, not a stand-in.
+    expect(core([null])?.message).toBe("invalid option transportFactories: null");
+    expect(rejection(null, connectCore as typeof connect)?.message).toBe("invalid option options: null");
     expect(core([webSocket])).toBeUndefined();
   });
 

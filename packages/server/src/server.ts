@@ -67,7 +67,7 @@ function urlHost(host: string): string {
  * server takes, and never lowers Node's default.
  */
 function requestTimeoutMs({ pingIntervalMs, pingTimeoutMs, maxBodyBytes }: ResolvedOptions): number {
-  return Math.max(300_000, Math.min(2 ** 31 - 1, pingIntervalMs + pingTimeoutMs + Math.ceil(maxBodyBytes / 4)));
+  return Math.max(300_000, pingIntervalMs + pingTimeoutMs + Math.ceil(maxBodyBytes / 4));
 }
 
 /**

@@ -474,16 +474,24 @@ describe("websocket transport: bad input", () => {
     expect(await bystander.inbox.next("message")).toEqual(text(1, "still here"));
   });
 
-  it("ends the session with 4100 at once when ws fails the socket for invalid UTF-8 (1007), which the client takes as final", async () => {
-    const { url, nextSession } = await startServer({ resumeWindow: 60_000 });
+  it("keeps the session resumable when ws fails the socket for a bad close frame (a proxy's made-up 1006 for a dropped client)", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, resumeWindow: 1000 });
     const peer = await wsSession(url);
     const session = await nextSession();
-    const closed = closeOf(session);
-    // A text frame whose bytes are not UTF-8: ws refuses it itself, before any batch is read.
-    peer.ws.send(Buffer.from([0x5b, 0xff, 0x5d]), { binary: false });
-    expect((await peer.closed).code).toBe(1007);
-    // Not after the 60 s resume window: the close event comes with the socket's end.
-    expect(await closed).toMatchObject({ code: 4100, reason: expect.stringContaining("WebSocket protocol error") });
+    let closedWith: number | undefined;
+    session.on("close", ({ code }) => (closedWith = code));
+    // A masked close frame (zero mask key) with code 1006, which no endpoint may send: ws fails
+    // the socket with 1002.
+    const socket = (peer.ws as unknown as { _socket: { write(data: Buffer): void } })._socket;
+    socket.write(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xee]));
+    await peer.closed;
+    await expect.poll(() => session.transport).toBeNull();
+    expect(closedWith).toBeUndefined();
+    clock.advance(999);
+    expect(closedWith).toBeUndefined();
+    clock.advance(1);
+    await expect.poll(() => closedWith).toBe(1006);
   });
 
   it("takes a WebSocket closed without a close frame as a dropped link, whatever its code (1006 once the window is over)", async () => {

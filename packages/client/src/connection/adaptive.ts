@@ -21,8 +21,10 @@ export const adaptiveFallback: FallbackFactory = (host, options) => {
   const remember = optionOfType(given.rememberTransport, "rememberTransport", "boolean") !== false;
   const upgrade = optionOfType(given.upgrade, "upgrade", "boolean") !== false;
   // Only a connection that had a choice teaches the next one: one forced onto a transport (a
-  // polling-only widget, say) must not start every other connection to the endpoint on it.
-  const memory = remember && options.factories.length > 1 ? createTransportMemory(host.endpoint.url, storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
+  // polling-only widget, say) must not start every other connection to the endpoint on it. One
+  // given its own order remembers apart, so neither order overrides the other.
+  const names = given.transports ? " " + options.factories.map((f) => f.name).join() : "";
+  const memory = remember && options.factories.length > 1 ? createTransportMemory(host.endpoint.url + names, storage ?? platformStorage(), clock, MEMORY_TTL_MS) : undefined;
   const webSocket = upgrade ? options.factories.find((f) => f.name === "websocket" && f.isSupported(host.caps)) : undefined;
   const upgrader = webSocket ? createUpgrader(host, { factory: webSocket, clock, health, log }) : undefined;
   // The allowed order is the app's preference: a transport it ranks above WebSocket

@@ -121,6 +121,26 @@ describe("remembering what worked", () => {
     next.conn.close();
   });
 
+  it("keeps what a connection given its own order learns apart from what the default order learns, both ways", async () => {
+    const storage = memoryStorage();
+    const defaultKey = "lifeline:transport:http://127.0.0.1:1/lifeline";
+    storage.setItem(defaultKey, `websocket ${1_000_000}`);
+    // The app prefers polling: a WebSocket that worked for default connections does not go first.
+    const pollingFirst = setup({ fallbackDelay: 5000, transports: ["polling", "websocket"], storage });
+    await settle();
+    expect([pollingFirst.polling.links.length, pollingFirst.ws.links.length]).toEqual([1, 0]);
+    pollingFirst.polling.links[0]!.welcome(welcomeOpts);
+    await settle();
+    pollingFirst.conn.close();
+    // What it learned (polling) is its own: the default order still starts with WebSocket.
+    expect(storage.data.get(defaultKey)).toBe(`websocket ${1_000_000}`);
+    expect(storage.data.get(`${defaultKey} polling,websocket`)).toMatch(/^polling \d+$/);
+    const byDefault = setup({ fallbackDelay: 5000, storage });
+    await settle();
+    expect([byDefault.ws.links.length, byDefault.polling.links.length]).toEqual([1, 0]);
+    byDefault.conn.close();
+  });
+
   it.each([
     ["24 hours ago", 1_000_000 - 24 * 3600_000],
     ["more than 24 hours ahead of now: the wall clock was set back since", 1_000_000 + 25 * 3600_000],

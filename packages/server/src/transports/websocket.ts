@@ -169,15 +169,12 @@ class Connection implements Link {
 
   error(error: Error & { code?: string }): void {
     this.shared.ctx.log.debug(`[websocket] socket error: ${error.message}`);
-    // A frame ws refused (too long, invalid UTF-8, a framing error): it has already failed the
-    // connection with 1009, 1007 or 1002, which the client takes as final, so the session ends
-    // too instead of waiting out its resume window.
-    if (!error.code?.startsWith("WS_ERR_") || !this.session || this.session.link !== this) return;
-    const tooLong = error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" || error.code === "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH";
-    this.session.close(
-      tooLong ? { code: CloseCode.MESSAGE_TOO_LARGE, reason: "WebSocket message is over the limit" } : { code: CloseCode.PROTOCOL_ERROR, reason: `WebSocket protocol error: ${error.message}` },
-      false,
-    );
+    // ws has already failed the connection with 1009; the session cannot go on either. (Its other
+    // refusals, 1002 and 1007, may concern a close frame a proxy made up for a dropped client,
+    // which can resume: they only let the link go, in closed().)
+    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" && this.session && this.session.link === this) {
+      this.session.close({ code: CloseCode.MESSAGE_TOO_LARGE, reason: "WebSocket message is over the limit" }, false);
+    }
   }
 
   closed(code: number, reason: Buffer): void {
@@ -185,7 +182,7 @@ class Connection implements Link {
     this.stopHelloTimer();
     // Without a close frame before it, the socket's own code says nothing about the session (a
     // client lets a link go with 1000, a proxy may send anything): the link dropped.
-    if (this.session) this.session.detach(this, { code: CloseCode.ABNORMAL, reason: reason.toString() || `WebSocket closed (${code})` });
+    if (this.session) this.session.detach(this, { code: CloseCode.ABNORMAL, reason: `WebSocket closed (${code}${reason.length ? `: ${reason.toString()}` : ""})` });
   }
 }
 
