@@ -93,7 +93,15 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     // than the heartbeat allows a silent link, and its pong waits behind it.
     const session = sid === undefined ? undefined : ctx.registry.get(sid);
     if (session) req.on("data", () => session.receiving());
+    // A body may take as long as the client waits for its answer (the heartbeat window plus 1 ms
+    // per 4 characters), and no longer: one that trickles in slower is cut, as Node's own
+    // requestTimeout would, which listen() sets far out to fit the largest body.
+    const expectedBytes = Number(req.headers["content-length"]) || options.maxBodyBytes;
+    const { clock } = options;
+    // Capped at setTimeout's limit, past which it would fire at once.
+    const deadline = clock.setTimeout(() => req.destroy(), Math.min(2 ** 31 - 1, options.pingIntervalMs + options.pingTimeoutMs + Math.ceil(expectedBytes / 4)));
     readFrames(req, options.maxBodyBytes, options.maxBatchLines).then((body) => {
+      clock.clearTimeout(deadline);
       if (!body || res.writableEnded || res.destroyed) return;
       if ("refused" in body) {
         ctx.log.debug(`[http] refused ${req.method} ${req.url}: ${body.refused.reason}`);

@@ -146,6 +146,44 @@ describe("http streaming transport", () => {
     expect(session.transport).toBe("streaming");
   });
 
+  it("gives a /send body as long as the client waits for its answer, then cuts it", async () => {
+    const clock = createManualClock();
+    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 1000 } });
+    const stream = await openStream(url, [hello()]);
+    const { sessionId } = await stream.inbox.next("welcome");
+    const session = await nextSession();
+    const received: unknown[] = [];
+    session.on("message", (data) => received.push(data));
+    const upload = (seq: number) => {
+      const body = encodeBatch([text(seq, "x".repeat(4000))]);
+      const req = httpRequest(`${url}/send?sid=${sessionId}`, { method: "POST", headers: { "content-type": "text/plain;charset=UTF-8", "content-length": Buffer.byteLength(body) } });
+      const outcome = new Promise<string>((resolve) => {
+        req.on("response", (res) => resolve(`answered ${res.statusCode}`));
+        req.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      });
+      // The client's wait: the heartbeat window plus 1 ms per 4 characters of the body.
+      return { req, body, outcome, allowedMs: 2000 + Math.ceil(Buffer.byteLength(body) / 4) };
+    };
+    const sent = async (req: ReturnType<typeof upload>["req"], part: string) => {
+      const arrived = new Promise((resolve) => setTimeout(resolve, 30));
+      req.write(part);
+      await arrived;
+    };
+    // In time, if only just: delivered.
+    const inTime = upload(1);
+    await sent(inTime.req, inTime.body.slice(0, 1000));
+    clock.advance(inTime.allowedMs - 1);
+    inTime.req.end(inTime.body.slice(1000));
+    expect(await inTime.outcome).toBe("answered 204");
+    // Too slow: cut where the client would have given up, and nothing of it delivered.
+    const tooSlow = upload(2);
+    await sent(tooSlow.req, tooSlow.body.slice(0, 1000));
+    clock.advance(tooSlow.allowedMs);
+    expect(await tooSlow.outcome).toBe("ECONNRESET");
+    await nextTurn();
+    expect(received).toEqual(["x".repeat(4000)]);
+  });
+
   it("a client close frame by /send ends the session and the stream", async () => {
     const { url, nextSession } = await startServer();
     const stream = await openStream(url, [hello()]);
