@@ -61,8 +61,8 @@ export interface ClientOptions extends CapabilityOptions {
   /**
    * While connected over a transport that `transports` ranks below WebSocket (streaming or polling
    * by default), keep trying WebSocket in the background and switch to it, without losing or
-   * reordering a message, once it works. Default true. (This and the
-   * next two belong to the default entry's adaptive fallback; the core entry ignores them.)
+   * reordering a message, once it works. Default true. (This and the next two belong to the
+   * default entry's adaptive fallback; the core entry ignores them.)
    */
   upgrade?: boolean;
   /**

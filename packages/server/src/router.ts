@@ -94,8 +94,9 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     const session = sid === undefined ? undefined : ctx.registry.get(sid);
     if (session) req.on("data", () => session.receiving());
     // A body may take as long as the client waits for its answer (the heartbeat window plus 1 ms
-    // per 4 characters), and no longer: one that trickles in slower is cut, as Node's own
-    // requestTimeout would, which listen() sets far out to fit the largest body.
+    // per 4 characters; counted here in bytes, never fewer), and no longer: one that trickles in
+    // slower is cut, as Node's own requestTimeout would, which listen() sets far out to fit the
+    // largest body.
     const expectedBytes = Number(req.headers["content-length"]) || options.maxBodyBytes;
     const { clock } = options;
     // Capped at setTimeout's limit, past which it would fire at once.

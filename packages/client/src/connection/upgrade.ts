@@ -33,11 +33,11 @@ export interface Upgrader {
 /**
  * While connected over a transport the app ranks below WebSocket (streaming or polling by
  * default; adaptive.ts decides), tries WebSocket in the background and switches to it once it
- * works. The probe first proves that frames flow both ways (a ping the server
- * answers; the link request holds the hello when the server can), so a WebSocket that a
- * middlebox breaks once the server speaks fails unseen. Then its hello resumes the session, so
- * the server moves it over and replays what the client has not acknowledged; the client then
- * adopts the probe as its link.
+ * works. The probe first proves that frames flow both ways (a ping the server answers; the
+ * link request holds the hello when the server can), so a WebSocket that a middlebox breaks
+ * once the server speaks fails unseen. Then its hello resumes the session, so the server moves
+ * it over and replays what the client has not acknowledged; the client then adopts the probe as
+ * its link.
  * No message is lost (replay), repeated (seq dedupe) or reordered (one ordered stream per link).
  */
 export function createUpgrader(host: FallbackHost, { factory, clock, health, log }: UpgradeSettings): Upgrader {
