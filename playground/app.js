@@ -133,7 +133,9 @@
       if (action === "push") log("info", `server pushed ${JSON.stringify(result.sent)} to ${result.sessions} session(s)`);
       else log("info", `server dropped ${result.links} link(s) and refuses connections for ${result.outageMs} ms; clients reconnect and resume`);
     } catch (error) {
-      log("error", `${action} failed: ${error.message}`);
+      // A fetch that cannot connect: the server is down, or in the outage after a drop.
+      const hint = error instanceof TypeError ? " (the server is unreachable: stopped, or refusing connections for a moment after a drop)" : "";
+      log("error", `${action} failed: ${error.message}${hint}`);
     }
   }
   $("push").addEventListener("click", () => control("push"));

@@ -2,6 +2,9 @@
 // where it listens; the default is http://127.0.0.1:8080/.
 import { networkInterfaces } from "node:os";
 
+// Who started us, read first: see `orphaned` below.
+const parent = process.ppid;
+
 let playground;
 try {
   playground = await import("./server.mjs");
@@ -41,10 +44,19 @@ if (host === "0.0.0.0" || host === "::") {
 console.log(`Endpoint for connect(): ${running.endpoint}`);
 if (!clientBuilt()) console.warn(`Warning: ${clientBuildPath} is missing; run "npm run build" so the page can load the client.`);
 
-const stop = () => {
+// `npm run playground` starts us through a shell, which passes no signal on: a SIGTERM to npm
+// alone ends npm and the shell, and we would go on holding the port. Once the process that
+// started us is gone (even while we were starting), we stop as on a signal.
+const orphaned = setInterval(() => {
+  if (process.ppid !== parent) stop();
+}, 500);
+orphaned.unref();
+
+function stop() {
+  clearInterval(orphaned);
   process.off("SIGINT", stop);
   process.off("SIGTERM", stop);
   void running.close().then(() => process.exit(0));
-};
+}
 process.once("SIGINT", stop);
 process.once("SIGTERM", stop);
