@@ -148,7 +148,7 @@ describe("http streaming transport", () => {
 
   it("gives a /send body as long as the client waits for its answer, then cuts it", async () => {
     const clock = createManualClock();
-    const { url, nextSession } = await startServer({ clock, heartbeat: { interval: 1000, timeout: 1000 } });
+    const { url, nextSession, http } = await startWatchedServer({ clock, heartbeat: { interval: 1000, timeout: 1000 } });
     const stream = await openStream(url, [hello()]);
     const { sessionId } = await stream.inbox.next("welcome");
     const session = await nextSession();
@@ -164,10 +164,12 @@ describe("http streaming transport", () => {
       // The client's wait: the heartbeat window plus 1 ms per 4 characters of the body.
       return { req, body, outcome, allowedMs: 2000 + Math.ceil(Buffer.byteLength(body) / 4) };
     };
+    // Until the server has the request: its deadline runs from there (this listener comes after
+    // the Lifeline server's own).
     const sent = async (req: ReturnType<typeof upload>["req"], part: string) => {
-      const arrived = new Promise((resolve) => setTimeout(resolve, 30));
+      const taken = new Promise((resolve) => http.once("request", resolve));
       req.write(part);
-      await arrived;
+      await taken;
     };
     // In time, if only just: delivered.
     const inTime = upload(1);

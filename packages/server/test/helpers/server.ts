@@ -39,9 +39,10 @@ export async function startServer(options: ServerOptions = {}): Promise<TestServ
 
 /**
  * The same, attached to an HTTP server of the test's own, so that the test sees the server's
- * side of every TCP connection (`sockets`, in the order they were accepted).
+ * side of every TCP connection (`sockets`, in the order they were accepted) and, on `http`, every
+ * request after the Lifeline server has taken it.
  */
-export async function startWatchedServer(options: ServerOptions = {}): Promise<TestServer & { readonly sockets: Socket[] }> {
+export async function startWatchedServer(options: ServerOptions = {}): Promise<TestServer & { readonly sockets: Socket[]; readonly http: HttpServer }> {
   const http = createHttpServer();
   const sockets: Socket[] = [];
   http.on("connection", (socket) => sockets.push(socket));
@@ -51,7 +52,7 @@ export async function startWatchedServer(options: ServerOptions = {}): Promise<T
   ownHttpServers.add(http);
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   const { port } = http.address() as AddressInfo;
-  return { ...tracked, url: `http://127.0.0.1:${port}${resolveOptions(options).path}`, sockets };
+  return { ...tracked, url: `http://127.0.0.1:${port}${resolveOptions(options).path}`, sockets, http };
 }
 
 /** Registers the server for closing after the test and records the sessions it announces. */
