@@ -20,6 +20,17 @@ export function maxBodyBytes(maxMessageBytes: number): number {
   return maxMessageBytes * 6 + 64 * 1024;
 }
 
+/**
+ * How long an HTTP body of `length` characters (or bytes, never fewer) may take to go up: the
+ * heartbeat's window plus 1 ms per 4, about 4 KB/s, so that a large message on a slow uplink is
+ * not cut off (and then resent, forever). The reference client waits this long for a send's
+ * answer, and the reference server for the body. Capped at setTimeout's limit, past which a
+ * timer would fire at once.
+ */
+export function uploadAllowanceMs(heartbeatWindowMs: number, length: number): number {
+  return Math.min(2 ** 31 - 1, Math.ceil(heartbeatWindowMs + length / 4));
+}
+
 /** What a sender counts for each frame in a batch on top of its payload: brackets, seq, quotes, newline. */
 export const FRAME_OVERHEAD_BYTES = 32;
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { CloseCode, Endpoint } from "@lifeline/protocol";
+import { CloseCode, Endpoint, uploadAllowanceMs } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import type { ServerContext } from "./context.js";
 import type { HttpRefusal } from "./http.js";
@@ -93,14 +93,12 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     // than the heartbeat allows a silent link, and its pong waits behind it.
     const session = sid === undefined ? undefined : ctx.registry.get(sid);
     if (session) req.on("data", () => session.receiving());
-    // A body may take as long as the client waits for its answer (the heartbeat window plus 1 ms
-    // per 4 characters; counted here in bytes, never fewer), and no longer: one that trickles in
-    // slower is cut, as Node's own requestTimeout would, which listen() sets far out to fit the
+    // A body may take as long as the client waits for its answer, and no longer: one that trickles
+    // in slower is cut, as Node's own requestTimeout would, which listen() sets far out to fit the
     // largest body.
     const expectedBytes = Number(req.headers["content-length"]) || options.maxBodyBytes;
     const { clock } = options;
-    // Capped at setTimeout's limit, past which it would fire at once.
-    const deadline = clock.setTimeout(() => req.destroy(), Math.min(2 ** 31 - 1, options.pingIntervalMs + options.pingTimeoutMs + Math.ceil(expectedBytes / 4)));
+    const deadline = clock.setTimeout(() => req.destroy(), uploadAllowanceMs(options.pingIntervalMs + options.pingTimeoutMs, expectedBytes));
     readFrames(req, options.maxBodyBytes, options.maxBatchLines).then((body) => {
       clock.clearTimeout(deadline);
       if (!body || res.writableEnded || res.destroyed) return;

@@ -2,7 +2,7 @@ import { createServer as createHttpServer } from "node:http";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { CloseCode } from "@lifeline/protocol";
+import { CloseCode, uploadAllowanceMs } from "@lifeline/protocol";
 import type { ServerContext } from "./context.js";
 import { createEmitter } from "./emitter.js";
 import { LifelineServerError } from "./errors.js";
@@ -62,12 +62,12 @@ function urlHost(host: string): string {
 
 /**
  * Node ends a request whose body is still arriving after `requestTimeout` (5 min by default):
- * too soon for a large message on a slow uplink, which the client still waits for (a POST gets
- * the heartbeat window plus 1 ms per 4 characters of its body). This covers the largest body the
- * server takes, and never lowers Node's default.
+ * too soon for a large message on a slow uplink, which the client still waits for
+ * (uploadAllowanceMs). This covers the largest body the server takes, and never lowers Node's
+ * default.
  */
 function requestTimeoutMs({ pingIntervalMs, pingTimeoutMs, maxBodyBytes }: ResolvedOptions): number {
-  return Math.max(300_000, pingIntervalMs + pingTimeoutMs + Math.ceil(maxBodyBytes / 4));
+  return Math.max(300_000, uploadAllowanceMs(pingIntervalMs + pingTimeoutMs, maxBodyBytes));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { CloseCode, Endpoint, createLineSplitter, decodeServerFrame, encodeClientBatch } from "@lifeline/protocol";
+import { CloseCode, Endpoint, createLineSplitter, decodeServerFrame, encodeClientBatch, uploadAllowanceMs } from "@lifeline/protocol";
 import type { ClientFrame, Frame } from "@lifeline/protocol";
 import type { TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
@@ -17,16 +17,10 @@ import type { LinkClose, TransportOpenOptions } from "./transport.js";
 const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
 
 /**
- * A POST's body gets this long on top of the heartbeat's window to go up, per character: about
- * 4 KB/s, so a large message on a slow uplink is not cut off (and then resent, forever). A POST
- * stuck for good is rare (the downstream's heartbeat usually ends such a link first).
- */
-const UPLOAD_MS_PER_CHAR = 1 / 4;
-
-/**
- * A ping in a batch longer than this goes up on its own (see send()): at the upload rate above,
- * the rest of the body would hold its answer back by more than a second. A shorter batch keeps
- * it, so that a ping and a message sent together (at every open) cost one request.
+ * A ping in a batch longer than this goes up on its own (see send()): at the upload rate a POST
+ * is allowed (uploadAllowanceMs), the rest of the body would hold its answer back by more than a
+ * second. A shorter batch keeps it, so that a ping and a message sent together (at every open)
+ * cost one request.
  */
 const PING_WAITS_MAX_CHARS = 4096;
 
@@ -259,8 +253,8 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
     const pending = request(caps, "POST", endpoint(Endpoint.send), body, undefined, false, goodbye && body.length <= KEEPALIVE_MAX_CHARS);
     posting = { request: pending, body };
     if (sendTimeoutMs) {
-      // Capped at setTimeout's limit, past which it would fire at once.
-      const timeoutMs = Math.min(2 ** 31 - 1, Math.round(sendTimeoutMs + body.length * UPLOAD_MS_PER_CHAR));
+      // A POST stuck for good is rare (the downstream's heartbeat usually ends such a link first).
+      const timeoutMs = uploadAllowanceMs(sendTimeoutMs, body.length);
       sendTimer = clock.setTimeout(() => {
         // After close() the link is already ended: the request is only given up.
         const quiet = ended;
