@@ -32,7 +32,10 @@ export interface ReplayBufferOptions {
 
 /** Options of createServer(). Durations are in milliseconds, sizes in bytes. */
 export interface ServerOptions {
-  /** Base path of every endpoint. Default "/lifeline". */
+  /**
+   * Base path of every endpoint, written as a URL sends it: no "." or ".." segment, non-ASCII
+   * percent-encoded (INVALID_OPTION otherwise, as no request would match it). Default "/lifeline".
+   */
   path?: string;
   /** Ping schedule and dead-link detection. */
   heartbeat?: HeartbeatOptions;
@@ -116,7 +119,13 @@ function resolvePath(value: unknown): string {
     invalid(`path must be a string starting with "/" without query, fragment or spaces, got ${JSON.stringify(value)}`);
   }
   // "/lifeline/" and "/lifeline" name the same base; "/" means the endpoints sit at the root.
-  return value.replace(/\/+$/, "");
+  const path = value.replace(/\/+$/, "");
+  // Requests are matched on their URL's path, which a client's URL parser has already
+  // normalised ("/a/../b" → "/b", "ä" → "%C3%A4") and which "//x" would not even begin: a base
+  // in any other form would be matched by no request.
+  const sent = new URL(path + "/", "http://localhost").pathname.replace(/\/+$/, "");
+  if (sent !== path) invalid(`path must be written as a URL sends it, got ${JSON.stringify(value)}${value.startsWith("//") ? "" : ` (a URL sends ${JSON.stringify(sent || "/")})`}`);
+  return path;
 }
 
 function resolveOrigins(value: unknown): ReadonlySet<string> | undefined {

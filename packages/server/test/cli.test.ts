@@ -63,6 +63,13 @@ describe("lifeline-server CLI", () => {
     expect(await runCli(["--port", "0", "--path", "no-slash"], bad.env)).toBeUndefined();
     expect(bad.err[0]).toContain("Usage: lifeline-server");
     expect(bad.exits).toEqual([2]);
+
+    // A path no request could reach (a URL sends "/b") is refused before it listens.
+    const unreachable = environment();
+    expect(await runCli(["--port", "0", "--path", "/a/../b"], unreachable.env)).toBeUndefined();
+    expect(unreachable.err[0]).toContain('a URL sends "/b"');
+    expect(unreachable.exits).toEqual([2]);
+    expect(unreachable.out).toEqual([]);
   });
 
   it("prints the usage for --help", async () => {

@@ -21,6 +21,9 @@ describe("options", () => {
 
   it("normalises the path and the origins", () => {
     expect(resolveOptions({ path: "/rt/" }).path).toBe("/rt");
+    // Already as a URL sends it: kept.
+    for (const path of ["/a//b", "/a%20b", "/%C3%A4", "/v1.2/rt"]) expect(resolveOptions({ path }).path).toBe(path);
+    expect(resolveOptions({ path: "/" }).path).toBe("");
     expect(resolveOptions({ allowedOrigins: ["https://A.example/"] }).allowedOrigins).toEqual(new Set(["https://a.example"]));
     // Written as a browser sends it: no default port.
     expect(resolveOptions({ allowedOrigins: ["https://a.example:443", "http://localhost:3000"] }).allowedOrigins).toEqual(new Set(["https://a.example", "http://localhost:3000"]));
@@ -33,6 +36,12 @@ describe("options", () => {
   const bad: [string, unknown][] = [
     ["path", { path: "lifeline" }],
     ["path", { path: "/a?b" }],
+    // Forms no request's path ever has: a client's URL parser rewrites them before they go out.
+    ['path must be written as a URL sends it, got "/a/../b" (a URL sends "/b")', { path: "/a/../b" }],
+    ['a URL sends "/x"', { path: "/./x" }],
+    ['a URL sends "/a/b"', { path: "/a/%2e/b" }],
+    ['a URL sends "/%C3%A4"', { path: "/ä" }],
+    ['got "//x"', { path: "//x" }],
     ["heartbeat.interval", { heartbeat: { interval: 0 } }],
     ["heartbeat.timeout", { heartbeat: { timeout: 1.5 } }],
     ["heartbeat.interval", { heartbeat: { interval: "15s" } }],
