@@ -2,6 +2,9 @@ import { Endpoint } from "@lifeline/protocol";
 import { canStreamFetch, createHttpLink, linkLost } from "./http.js";
 import type { Transport, TransportFactory } from "./transport.js";
 
+// This entry's value is of this type: exported so that an app's own declarations can name it.
+export type { TransportFactory } from "./transport.js";
+
 /**
  * XMLHttpRequest keeps the whole response in responseText, and a healthy stream never ends: past
  * this many characters a stream read that way is renewed (a new stream resumes the session), so

@@ -3,6 +3,9 @@ import { createHttpLink, linkLost } from "./http.js";
 import type { HttpLink } from "./http.js";
 import type { Transport, TransportFactory } from "./transport.js";
 
+// This entry's value is of this type: exported so that an app's own declarations can name it.
+export type { TransportFactory } from "./transport.js";
+
 /**
  * Runs one request of the poll loop; on a good answer, feeds its frames and starts the next.
  * The first request (POST with hello) opens the session, the rest are held GETs. An answer is

@@ -5,6 +5,9 @@ import { linkClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
 import type { LinkClose, Transport, TransportFactory, TransportOpenOptions } from "./transport.js";
 
+// This entry's value is of this type: exported so that an app's own declarations can name it.
+export type { TransportFactory } from "./transport.js";
+
 /** Close codes of WebSocket infrastructure that mean "this link is gone", not "you are wrong". */
 const INFRASTRUCTURE_CLOSE = [1000, 1005, 1012, 1013, 1014];
 

@@ -250,6 +250,29 @@ suite(title, () => {
       expect(output).toBe("");
     });
 
+    // A library that exports what it made of the client has its declarations emitted: every type
+    // they name must be exported by some entry (else TS4023 "cannot be named").
+    it("lets a library emit declarations for values it makes of each entry", () => {
+      const files = {
+        "package.json": JSON.stringify({ type: "module" }),
+        "lib.ts": `import { connect } from "@lifeline/client";
+          import { connect as connectCore } from "@lifeline/client/core";
+          import { webSocket } from "@lifeline/client/transports/websocket";
+          import { httpStream } from "@lifeline/client/transports/http-stream";
+          import { longPolling } from "@lifeline/client/transports/long-polling";
+          export const factories = [webSocket, httpStream, longPolling];
+          export const streamOnly = httpStream;
+          export const open = () => connect("http://127.0.0.1:8080/lifeline");
+          export const openCore = () => connectCore("http://127.0.0.1:8080/lifeline", { transportFactories: factories });`,
+      };
+      const output = inApp(files, (project) => {
+        symlinkSync(join(packagesDir, "../node_modules/@types"), join(project, "node_modules/@types"), "dir");
+        const flags = ["--strict", "--declaration", "--emitDeclarationOnly", "--outDir", "out", "--lib", "es2022", "--types", "node", "--module", "nodenext", "--moduleResolution", "nodenext"];
+        return tscOutput(project, [...flags, "lib.ts"]);
+      });
+      expect(output).toBe("");
+    });
+
     // React Native's TypeScript setup has neither the DOM library nor Node's types: its globals
     // are its own (fetch, WebSocket, XMLHttpRequest; no TextDecoder), and its WebSocket class
     // has no binaryType. The declarations must check there, skipLibCheck off.
