@@ -55,7 +55,8 @@ export interface FaultProxy {
    * connections are accepted but never reach the target. Switching it off heals the path for new
    * connections only: the ones that lived through the blackhole stay poisoned (their bytes were
    * lost and a real stream does not resume after that) until someone closes them, which is
-   * what heartbeats exist to notice.
+   * what heartbeats exist to notice. A connection born in the blackhole that has sent nothing
+   * comes alive then, as one whose handshake a real network completes once the path heals.
    */
   blackhole(on: boolean): void;
   /** Delays every chunk by `ms` in each direction, order kept; 0 turns it off. */
@@ -90,6 +91,8 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   let conditions: LaneConditions = { latencyMs: 0, bytesPerSecond: null };
   let refusing = false;
   let blackholed = false;
+  // Connections born in the blackhole that have sent nothing: each one's heal().
+  const waitingForHandshake = new Set<() => void>();
   const stats = {
     bytesToTarget: 0,
     bytesToClient: 0,
@@ -149,15 +152,33 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     return link;
   }
 
-  // Born during a blackhole: the target never hears of it, the client hears nothing back.
+  // Born during a blackhole: the target never hears of it, the client hears nothing back. One
+  // that has sent nothing yet (an HTTP client's spare pooled connection, say) is still waiting
+  // for its handshake on a real network, which a healed path completes: it comes alive then.
   function openDeadLink(client: Socket): Link {
-    const drop = (chunk: Buffer) => dropped(chunk.length);
-    client.on("data", drop);
-    const link: Link = { poison: ignore, reset: () => resetSocket(client) };
-    client.on("close", () => {
+    const silent = () => {
+      waitingForHandshake.delete(heal);
+      client.off("end", silent);
+    };
+    const drop = (chunk: Buffer) => {
+      silent();
+      dropped(chunk.length);
+    };
+    const forget = () => {
+      silent();
       client.off("data", drop);
       links.delete(link);
-    });
+    };
+    const heal = () => {
+      forget();
+      client.off("close", forget);
+      links.add(openLink(client));
+    };
+    const link: Link = { poison: ignore, reset: () => resetSocket(client) };
+    client.on("data", drop);
+    client.on("end", silent);
+    client.on("close", forget);
+    waitingForHandshake.add(heal);
     return link;
   }
 
@@ -183,6 +204,7 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     blackhole(on) {
       blackholed = on;
       if (on) for (const link of links) link.poison();
+      else for (const heal of [...waitingForHandshake]) heal();
     },
     latency(ms) {
       if (!(ms >= 0 && Number.isFinite(ms))) throw new RangeError(`latency must be a finite ms >= 0, got ${ms}`);

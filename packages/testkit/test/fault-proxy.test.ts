@@ -118,6 +118,29 @@ describe("createFaultProxy", () => {
     expect(proxy.stats.bytesDropped).toBe(3);
   });
 
+  it("brings a connection born in the blackhole to life when it lifts, if it sent nothing meanwhile", async () => {
+    proxy.blackhole(true);
+    const silent = open();
+    const spoke = open();
+    const ended = open();
+    await Promise.all([silent.connected, spoke.connected, ended.connected]);
+    spoke.socket.write("1");
+    ended.socket.end();
+    await sleep(100);
+    expect(echo.sockets.size).toBe(0);
+
+    proxy.blackhole(false);
+    // Its handshake completes now: it reaches the target and carries bytes both ways.
+    silent.socket.write("2");
+    expect(await silent.receive(1)).toBe("2");
+    // One that sent bytes (or its FIN) into the blackhole stays dead.
+    spoke.socket.write("3");
+    await sleep(100);
+    expect(spoke.received).toBe("");
+    expect(echo.sockets.size).toBe(1);
+    expect(proxy.connections).toBe(3);
+  });
+
   it("latency() delays each direction, keeps order, and applies to live connections", async () => {
     const client = open();
     client.socket.write("a");
