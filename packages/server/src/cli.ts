@@ -47,6 +47,11 @@ export function parseArguments(argv: readonly string[]): CliArguments {
       if (v === undefined || v === "") throw new Error(`${name} needs a value`);
       return v;
     };
+    // A switch takes no value: "--echo=false" must not quietly mean --echo.
+    const flag = () => {
+      if (name !== arg) throw new Error(`${name} takes no value, got "${arg}"`);
+      return true;
+    };
     switch (name) {
       case "--port": {
         const text = value();
@@ -62,11 +67,11 @@ export function parseArguments(argv: readonly string[]): CliArguments {
         args.path = value();
         break;
       case "--echo":
-        args.echo = true;
+        args.echo = flag();
         break;
       case "-h":
       case "--help":
-        args.help = true;
+        args.help = flag();
         break;
       default:
         throw new Error(`unknown argument "${arg}"`);

@@ -45,8 +45,8 @@ export interface ServerOptions {
   maxMessageSize?: number;
   /**
    * Origins allowed to connect, e.g. `["https://app.example.com", "http://localhost:3000"]`;
-   * `"*"` allows any. Each must be scheme://host[:port] (anything else is refused with
-   * INVALID_OPTION, as it could never match). Checked only for requests that carry an Origin
+   * `"*"` allows any. Each must be scheme://host[:port], matched whole: no pattern such as
+   * `https://*.example.com` (anything else is refused with INVALID_OPTION, as it could never match). Checked only for requests that carry an Origin
    * header. Default: every origin.
    */
   allowedOrigins?: string[];
@@ -146,11 +146,15 @@ function resolveOrigins(value: unknown): ReadonlySet<string> | undefined {
 function normalizeOrigin(origin: string): string {
   const lower = origin.toLowerCase().replace(/\/+$/, "");
   if (lower === "null") return lower;
-  // Other schemes (capacitor://localhost, chrome-extension://id) have no URL.origin: keep as written.
-  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s]+$/.test(lower)) {
-    invalid(`allowedOrigins: "${origin}" is not an origin such as "https://app.example.com"`);
+  const refuse = (): never => invalid(`allowedOrigins: "${origin}" is not an origin such as "https://app.example.com"`);
+  // No "*" in a host: origins are compared whole, so a pattern would match nothing.
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/?#@\s*]+$/.test(lower)) refuse();
+  if (!/^https?:/.test(lower)) return lower; // capacitor://localhost, chrome-extension://id: no URL.origin
+  try {
+    return new URL(lower).origin;
+  } catch {
+    return refuse(); // a port past 65535, a broken IPv6 address, a bad "%" escape…
   }
-  return /^https?:/.test(lower) ? new URL(lower).origin : lower;
 }
 
 function resolveClock(value: unknown): Clock {
@@ -173,7 +177,13 @@ export function resolveOptions(input: ServerOptions | undefined): ResolvedOption
   const replay = plainObject(options["replayBuffer"], "replayBuffer");
   for (const key of Object.keys(replay)) if (key !== "maxMessages" && key !== "maxBytes") invalid(`unknown option "replayBuffer.${key}" (known: maxMessages, maxBytes)`);
   const logger = options["logger"];
-  if (logger !== undefined && (typeof logger !== "object" || logger === null)) invalid("logger must be an object with debug/info/warn/error methods");
+  const levels = ["debug", "info", "warn", "error"] as const;
+  if (
+    logger !== undefined &&
+    (typeof logger !== "object" || logger === null || Array.isArray(logger) || levels.some((level) => !["function", "undefined"].includes(typeof (logger as Logger)[level])))
+  ) {
+    invalid("logger must be an object whose debug/info/warn/error, where present, are functions");
+  }
 
   const maxMessageBytes = integer(options["maxMessageSize"], "maxMessageSize", DEFAULT_MAX_MESSAGE_BYTES, 1, Number.MAX_SAFE_INTEGER);
   const pingIntervalMs = integer(heartbeat["interval"], "heartbeat.interval", DEFAULT_PING_INTERVAL_MS, 1);

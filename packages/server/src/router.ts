@@ -149,7 +149,11 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
       res.setHeader("Access-Control-Allow-Origin", origin ?? "*");
       res.setHeader("Vary", "Origin");
       const refused = originRefusal(req) ?? (ctx.closing() ? refusal(CloseCode.GOING_AWAY, "server shutting down") : null);
-      if (refused) refuse(res, refused);
+      if (refused) {
+        // As over WebSocket: an allowedOrigins mistake should show somewhere.
+        if (refused.code === CloseCode.ORIGIN_NOT_ALLOWED) ctx.log.debug(`[http] refused ${req.method} ${req.url}: ${refused.reason}`);
+        refuse(res, refused);
+      }
       else if (req.method === "OPTIONS") preflight(req, res);
       else route(req, res, url, endpoint);
       return true;

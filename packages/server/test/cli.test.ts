@@ -30,6 +30,9 @@ describe("lifeline-server CLI", () => {
     expect(() => parseArguments(["--port", "http"])).toThrow(/--port/);
     expect(() => parseArguments(["--port"])).toThrow(/needs a value/);
     expect(() => parseArguments(["--verbose"])).toThrow(/unknown argument/);
+    // A switch given a value is refused, not read as the switch alone.
+    expect(() => parseArguments(["--echo=false"])).toThrow('--echo takes no value, got "--echo=false"');
+    expect(() => parseArguments(["--help=yes"])).toThrow(/--help takes no value/);
   });
 
   it("prints the endpoint URL first, echoes with --echo, and stops on SIGTERM", async () => {

@@ -44,4 +44,12 @@ describe("the logger option", () => {
     expect((await request(url + "/poll", { method: "POST", body: "not a frame" })).status).toBe(400);
     expect(lines.some((line) => line.includes("refused POST"))).toBe(true);
   });
+
+  it("says why an HTTP request from an origin not allowed was refused", async () => {
+    const lines: string[] = [];
+    const { url } = await startServer({ allowedOrigins: ["https://app.example"], logger: { debug: (message) => void lines.push(message) } });
+    const response = await request(url + "/poll", { method: "POST", body: "", headers: { origin: "https://elsewhere.example" } });
+    expect(response.status).toBe(403);
+    expect(lines).toEqual([expect.stringMatching(/^\[http\] refused POST \S*\/poll: origin https:\/\/elsewhere\.example is not allowed$/)]);
+  });
 });
