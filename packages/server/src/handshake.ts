@@ -12,7 +12,8 @@ export interface Accepted {
   readonly rest: readonly Frame[];
 }
 
-export type HandshakeResult = { readonly accepted: Accepted } | { readonly refused: CloseInfo };
+/** A refusal; `status`, when set, is the HTTP status to answer with instead of the code's own. */
+export type HandshakeResult = { readonly accepted: Accepted } | { readonly refused: CloseInfo & { readonly status?: number } };
 
 const refused = (code: number, reason: string): HandshakeResult => ({ refused: { code, reason } });
 
@@ -33,6 +34,10 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
   if (ctx.closing()) return refused(CloseCode.GOING_AWAY, "server shutting down");
   const rest = frames.slice(1);
   const existing = hello.sessionId === undefined ? undefined : ctx.registry.get(hello.sessionId);
+  // The app closed this session while its client was away (or its close frame was lost with the
+  // link): the client hears it now, instead of going on in a new session as if nothing happened.
+  const closedByApp = existing || hello.sessionId === undefined ? undefined : ctx.registry.closedByApp(hello.sessionId);
+  if (closedByApp) return { refused: { ...closedByApp, status: 410 } };
   if (existing) {
     // A candidate of an attempt that lost (or a sibling that came second) must not take the
     // session from the link the client kept.

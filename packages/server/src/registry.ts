@@ -13,6 +13,11 @@ export interface Registry {
    */
   endedRecently(id: string): boolean;
   /**
+   * How the application closed the session of this id (session.close()) within the last
+   * `closedKeepMs`: what a client that was away then is told when it comes back to resume it.
+   */
+  closedByApp(id: string): CloseInfo | undefined;
+  /**
    * Creates a session with a fresh id and registers it, as started by the client connection
    * `connectionId` (hello.cid) when given, unless that connection already has 16 live sessions.
    */
@@ -35,7 +40,7 @@ export function newSessionId(): string {
 
 /** What the registry needs to hear from each session it makes. */
 export interface SessionHooks {
-  onClosed(core: SessionCore): void;
+  onClosed(core: SessionCore, byApp?: CloseInfo): void;
   onConfirmed(core: SessionCore): void;
 }
 
@@ -56,9 +61,11 @@ export interface RegistrySettings {
   readonly clock: Clock;
   /** How long an ended session's id is remembered (endedRecently). */
   readonly endedKeepMs: number;
+  /** How long the application's close of a session is remembered (closedByApp): its resume window. */
+  readonly closedKeepMs: number;
 }
 
-export function createRegistry(make: (id: string, hooks: SessionHooks) => SessionCore, { clock, endedKeepMs }: RegistrySettings): Registry {
+export function createRegistry(make: (id: string, hooks: SessionHooks) => SessionCore, { clock, endedKeepMs, closedKeepMs }: RegistrySettings): Registry {
   const sessions = new Map<string, SessionCore>();
   // Ended session ids and until when they are remembered. Every entry lives as long, and a
   // refreshed one moves to the end, so the map is in order of expiry: pruning starts at the front.
@@ -71,15 +78,26 @@ export function createRegistry(make: (id: string, hooks: SessionHooks) => Sessio
       ended.delete(oldest);
     }
   };
+  // The same for the sessions the application closed, with how: kept as long as a resume could come.
+  const closed = new Map<string, { readonly info: CloseInfo; readonly until: number }>();
+  const rememberClose = (id: string, info: CloseInfo) => {
+    if (closedKeepMs === 0) return;
+    closed.set(id, { info, until: clock.now() + closedKeepMs });
+    for (const [oldest, { until }] of closed) {
+      if (until > clock.now() && closed.size <= MAX_ENDED) break;
+      closed.delete(oldest);
+    }
+  };
   // Only sessions whose hello named its connection; an entry goes when its last session does.
   const byConnection = new Map<string, SessionCore[]>();
   const ofConnection = (connectionId: string | undefined): readonly SessionCore[] =>
     connectionId === undefined ? [] : (byConnection.get(connectionId) ?? []);
   const hooks: SessionHooks = {
-    onClosed(core) {
+    onClosed(core, byApp) {
       if (sessions.get(core.id) === core) {
         sessions.delete(core.id);
         remember(core.id);
+        if (byApp) rememberClose(core.id, byApp);
       }
       if (core.connectionId === undefined) return;
       const relatives = ofConnection(core.connectionId).filter((other) => other !== core);
@@ -99,6 +117,10 @@ export function createRegistry(make: (id: string, hooks: SessionHooks) => Sessio
       if (until === undefined || until <= clock.now()) return false;
       remember(id);
       return true;
+    },
+    closedByApp(id) {
+      const entry = closed.get(id);
+      return entry && entry.until > clock.now() ? entry.info : undefined;
     },
     create(connectionId) {
       let id = newSessionId();

@@ -89,6 +89,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
   const registry = createRegistry((id, hooks) => createSession({ id, options, schedule: flushQueue.schedule, ...hooks, heartbeats }), {
     clock: options.clock,
     endedKeepMs: options.pingIntervalMs + options.pingTimeoutMs,
+    closedKeepMs: options.resumeWindowMs,
   });
   let closing: Promise<void> | undefined;
   const ctx: ServerContext = {

@@ -100,8 +100,11 @@ export interface SessionDeps {
   readonly options: ResolvedOptions;
   /** Runs `flush` soon, once per tick for all sessions, so a burst leaves as one batch. */
   readonly schedule: (flush: () => void) => void;
-  /** The session ended; forget it. */
-  readonly onClosed: (core: SessionCore) => void;
+  /**
+   * The session ended; forget it. `byApp`: how session.close() ended it, which a client that was
+   * away when it did has still to hear.
+   */
+  readonly onClosed: (core: SessionCore, byApp?: CloseInfo) => void;
   /** The client sent its first frame after the hello (see SessionCore.confirmed). */
   readonly onConfirmed?: (core: SessionCore) => void;
   /** The server's heartbeat, shared by every session; a session of its own when absent. */
@@ -155,7 +158,7 @@ class SessionHandle implements Session {
   close(code: number = CloseCode.NORMAL, reason = ""): void {
     if (!validCloseCode(code)) throw new LifelineServerError("INVALID_ARGUMENT", `close code must be 1000–1003, 1007–1014 or 3000–4999 but 4001, got ${String(code)}`);
     if (typeof reason !== "string") throw new LifelineServerError("INVALID_ARGUMENT", "close reason must be a string");
-    this.core.close({ code, reason });
+    this.core.close({ code, reason }, true, true);
   }
 
   on<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): () => void {
@@ -195,7 +198,7 @@ class ServerSession implements SessionCore, Watched {
   private ackedCharsAtAttach = 0;
   private readonly options: ResolvedOptions;
   private readonly schedule: (flush: () => void) => void;
-  private readonly onClosed: (core: SessionCore) => void;
+  private readonly onClosed: (core: SessionCore, byApp?: CloseInfo) => void;
   private readonly onConfirmed: ((core: SessionCore) => void) | undefined;
   private readonly heartbeats: Heartbeats;
 
@@ -284,7 +287,8 @@ class ServerSession implements SessionCore, Watched {
     }
   }
 
-  close(info: CloseInfo, notify = true): void {
+  /** `byApp`: session.close() asked for it (see SessionDeps.onClosed). */
+  close(info: CloseInfo, notify = true, byApp = false): void {
     if (this.closed) return;
     this.closed = true;
     this.stopResumeTimer();
@@ -296,7 +300,7 @@ class ServerSession implements SessionCore, Watched {
       else previous.end();
     }
     this.pending = undefined;
-    this.onClosed(this);
+    this.onClosed(this, byApp ? info : undefined);
     this.events.emit("close", { code: info.code, reason: info.reason });
     this.events.clear();
   }

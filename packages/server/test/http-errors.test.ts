@@ -1,6 +1,6 @@
 import { encodeFrame, maxBatchLines } from "@lifeline/protocol";
 import { request as httpRequest } from "node:http";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { echo, startServer } from "./helpers/server.js";
 import { hello, openStream, openWs, postFrames, request, text, wsSession } from "./helpers/wire.js";
 
@@ -155,6 +155,33 @@ describe("HTTP refusals (docs/protocol.md §2)", () => {
     const noOrigin = await postFrames(url + "/poll", [hello()]);
     expect(noOrigin.status).toBe(200);
     expect(noOrigin.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  it("410 + the app's own close frame for a resume of a session the app closed while its client was away", async () => {
+    const { url, nextSession } = await startServer();
+    const away = await wsSession(url);
+    const session = await nextSession();
+    away.ws.close();
+    await vi.waitFor(() => expect(session.transport).toBeNull());
+    session.close(4999, "kicked");
+    for (const endpoint of ["/poll", "/stream"]) {
+      const answer = await postFrames(url + endpoint, [hello(away.welcome.sessionId, 0)]);
+      expect(answer.status, endpoint).toBe(410);
+      expect(answer.frames, endpoint).toEqual([{ type: "close", code: 4999, reason: "kicked" }]);
+    }
+    const back = await openWs(url);
+    back.send(hello(away.welcome.sessionId, 0));
+    expect(await back.inbox.next("close")).toEqual({ type: "close", code: 4999, reason: "kicked" });
+    expect(await back.closed).toEqual({ code: 4999, reason: "kicked" });
+
+    // A session that ended otherwise (here by the client's own close frame) leaves nothing: a
+    // hello naming it starts a new session, as one naming an expired session does.
+    const leaving = await wsSession(url);
+    leaving.send({ type: "close", code: 1000, reason: "" });
+    await leaving.closed;
+    const after = await wsSession(url, leaving.welcome.sessionId, 0);
+    expect(after.welcome).toMatchObject({ resumed: false });
+    expect(after.welcome.sessionId).not.toBe(leaving.welcome.sessionId);
   });
 
   it("answers OPTIONS preflights under the base path with 204", async () => {

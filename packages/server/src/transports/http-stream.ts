@@ -72,7 +72,7 @@ export function createStreamTransport(ctx: ServerContext): StreamTransport {
   return {
     open(req, res, frames) {
       const result = handshake(ctx, frames);
-      if ("refused" in result) return refuse(res, refusal(result.refused.code, result.refused.reason));
+      if ("refused" in result) return refuse(res, refusal(result.refused.code, result.refused.reason, result.refused.status));
       // The stream is quiet between pings; no socket timeout may cut it.
       req.socket.setTimeout(0);
       req.socket.setNoDelay(true);

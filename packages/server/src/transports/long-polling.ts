@@ -146,7 +146,7 @@ export function createPollingTransport(ctx: ServerContext): PollingTransport {
   return {
     open(req, res, frames) {
       const result = handshake(ctx, frames);
-      if ("refused" in result) return refuse(res, refusal(result.refused.code, result.refused.reason));
+      if ("refused" in result) return refuse(res, refusal(result.refused.code, result.refused.reason, result.refused.status));
       const { session } = result.accepted;
       const link = createPollLink(session);
       links.set(link, link);
