@@ -33,8 +33,9 @@ export interface ReplayBufferOptions {
 /** Options of createServer(). Durations are in milliseconds, sizes in bytes. */
 export interface ServerOptions {
   /**
-   * Base path of every endpoint, written as a URL sends it: no "." or ".." segment, non-ASCII
-   * percent-encoded (INVALID_OPTION otherwise, as no request would match it). Default "/lifeline".
+   * Base path of every endpoint, written as a URL sends it: no "." or ".." segment, and
+   * percent-encoded what a URL encodes (non-ASCII, spaces, quotes, `<>{}`…); INVALID_OPTION
+   * otherwise, as no request would match it. Default "/lifeline".
    */
   path?: string;
   /** Ping schedule and dead-link detection. */
@@ -46,8 +47,8 @@ export interface ServerOptions {
   /**
    * Origins allowed to connect, e.g. `["https://app.example.com", "http://localhost:3000"]`;
    * `"*"` allows any. Each must be scheme://host[:port], matched whole: no pattern such as
-   * `https://*.example.com` (anything else is refused with INVALID_OPTION, as it could never match). Checked only for requests that carry an Origin
-   * header. Default: every origin.
+   * `https://*.example.com` (anything else is refused with INVALID_OPTION, as it could never
+   * match). Checked only for requests that carry an Origin header. Default: every origin.
    */
   allowedOrigins?: string[];
   /**
@@ -124,7 +125,9 @@ function resolvePath(value: unknown): string {
   // normalised ("/a/../b" → "/b", "ä" → "%C3%A4") and which "//x" would not even begin: a base
   // in any other form would be matched by no request.
   const sent = new URL(path + "/", "http://localhost").pathname.replace(/\/+$/, "");
-  if (sent !== path) invalid(`path must be written as a URL sends it, got ${JSON.stringify(value)}${value.startsWith("//") ? "" : ` (a URL sends ${JSON.stringify(sent || "/")})`}`);
+  // Two slashes (or backslashes) first would start a host: no path to name.
+  const hint = /^[/\\]{2}/.test(value) ? "" : ` (a URL sends ${JSON.stringify(sent || "/")})`;
+  if (sent !== path) invalid(`path must be written as a URL sends it, got ${JSON.stringify(value)}${hint}`);
   return path;
 }
 

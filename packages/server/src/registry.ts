@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { CloseCode } from "@lifeline/protocol";
+import { CloseCode, isRetryable } from "@lifeline/protocol";
 import type { Clock } from "./clock.js";
 import type { CloseInfo } from "./link.js";
 import type { SessionCore } from "./session.js";
@@ -14,7 +14,8 @@ export interface Registry {
   endedRecently(id: string): boolean;
   /**
    * How the application closed the session of this id (session.close()) within the last
-   * `closedKeepMs`: what a client that was away then is told when it comes back to resume it.
+   * `closedKeepMs`, with a code that ends the client: what a client that was away then is told
+   * when it comes back to resume it. At most MAX_ENDED closes are kept, the oldest forgotten first.
    */
   closedByApp(id: string): CloseInfo | undefined;
   /**
@@ -78,10 +79,12 @@ export function createRegistry(make: (id: string, hooks: SessionHooks) => Sessio
       ended.delete(oldest);
     }
   };
-  // The same for the sessions the application closed, with how: kept as long as a resume could come.
+  // The same for the sessions the application closed, with how: kept as long as a resume could
+  // come. Only codes that end the client: on the others (1001, 1011, 4000–4099) it reconnects to a
+  // new session, which its hello naming this one gets anyway.
   const closed = new Map<string, { readonly info: CloseInfo; readonly until: number }>();
   const rememberClose = (id: string, info: CloseInfo) => {
-    if (closedKeepMs === 0) return;
+    if (closedKeepMs === 0 || isRetryable(info.code)) return;
     closed.set(id, { info, until: clock.now() + closedKeepMs });
     for (const [oldest, { until }] of closed) {
       if (until > clock.now() && closed.size <= MAX_ENDED) break;

@@ -35,7 +35,11 @@ export interface Session {
    *   `INVALID_ARGUMENT` for data that is neither a string nor bytes.
    */
   send(data: string | Uint8Array): void;
-  /** Sends a close frame (after anything still queued), ends the link and removes the session. */
+  /**
+   * Sends a close frame (after anything still queued), ends the link and removes the session.
+   * Without a link, a code that ends the client (not 1001, 1011, 4000–4099) is kept for the
+   * resume window: a client coming back to resume is told it then.
+   */
   close(code?: number, reason?: string): void;
   on<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): () => void;
   off<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): void;

@@ -42,6 +42,8 @@ describe("options", () => {
     ['a URL sends "/a/b"', { path: "/a/%2e/b" }],
     ['a URL sends "/%C3%A4"', { path: "/ä" }],
     ['got "//x"', { path: "//x" }],
+    ['got "/\\\\x"', { path: "/\\x" }],
+    ['a URL sends "/a%22b"', { path: '/a"b' }],
     ["heartbeat.interval", { heartbeat: { interval: 0 } }],
     ["heartbeat.timeout", { heartbeat: { timeout: 1.5 } }],
     ["heartbeat.interval", { heartbeat: { interval: "15s" } }],

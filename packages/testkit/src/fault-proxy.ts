@@ -53,10 +53,11 @@ export interface FaultProxy {
    * While on, every byte in both directions is silently dropped, FINs and resets too: sockets
    * stay open and carry nothing, as on a dead network path or a half-open TCP connection. New
    * connections are accepted but never reach the target. Switching it off heals the path for new
-   * connections only: the ones that lived through the blackhole stay poisoned (their bytes were
-   * lost and a real stream does not resume after that) until someone closes them, which is
-   * what heartbeats exist to notice. A connection born in the blackhole that has sent nothing
-   * comes alive then, as one whose handshake a real network completes once the path heals.
+   * connections, and for those born in the blackhole that have sent nothing (as one whose
+   * handshake a real network completes once the path heals; bytes written just before it lifts
+   * and not read yet count as nothing sent, and get through). The ones that lived through the
+   * blackhole stay poisoned (their bytes were lost and a real stream does not resume after that)
+   * until someone closes them, which is what heartbeats exist to notice.
    */
   blackhole(on: boolean): void;
   /** Delays every chunk by `ms` in each direction, order kept; 0 turns it off. */

@@ -51,6 +51,41 @@ describe.each(["websocket", "streaming", "polling"] as TransportName[])("a sessi
   });
 });
 
+describe.each(["websocket", "streaming", "polling"] as TransportName[])("a session the app closes with a code asking for a reconnect, over %s", (transport) => {
+  it.each([
+    [4000, "up"],
+    [1011, "down"],
+  ])("(%i) with its link %s leads the client to a new session at once", async (code, link) => {
+    const server = createServer({ heartbeat: { interval: 500, timeout: 500 } });
+    cleanups.push(() => server.close());
+    const sessions: Session[] = [];
+    server.on("connection", (session) => sessions.push(session));
+    const { url } = await server.listen(0, "127.0.0.1");
+    const target = new URL(url);
+    const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
+    cleanups.push(() => proxy.close());
+    const conn = connect(`${proxy.url}${target.pathname}`, { transports: [transport], WebSocket, reconnect: { initialDelay: 100, maxDelay: 200 } });
+    cleanups.push(() => conn.close());
+    const opens: { resumed: boolean; sessionLost: boolean }[] = [];
+    conn.on("open", (open) => opens.push(open));
+    await until(() => conn.state === "open", 5000, "the first open");
+
+    if (link === "down") {
+      proxy.refuse(true);
+      proxy.cut();
+      await until(() => sessions[0]!.transport === null, 5000, "the server to lose the link");
+    }
+    sessions[0]!.close(code, "come back");
+    proxy.refuse(false);
+
+    // The client's hello still names the closed session: it gets a new one, not the close again.
+    await until(() => opens.length === 2, 3000, "a new session");
+    expect(opens[1]).toMatchObject({ resumed: false, sessionLost: true });
+    expect(sessions).toHaveLength(2);
+    expect(conn.state).toBe("open");
+  });
+});
+
 describe("a session the app closed, after the resume window", () => {
   it("is forgotten: a client coming back later starts a new session, told the old one is lost", async () => {
     const server = createServer({ heartbeat: { interval: 500, timeout: 500 }, resumeWindow: 300 });

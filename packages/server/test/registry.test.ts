@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { createManualClock } from "@lifeline/testkit";
+import { resolveOptions } from "../src/options.js";
+import { createRegistry } from "../src/registry.js";
+import { createSession } from "../src/session.js";
+
+function registryWithClock() {
+  const clock = createManualClock();
+  const options = resolveOptions({ clock, resumeWindow: 5000 });
+  const registry = createRegistry((id, hooks) => createSession({ id, options, schedule: (flush) => flush(), ...hooks }), {
+    clock,
+    endedKeepMs: 1000,
+    closedKeepMs: options.resumeWindowMs,
+  });
+  return { clock, registry };
+}
+
+describe("registry: sessions the application closed", () => {
+  it("keeps a close that ends the client for the resume window, then forgets it", () => {
+    const { clock, registry } = registryWithClock();
+    const session = registry.create();
+    session.api.close(4999, "kicked");
+    expect(registry.get(session.id)).toBeUndefined();
+    expect(registry.closedByApp(session.id)).toEqual({ code: 4999, reason: "kicked" });
+    clock.advance(4999);
+    expect(registry.closedByApp(session.id)).toEqual({ code: 4999, reason: "kicked" });
+    clock.advance(1);
+    expect(registry.closedByApp(session.id)).toBeUndefined();
+  });
+
+  it("keeps nothing for a code the client reconnects on, nor for a session that ended otherwise", () => {
+    const { registry } = registryWithClock();
+    for (const code of [1001, 1011, 4000, 4099]) {
+      const session = registry.create();
+      session.api.close(code, "come back");
+      expect(registry.closedByApp(session.id), String(code)).toBeUndefined();
+    }
+    // Ended by the server itself (here a refusal), not by session.close().
+    const refused = registry.create();
+    refused.close({ code: 4100, reason: "protocol error" });
+    expect(registry.closedByApp(refused.id)).toBeUndefined();
+    expect(registry.closedByApp("never-seen")).toBeUndefined();
+  });
+
+  it("keeps at most 10,000 closes, forgetting the oldest first", () => {
+    const { registry } = registryWithClock();
+    const ids: string[] = [];
+    for (let i = 0; i <= 10_000; i++) {
+      const session = registry.create();
+      ids.push(session.id);
+      session.api.close(1000, "bye");
+    }
+    expect(registry.closedByApp(ids[0]!)).toBeUndefined();
+    expect(registry.closedByApp(ids[1]!)).toEqual({ code: 1000, reason: "bye" });
+    expect(registry.closedByApp(ids.at(-1)!)).toEqual({ code: 1000, reason: "bye" });
+  });
+
+  it("keeps nothing when sessions cannot be resumed at all (resumeWindow 0)", () => {
+    const clock = createManualClock();
+    const options = resolveOptions({ clock, resumeWindow: 0 });
+    const registry = createRegistry((id, hooks) => createSession({ id, options, schedule: (flush) => flush(), ...hooks }), { clock, endedKeepMs: 1000, closedKeepMs: 0 });
+    const session = registry.create();
+    session.api.close(4999, "kicked");
+    expect(registry.closedByApp(session.id)).toBeUndefined();
+  });
+});
