@@ -73,8 +73,10 @@ export function openFirstTransport(options: SelectOptions): () => void {
   // Later candidates, and one that tries again, go with the newest hello.
   let hello = options.hello;
   const triedNewer = new Set<TransportName>();
-  // Candidates whose path has answered (see TransportHandlers.onAlive), welcome or not.
+  // Candidates whose path has answered (see TransportHandlers.onAlive), welcome or not, and
+  // those that made a step before that (onProgress).
   const alive = new Set<Attempt>();
+  const progressed = new Set<Attempt>();
   let started = 0;
   let ranks = 0;
   let staggerTimer: TimerId | undefined;
@@ -207,12 +209,20 @@ export function openFirstTransport(options: SelectOptions): () => void {
             alive.add(attempt);
             // The path answered: the handshake gets the whole timeout from here, since a held
             // hello (TransportOpenOptions.holdHello) has a round trip more to make than a first.
-            clock.clearTimeout(attempt.timer);
-            attempt.timer = timeout();
+            restartTimer(attempt);
+          },
+          onProgress() {
+            if (!attempt || opened || alive.has(attempt) || progressed.has(attempt)) return;
+            progressed.add(attempt);
+            restartTimer(attempt);
           },
         },
       });
     }
+    const restartTimer = (attempt: Attempt) => {
+      clock.clearTimeout(attempt.timer);
+      attempt.timer = timeout();
+    };
     const timeout = () => clock.setTimeout(() => failed(attempt!, linkClose(CloseCode.ABNORMAL, noHandshake(clock.now() - attempt!.startedAt), "TIMEOUT")), options.connectTimeoutMs);
     attempt = { factory, name: factory.name, transport, timer: timeout(), startedAt: clock.now(), rank: ranks++ };
     attempts.add(attempt);

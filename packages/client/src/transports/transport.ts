@@ -36,6 +36,12 @@ export interface TransportHandlers {
    * silent one; a transport that never calls it is taken for silent until its welcome.
    */
   onAlive?(): void;
+  /**
+   * A step towards the handshake that is not life yet: a WebSocket holding its hello opened, and
+   * its pong and then its welcome are a round trip each away. The race gives the handshake its
+   * timeout again from here, so a slow link gets it per round trip, not for all of them at once.
+   */
+  onProgress?(): void;
 }
 
 /** One link to the server. */

@@ -52,7 +52,8 @@ export const webSocket: TransportFactory = {
       socket = new caps.WebSocket!(endpointUrl(url.replace(/^http/, "ws"), Endpoint.websocket, query));
       detach();
       socket.onopen = () => {
-        if (!awaitingPong) handlers.onAlive?.();
+        if (awaitingPong) handlers.onProgress?.();
+        else handlers.onAlive?.();
         socket!.send(encodeClientBatch([awaitingPong ? { type: "ping", id: 0 } : hello]));
       };
       socket.onmessage = (event: MessageEvent) => {

@@ -151,6 +151,38 @@ describe("openFirstTransport", () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it("gives a held hello the whole connect timeout for each round trip: to the socket, the pong, the welcome", () => {
+    const ws = createFakeFactory("websocket");
+    const { clock, opened, closes } = race([ws], { holdHello: true });
+    const handlers = ws.links[0]!.options.handlers;
+    // Round trips of about 4.5 s: the socket opens after two (TCP, the upgrade).
+    clock.advance(9000);
+    handlers.onProgress?.();
+    clock.advance(9900);
+    handlers.onAlive?.();
+    clock.advance(9900);
+    expect(closes).toEqual([]);
+    ws.links[0]!.welcome({ resumed: true });
+    expect(opened).toEqual(["websocket"]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("fails a held hello whose socket opened but whose pong never comes, a timeout after the socket", () => {
+    const ws = createFakeFactory("websocket");
+    const failed: string[] = [];
+    const { clock, closes } = race([ws], { holdHello: true, onCandidateFailed: (name, reason) => void failed.push(`${name}: ${reason}`) });
+    clock.advance(100);
+    ws.links[0]!.options.handlers.onProgress?.();
+    // A step counts once.
+    clock.advance(5000);
+    ws.links[0]!.options.handlers.onProgress?.();
+    clock.advance(4999);
+    expect(closes).toEqual([]);
+    clock.advance(1);
+    expect(failed).toEqual(["websocket: no handshake in 10100 ms"]);
+    expect(closes).toHaveLength(1);
+  });
+
   it("a factory that throws counts as a failed candidate instead of escaping", () => {
     const throws: TransportFactory = {
       name: "websocket",

@@ -25,7 +25,7 @@ function open(url = "http://example.test/lifeline", query = "", holdHello?: bool
     holdHello,
     clock: systemClock,
     caps: { WebSocket },
-    handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info), onAlive: () => alive.push("alive") },
+    handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info), onAlive: () => alive.push("alive"), onProgress: () => alive.push("progress") },
   });
   return { transport, frames, closes, alive, socket: FakeWebSocket.last };
 }
@@ -54,10 +54,10 @@ describe("websocket transport", () => {
     const { socket, frames, closes, alive } = open(undefined, undefined, true);
     socket.open();
     expect(socket.sent.map(decodeBatch)).toEqual([[{ type: "ping", id: 0 }]]);
-    // An upgrade that carries nothing back is no life: the race must not wait on it.
-    expect(alive).toEqual([]);
+    // An upgrade that carries nothing back is no life (the race must not wait on it), only a step.
+    expect(alive).toEqual(["progress"]);
     socket.receive(encodeBatch([{ type: "pong", id: 0 }]));
-    expect(alive).toEqual(["alive"]);
+    expect(alive).toEqual(["progress", "alive"]);
     // The pong is the transport's own business: the race still sees the welcome first.
     expect(frames).toEqual([]);
     expect(socket.sent.map(decodeBatch)).toEqual([[{ type: "ping", id: 0 }], [hello]]);
