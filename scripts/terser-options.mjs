@@ -37,7 +37,7 @@ export const INTERNAL_MEMBERS = [
   ...["strikes", "demotions", "demotedUntil", "demotionMs", "demotedForMs", "order", "lost", "recall", "remember", "forget"], // fallback health, memory
   ...["opened", "defer", "generation", "linkRequest", "adopt"], // fallback host
   ...["seq", "sessionId", "pingIntervalMs", "pingTimeoutMs", "connectionId", "version", "parts", "offset", "position", "channel", "epoch", "resumeWindowMs"], // frames
-  ...["onClose", "onFrames", "onOpen", "onAlive", "onProgress", "isSupported", "onCandidateFailed", "fetchStreams", "handlers", "query", "renew", "final", "holdHello"], // Transport, select
+  ...["onClose", "onFrames", "onOpen", "onAlive", "onProgress", "isSupported", "onCandidateFailed", "fetchStreams", "handlers", "query", "renew", "final", "fromServer", "holdHello"], // Transport, select
   ...["onProbe", "onExpired", "intervalMs", "timeoutMs", "nextDelayMs", "elapsedMs"], // heartbeat, retry policy
   ...["caps", "hello", "clock", "factory", "health", "outbox", "inbox", "foreground", "networkChanged"], // shared by the parts above
   ...["retryPolicy", "networkSources", "transportFactories"], // the core entry's options, which the CDN bundles do not take

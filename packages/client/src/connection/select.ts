@@ -48,6 +48,14 @@ const noHandshake = (ms: number) => `no handshake in ${ms} ms`;
 /** Close codes that refuse this client whatever the transport: trying the next one is pointless. */
 const REFUSES_EVERY_TRANSPORT: readonly number[] = [CloseCode.UNSUPPORTED_VERSION, CloseCode.ORIGIN_NOT_ALLOWED];
 
+/**
+ * A close frame of the server's own in answer to a hello, with a code that is not retryable and
+ * not its refusal of what this link sent (4100, 4102): the application closed the session while
+ * the client was away (docs/protocol.md, Handshake and resume), so no other transport would fare
+ * better, and waiting for one that fails in a retryable way would only hit it again.
+ */
+const closesSession = ({ fromServer, code }: LinkClose) => !!fromServer && !isRetryable(code) && code !== CloseCode.PROTOCOL_ERROR && code !== CloseCode.MESSAGE_TOO_LARGE;
+
 interface Attempt {
   readonly factory: TransportFactory;
   readonly name: TransportName;
@@ -150,7 +158,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
       for (const older of attempts) drop(older, "given up for a newer attempt");
       return start(attempt.factory);
     }
-    if (REFUSES_EVERY_TRANSPORT.includes(info.code)) return finish(info);
+    if (REFUSES_EVERY_TRANSPORT.includes(info.code) || closesSession(info)) return finish(info);
     if (!decisive || !isRetryable(decisive.code)) decisive = info;
     if (started < factories.length) startNext();
     else if (!attempts.size) giveUp();
@@ -184,7 +192,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
             const [welcome, ...rest] = frames;
             if (welcome?.type === "close") {
               // Refused before the handshake (a disallowed Origin, say): the frame says why.
-              return fail(linkClose(welcome.code, welcome.reason));
+              return fail({ ...linkClose(welcome.code, welcome.reason), fromServer: true });
             }
             if (welcome?.type !== "welcome" || welcome.version !== PROTOCOL_VERSION) {
               return fail(linkClose(CloseCode.PROTOCOL_ERROR, "no welcome"));
@@ -205,14 +213,14 @@ export function openFirstTransport(options: SelectOptions): () => void {
           },
           onAlive() {
             // Only the race asks; an opened link calls this on every chunk.
-            if (!attempt || opened || alive.has(attempt)) return;
+            if (!attempt || opened || !attempts.has(attempt) || alive.has(attempt)) return;
             alive.add(attempt);
             // The path answered: the handshake gets the whole timeout from here, since a held
             // hello (TransportOpenOptions.holdHello) has a round trip more to make than a first.
             restartTimer(attempt);
           },
           onProgress() {
-            if (!attempt || opened || alive.has(attempt) || progressed.has(attempt)) return;
+            if (!attempt || opened || !attempts.has(attempt) || alive.has(attempt) || progressed.has(attempt)) return;
             progressed.add(attempt);
             restartTimer(attempt);
           },

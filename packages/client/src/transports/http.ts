@@ -131,7 +131,7 @@ export function closeForResponse(status: number, text: string): LinkClose {
   } catch {
     // Not a Lifeline error body: fall back to the status.
   }
-  if (frame?.type === "close") return linkClose(frame.code, frame.reason);
+  if (frame?.type === "close") return { ...linkClose(frame.code, frame.reason), fromServer: true };
   return linkClose(status === 413 ? CloseCode.MESSAGE_TOO_LARGE : CloseCode.ABNORMAL, `HTTP ${status}`);
 }
 

@@ -19,6 +19,11 @@ export interface LinkClose {
    * response grown too long to keep): reconnect without delay, and hold nothing against it.
    */
   readonly renew?: boolean;
+  /**
+   * Set when a close frame of the server's own said it: not an HTTP status or a socket's close
+   * code, which something in between may have made up.
+   */
+  readonly fromServer?: boolean;
 }
 
 /** What a transport reports to its owner. */

@@ -45,8 +45,43 @@ describe.each(["websocket", "streaming", "polling"] as TransportName[])("a sessi
     proxy.refuse(false);
 
     await until(() => conn.state === "closed", 5000, "the client to hear of the close");
-    expect(closed).toEqual({ code, reason: expect.stringContaining(reason), unacknowledged: ["while away"] });
+    expect(closed).toEqual({ code, reason, unacknowledged: ["while away"] });
     expect(opens).toHaveLength(1);
+    expect(sessions).toHaveLength(1);
+  });
+});
+
+describe("a session the app closes while its client is away, with another transport failing", () => {
+  it("ends the client at once: the app's close decides, whatever the other transport does", async () => {
+    const server = createServer({ heartbeat: { interval: 500, timeout: 500 } });
+    cleanups.push(() => server.close());
+    const sessions: Session[] = [];
+    server.on("connection", (session) => sessions.push(session));
+    const { url } = await server.listen(0, "127.0.0.1");
+    const target = new URL(url);
+    const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
+    cleanups.push(() => proxy.close());
+    // WebSocket fails every time in a way worth retrying (a proxy that blocks it, say).
+    const Blocked = class {
+      constructor() {
+        throw new Error("blocked");
+      }
+    } as unknown as typeof WebSocket;
+    const conn = connect(`${proxy.url}${target.pathname}`, { transports: ["websocket", "polling"], WebSocket: Blocked, reconnect: { initialDelay: 100, maxDelay: 200 } });
+    cleanups.push(() => conn.close());
+    let closed: CloseEvent | undefined;
+    conn.on("close", (event) => (closed = event));
+    await until(() => conn.state === "open", 5000, "the first open");
+    expect(conn.transport).toBe("polling");
+
+    proxy.refuse(true);
+    proxy.cut();
+    await until(() => sessions[0]!.transport === null, 5000, "the server to lose the link");
+    sessions[0]!.close(4999, "kicked");
+    proxy.refuse(false);
+
+    await until(() => conn.state === "closed", 3000, "the client to hear of the close");
+    expect(closed).toEqual({ code: 4999, reason: "kicked", unacknowledged: [] });
     expect(sessions).toHaveLength(1);
   });
 });

@@ -17,8 +17,8 @@ describe("a WebSocket resume on a link with long round trips", () => {
     const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
     cleanups.push(() => proxy.close());
     // The resume's hello waits for a pong: upgrade, ping, hello each take a round trip of about
-    // 500 ms here, 1.5 s in all against an 800 ms connect timeout.
-    const conn = connect(`${proxy.url}${target.pathname}`, { transports: ["websocket"], WebSocket, connectTimeout: 800, reconnect: { initialDelay: 50, maxDelay: 100 } });
+    // 500 ms here, 1.5 s in all against a 900 ms connect timeout.
+    const conn = connect(`${proxy.url}${target.pathname}`, { transports: ["websocket"], WebSocket, connectTimeout: 900, reconnect: { initialDelay: 50, maxDelay: 100 } });
     cleanups.push(() => conn.close());
     const opens: OpenEvent[] = [];
     conn.on("open", (open) => opens.push(open));
