@@ -97,3 +97,8 @@ export function linkClose(code: number, reason: string, errorCode?: ErrorCode, c
   reason ||= `closed (${code})`;
   return { code, reason, error: new LifelineError(errorCode ?? CODE_NAMES[code] ?? "TRANSPORT_ERROR", reason, { closeCode: code, cause }) };
 }
+
+/** How a link ended by a close frame of the server's own (LinkClose.fromServer). */
+export function serverClose({ code, reason }: { readonly code: number; readonly reason: string }): LinkClose {
+  return { ...linkClose(code, reason), fromServer: true };
+}

@@ -66,31 +66,35 @@ export interface RegistrySettings {
   readonly closedKeepMs: number;
 }
 
+/** Values by session id, each kept `keepMs` from when it was last set, at most MAX_ENDED of them. */
+function createRecent<T>(clock: Clock, keepMs: number) {
+  // Every entry lives as long, and one set again moves to the end, so the map is in order of
+  // expiry: pruning starts at the front.
+  const entries = new Map<string, { readonly value: T; readonly until: number }>();
+  return {
+    set(id: string, value: T): void {
+      entries.delete(id);
+      entries.set(id, { value, until: clock.now() + keepMs });
+      for (const [oldest, { until }] of entries) {
+        if (until > clock.now() && entries.size <= MAX_ENDED) break;
+        entries.delete(oldest);
+      }
+    },
+    get(id: string): T | undefined {
+      const entry = entries.get(id);
+      return entry && entry.until > clock.now() ? entry.value : undefined;
+    },
+  };
+}
+
 export function createRegistry(make: (id: string, hooks: SessionHooks) => SessionCore, { clock, endedKeepMs, closedKeepMs }: RegistrySettings): Registry {
   const sessions = new Map<string, SessionCore>();
-  // Ended session ids and until when they are remembered. Every entry lives as long, and a
-  // refreshed one moves to the end, so the map is in order of expiry: pruning starts at the front.
-  const ended = new Map<string, number>();
-  const remember = (id: string) => {
-    ended.delete(id);
-    ended.set(id, clock.now() + endedKeepMs);
-    for (const [oldest, until] of ended) {
-      if (until > clock.now() && ended.size <= MAX_ENDED) break;
-      ended.delete(oldest);
-    }
-  };
-  // The same for the sessions the application closed, with how: kept as long as a resume could
-  // come. Only codes that end the client: on the others (1001, 1011, 4000–4099) it reconnects to a
-  // new session, which its hello naming this one gets anyway.
-  const closed = new Map<string, { readonly info: CloseInfo; readonly until: number }>();
-  const rememberClose = (id: string, info: CloseInfo) => {
-    if (closedKeepMs === 0 || isRetryable(info.code)) return;
-    closed.set(id, { info, until: clock.now() + closedKeepMs });
-    for (const [oldest, { until }] of closed) {
-      if (until > clock.now() && closed.size <= MAX_ENDED) break;
-      closed.delete(oldest);
-    }
-  };
+  // Ids of sessions that ended lately.
+  const ended = createRecent<true>(clock, endedKeepMs);
+  // How the application closed a session, kept as long as a resume could come. Only codes that
+  // end the client: on the others (1001, 1011, 4000–4099) it reconnects to a new session, which
+  // its hello naming this one gets anyway.
+  const closed = createRecent<CloseInfo>(clock, closedKeepMs);
   // Only sessions whose hello named its connection; an entry goes when its last session does.
   const byConnection = new Map<string, SessionCore[]>();
   const ofConnection = (connectionId: string | undefined): readonly SessionCore[] =>
@@ -99,8 +103,8 @@ export function createRegistry(make: (id: string, hooks: SessionHooks) => Sessio
     onClosed(core, byApp) {
       if (sessions.get(core.id) === core) {
         sessions.delete(core.id);
-        remember(core.id);
-        if (byApp) rememberClose(core.id, byApp);
+        ended.set(core.id, true);
+        if (byApp && closedKeepMs > 0 && !isRetryable(byApp.code)) closed.set(core.id, byApp);
       }
       if (core.connectionId === undefined) return;
       const relatives = ofConnection(core.connectionId).filter((other) => other !== core);
@@ -116,15 +120,11 @@ export function createRegistry(make: (id: string, hooks: SessionHooks) => Sessio
   return {
     get: (id) => sessions.get(id),
     endedRecently(id) {
-      const until = ended.get(id);
-      if (until === undefined || until <= clock.now()) return false;
-      remember(id);
+      if (!ended.get(id)) return false;
+      ended.set(id, true);
       return true;
     },
-    closedByApp(id) {
-      const entry = closed.get(id);
-      return entry && entry.until > clock.now() ? entry.info : undefined;
-    },
+    closedByApp: (id) => closed.get(id),
     create(connectionId) {
       let id = newSessionId();
       while (sessions.has(id)) id = newSessionId();

@@ -2,7 +2,7 @@ import { CloseCode, PROTOCOL_VERSION, isRetryable } from "@lifeline/protocol";
 import type { ClientFrame, Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { Clock, TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
-import { LifelineError, linkClose } from "../errors.js";
+import { LifelineError, linkClose, serverClose } from "../errors.js";
 import type { LinkClose, Transport, TransportFactory, TransportName } from "../transports/transport.js";
 import type { Endpoint } from "../url.js";
 
@@ -192,7 +192,7 @@ export function openFirstTransport(options: SelectOptions): () => void {
             const [welcome, ...rest] = frames;
             if (welcome?.type === "close") {
               // Refused before the handshake (a disallowed Origin, say): the frame says why.
-              return fail({ ...linkClose(welcome.code, welcome.reason), fromServer: true });
+              return fail(serverClose(welcome));
             }
             if (welcome?.type !== "welcome" || welcome.version !== PROTOCOL_VERSION) {
               return fail(linkClose(CloseCode.PROTOCOL_ERROR, "no welcome"));

@@ -2,7 +2,7 @@ import { CloseCode, Endpoint, createLineSplitter, decodeServerFrame, encodeClien
 import type { ClientFrame, Frame } from "@lifeline/protocol";
 import type { TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
-import { linkClose } from "../errors.js";
+import { linkClose, serverClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
 import type { LinkClose, TransportOpenOptions } from "./transport.js";
 
@@ -131,7 +131,7 @@ export function closeForResponse(status: number, text: string): LinkClose {
   } catch {
     // Not a Lifeline error body: fall back to the status.
   }
-  if (frame?.type === "close") return { ...linkClose(frame.code, frame.reason), fromServer: true };
+  if (frame?.type === "close") return serverClose(frame);
   return linkClose(status === 413 ? CloseCode.MESSAGE_TOO_LARGE : CloseCode.ABNORMAL, `HTTP ${status}`);
 }
 
