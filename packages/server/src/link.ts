@@ -22,6 +22,17 @@ export function isWebSocketCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
 }
 
+/** The longest close reason a WebSocket close frame carries: 123 bytes of UTF-8. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** `reason` cut to what a WebSocket close frame carries, on a character boundary. */
+export function closeFrameReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
+  let cut = [...reason.slice(0, MAX_CLOSE_REASON_BYTES)];
+  while (Buffer.byteLength(cut.join("")) > MAX_CLOSE_REASON_BYTES) cut.pop();
+  return cut.join("");
+}
+
 /**
  * What a session writes to: one transport connection (a WebSocket, a streamed response, a
  * series of polls). Keeps the session free of transport details. A link reports its own loss

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { CloseCode, isRetryable } from "@lifeline/protocol";
 import type { Clock } from "./clock.js";
+import { closeFrameReason } from "./link.js";
 import type { CloseInfo } from "./link.js";
 import type { SessionCore } from "./session.js";
 
@@ -15,7 +16,8 @@ export interface Registry {
   /**
    * How the application closed the session of this id (session.close()) within the last
    * `closedKeepMs`, with a code that ends the client: what a client that was away then is told
-   * when it comes back to resume it. At most MAX_ENDED closes are kept, the oldest forgotten first.
+   * when it comes back to resume it, its reason cut to 123 bytes of UTF-8. At most MAX_ENDED closes
+   * are kept, the oldest forgotten first.
    */
   closedByApp(id: string): CloseInfo | undefined;
   /**
@@ -66,23 +68,33 @@ export interface RegistrySettings {
   readonly closedKeepMs: number;
 }
 
-/** Values by session id, each kept `keepMs` from when it was last set, at most MAX_ENDED of them. */
-function createRecent<T>(clock: Clock, keepMs: number) {
+/**
+ * Values by session id, each kept `keepMs` from when it was last set, at most MAX_ENDED of them.
+ * Expired entries go whenever one is set or looked up, so the memory held is what the last
+ * `keepMs` stored.
+ */
+export function createRecent<T>(clock: Clock, keepMs: number) {
   // Every entry lives as long, and one set again moves to the end, so the map is in order of
   // expiry: pruning starts at the front.
   const entries = new Map<string, { readonly value: T; readonly until: number }>();
+  const prune = (): void => {
+    for (const [oldest, { until }] of entries) {
+      if (until > clock.now() && entries.size <= MAX_ENDED) break;
+      entries.delete(oldest);
+    }
+  };
   return {
     set(id: string, value: T): void {
       entries.delete(id);
       entries.set(id, { value, until: clock.now() + keepMs });
-      for (const [oldest, { until }] of entries) {
-        if (until > clock.now() && entries.size <= MAX_ENDED) break;
-        entries.delete(oldest);
-      }
+      prune();
     },
     get(id: string): T | undefined {
-      const entry = entries.get(id);
-      return entry && entry.until > clock.now() ? entry.value : undefined;
+      prune();
+      return entries.get(id)?.value;
+    },
+    get size(): number {
+      return entries.size;
     },
   };
 }
@@ -93,7 +105,8 @@ export function createRegistry(make: (id: string, hooks: SessionHooks) => Sessio
   const ended = createRecent<true>(clock, endedKeepMs);
   // How the application closed a session, kept as long as a resume could come. Only codes that
   // end the client: on the others (1001, 1011, 4000–4099) it reconnects to a new session, which
-  // its hello naming this one gets anyway.
+  // its hello naming this one gets anyway. The reason is cut as a WebSocket close frame cuts it,
+  // so what is kept does not grow with the app's reasons.
   const closed = createRecent<CloseInfo>(clock, closedKeepMs);
   // Only sessions whose hello named its connection; an entry goes when its last session does.
   const byConnection = new Map<string, SessionCore[]>();
@@ -104,7 +117,7 @@ export function createRegistry(make: (id: string, hooks: SessionHooks) => Sessio
       if (sessions.get(core.id) === core) {
         sessions.delete(core.id);
         ended.set(core.id, true);
-        if (byApp && closedKeepMs > 0 && !isRetryable(byApp.code)) closed.set(core.id, byApp);
+        if (byApp && closedKeepMs > 0 && !isRetryable(byApp.code)) closed.set(core.id, { code: byApp.code, reason: closeFrameReason(byApp.reason) });
       }
       if (core.connectionId === undefined) return;
       const relatives = ofConnection(core.connectionId).filter((other) => other !== core);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock } from "@lifeline/testkit";
 import { resolveOptions } from "../src/options.js";
-import { createRegistry } from "../src/registry.js";
+import { createRecent, createRegistry } from "../src/registry.js";
 import { createSession } from "../src/session.js";
 
 function registryWithClock() {
@@ -55,6 +55,13 @@ describe("registry: sessions the application closed", () => {
     expect(registry.closedByApp(ids.at(-1)!)).toEqual({ code: 1000, reason: "bye" });
   });
 
+  it("keeps the reason only as far as a WebSocket close frame carries it (123 bytes)", () => {
+    const { registry } = registryWithClock();
+    const session = registry.create();
+    session.api.close(4999, "banned: " + "€".repeat(100));
+    expect(registry.closedByApp(session.id)).toEqual({ code: 4999, reason: "banned: " + "€".repeat(38) }); // 8 + 38 × 3 = 122 bytes
+  });
+
   it("keeps nothing when sessions cannot be resumed at all (resumeWindow 0)", () => {
     const clock = createManualClock();
     const options = resolveOptions({ clock, resumeWindow: 0 });
@@ -62,5 +69,36 @@ describe("registry: sessions the application closed", () => {
     const session = registry.create();
     session.api.close(4999, "kicked");
     expect(registry.closedByApp(session.id)).toBeUndefined();
+  });
+});
+
+describe("createRecent", () => {
+  it("lets go of expired entries when one is looked up, not only when one is stored", () => {
+    const clock = createManualClock();
+    const recent = createRecent<string>(clock, 1000);
+    recent.set("a", "first");
+    clock.advance(500);
+    recent.set("b", "second");
+    expect(recent.size).toBe(2);
+    clock.advance(500);
+    expect(recent.get("b")).toBe("second");
+    expect(recent.size).toBe(1);
+    clock.advance(500);
+    expect(recent.get("never-seen")).toBeUndefined();
+    expect(recent.size).toBe(0);
+  });
+
+  it("keeps an entry set again for its full time from then", () => {
+    const clock = createManualClock();
+    const recent = createRecent<number>(clock, 1000);
+    recent.set("a", 1);
+    recent.set("b", 2);
+    clock.advance(900);
+    recent.set("a", 3);
+    clock.advance(200);
+    expect(recent.get("b")).toBeUndefined();
+    expect(recent.get("a")).toBe(3);
+    clock.advance(800);
+    expect(recent.get("a")).toBeUndefined();
   });
 });

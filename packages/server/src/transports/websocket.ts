@@ -5,7 +5,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import type { TimerId } from "../clock.js";
 import type { ServerContext } from "../context.js";
 import { handshake, startLink } from "../handshake.js";
-import { WEBSOCKET_PIECE_BYTES, clientLeft, isWebSocketCloseCode, pieceEnd } from "../link.js";
+import { WEBSOCKET_PIECE_BYTES, clientLeft, closeFrameReason, isWebSocketCloseCode, pieceEnd } from "../link.js";
 import type { CloseInfo, Link } from "../link.js";
 import { readBatch } from "../read-batch.js";
 import { NOT_READING } from "../session.js";
@@ -30,14 +30,6 @@ export interface WebSocketTransport {
 
 const noop = () => {};
 
-/** A WebSocket close reason is limited to 123 bytes of UTF-8. */
-function wsCloseReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= 123) return reason;
-  let cut = reason.slice(0, 123);
-  while (Buffer.byteLength(cut) > 123) cut = cut.slice(0, -1);
-  return cut;
-}
-
 /** Sends `lines` as batches of at most WEBSOCKET_PIECE_BYTES, so that a slow client sees each arrive. */
 function sendPieces(ws: WebSocket, lines: readonly string[]): void {
   for (let start = 0; start < lines.length; ) {
@@ -55,7 +47,7 @@ function closeSocket(ws: WebSocket, close: CloseInfo | undefined, lines: readonl
   // `ws` throws on a code a close frame may not carry. session.close() refuses those, so this
   // is a guard only; the close frame above has the code either way.
   const code = close?.code ?? CloseCode.NORMAL;
-  ws.close(isWebSocketCloseCode(code) ? code : CloseCode.NORMAL, wsCloseReason(close?.reason ?? ""));
+  ws.close(isWebSocketCloseCode(code) ? code : CloseCode.NORMAL, closeFrameReason(close?.reason ?? ""));
 }
 
 /** What every connection of one transport shares. */
