@@ -68,7 +68,10 @@
     c.on("open", ({ transport, resumed, sessionLost, resent }) => {
       let text = `open over ${transport}, session ${c.id}`;
       if (resumed) text += " (resumed: nothing lost)";
-      else if (sessionLost) text += ` (previous session lost; ${resent.length} unacknowledged message(s) resent)`;
+      else if (sessionLost) {
+        const what = resent.length ? `${resent.length} unacknowledged message(s) resent` : "nothing of ours was unacknowledged";
+        text += ` (previous session lost: messages the server sent meanwhile may be missing; ${what})`;
+      }
       log("info", tag(text));
       render();
     });

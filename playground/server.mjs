@@ -103,7 +103,7 @@ export async function startPlayground({ port = 8080, host = "127.0.0.1", outageM
     const sessions = [...lifeline.sessions];
     if (action === "push") {
       // Sessions waiting to be resumed get it too: it is replayed once their client is back.
-      const text = `server push #${++pushes} at ${new Date().toISOString().slice(11, 19)}`;
+      const text = `server push #${++pushes} at ${new Date().toISOString().slice(11, 19)} UTC`;
       for (const session of sessions) session.send(text);
       return reply(res, 200, JSON_TYPE, JSON.stringify({ sent: text, sessions: sessions.length }));
     }

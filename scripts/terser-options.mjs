@@ -35,7 +35,7 @@ export const INTERNAL_MEMBERS = [
   ...["endpoint", "connectTimeoutMs", "fallbackDelayMs", "timer", "effects", "delayMs", "retryDelayMs"], // select, state
   ...["factories", "network", "given", "initialDelayMs", "maxDelayMs"], // resolved options
   ...["strikes", "demotions", "demotedUntil", "demotionMs", "demotedForMs", "order", "lost", "recall", "remember", "forget"], // fallback health, memory
-  ...["opened", "defer", "generation", "linkRequest", "adopt"], // fallback host
+  ...["opened", "defer", "demotion", "generation", "linkRequest", "adopt"], // fallback, its host
   ...["seq", "sessionId", "pingIntervalMs", "pingTimeoutMs", "connectionId", "version", "parts", "offset", "position", "channel", "epoch", "resumeWindowMs"], // frames
   ...["onClose", "onFrames", "onOpen", "onAlive", "onProgress", "isSupported", "onCandidateFailed", "fetchStreams", "handlers", "query", "renew", "final", "fromServer", "holdHello"], // Transport, select
   ...["onProbe", "onExpired", "intervalMs", "timeoutMs", "nextDelayMs", "elapsedMs"], // heartbeat, retry policy

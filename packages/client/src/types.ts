@@ -54,7 +54,8 @@ export interface TransportEvent {
   readonly to: TransportName;
   /**
    * Why, in words: "connected", "reconnected", the failures that led here (e.g.
-   * "websocket: WebSocket lost; streaming: no handshake in 10000 ms"), or "upgraded: …".
+   * "websocket: WebSocket lost; streaming: no handshake in 10000 ms"), a demotion of the one
+   * before ("websocket demoted for 60000 ms: …"), or "upgraded: …".
    */
   readonly reason: string;
 }

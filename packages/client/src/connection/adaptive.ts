@@ -1,5 +1,6 @@
 import { optionOfType, optionWithMethods } from "../options.js";
 import { createTransportMemory, platformStorage } from "../transport-memory.js";
+import type { TransportName } from "../transports/transport.js";
 import type { FallbackFactory } from "./fallback.js";
 import { createTransportHealth } from "./health.js";
 import { createUpgrader } from "./upgrade.js";
@@ -30,6 +31,10 @@ export const adaptiveFallback: FallbackFactory = (host, options) => {
   // The allowed order is the app's preference: a transport it ranks above WebSocket
   // (`transports: ["polling", "websocket"]`) is kept, not upgraded from.
   const rank = (name: string) => options.factories.findIndex((f) => f.name === name);
+  const demotion = (name: TransportName) => {
+    const ms = health.demotedForMs(name);
+    return ms ? `${name} demoted for ${ms} ms: its links keep dying soon after opening` : undefined;
+  };
   return {
     order: (supported, last) => health.order(supported, memory ? memory.recall() : (last ?? undefined)),
     opened(name) {
@@ -39,9 +44,10 @@ export const adaptiveFallback: FallbackFactory = (host, options) => {
     lost(name, uptimeMs, blameless) {
       if (!health.lost(name, uptimeMs, blameless)) return;
       // It keeps dying soon after opening (a proxy that kills it): stop starting with it.
-      log?.(`${name} demoted for ${health.demotedForMs(name)} ms: its links keep dying soon after opening`);
+      log?.(demotion(name)!);
       memory?.forget();
     },
+    demotion,
     defer: (info) => !!upgrader?.defer(info),
     stop: () => upgrader?.stop(),
   };

@@ -231,7 +231,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
         if (current !== generation) return transport.close();
         cancelAttempt = undefined;
         link = transport;
-        const why = candidateFailures.length ? candidateFailures.join("; ") : lastTransport ? "reconnected" : "connected";
+        // Leaving the last transport though it did not fail here: it was demoted.
+        const left = lastTransport !== transport.name && lastTransport && plugin?.demotion(lastTransport);
+        const why = candidateFailures.length ? candidateFailures.join("; ") : left || (lastTransport ? "reconnected" : "connected");
         announceTransport(transport.name, why);
         // A listener (of 'transport', or of 'error' or 'open' in welcomed()) may have closed the
         // connection: then nothing more happens on this link.

@@ -35,6 +35,11 @@ export interface FallbackHost {
 export interface Fallback {
   /** Candidates in the order to try them, from the supported ones in their given order. */
   order(supported: readonly TransportFactory[], last: TransportName | null): readonly TransportFactory[];
+  /**
+   * Why `name` is ranked below where the app put it for now, in words, or undefined when it is
+   * not: the reason given when the connection leaves it without it failing.
+   */
+  demotion(name: TransportName): string | undefined;
   /** A link of `name` opened (or was adopted) and the connection is open on it. */
   opened(name: TransportName): void;
   /**

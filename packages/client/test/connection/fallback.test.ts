@@ -210,6 +210,8 @@ describe("a transport that keeps dying soon after it opens", () => {
     await settle();
     expect(s.transports.map((t) => t.to)).toEqual(["websocket", "streaming"]);
     expect(s.transports[1]!.from).toBe("websocket");
+    // Nothing failed on this reconnect: the move says why, not just "reconnected".
+    expect(s.transports[1]!.reason).toMatch(/^websocket demoted for \d+ ms: its links keep dying soon after opening$/);
     s.conn.close();
   });
 
