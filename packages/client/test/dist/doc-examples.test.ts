@@ -9,7 +9,7 @@ import { createServer } from "@lifeline/server";
 import type { LifelineServer, Session } from "@lifeline/server";
 
 /**
- * The TypeScript examples of docs/getting-started.md and docs/react-native.md (each marked
+ * The TypeScript examples of the README, docs/getting-started.md and docs/react-native.md (each marked
  * `<!-- example: NAME (tested as written by …) -->`), run as written against the built package:
  * each in a fresh Node process, in a project where `@lifeline/client` resolves through its
  * package.json as in an app. Only the example server's URL is swapped for a local echo server.
@@ -24,14 +24,15 @@ const standIns = fileURLToPath(new URL("./stand-ins/", import.meta.url));
 const built = existsSync(join(client, "dist/index.js"));
 
 const docs = {
+  README: readFileSync(join(root, "README.md"), "utf8"),
   "getting-started": readFileSync(join(root, "docs/getting-started.md"), "utf8"),
   "react-native": readFileSync(join(root, "docs/react-native.md"), "utf8"),
 };
 
-/** The code block marked as example `name` in docs/`doc`.md. */
+/** The code block marked as example `name` in `doc`. */
 function example(doc: keyof typeof docs, name: string): string {
   const match = new RegExp(`<!-- example: ${name} \\(tested as written by [^)]*\\) -->\\n\`\`\`tsx?\\n([\\s\\S]*?)\`\`\``).exec(docs[doc]);
-  if (!match) throw new Error(`docs/${doc}.md has no example "${name}"`);
+  if (!match) throw new Error(`${doc} has no example "${name}"`);
   return match[1]!;
 }
 
@@ -151,6 +152,13 @@ suite(title, () => {
     }
     return closes.get(session)!;
   };
+
+  it("the README's quick start: opens and echoes", async () => {
+    const r = start(runnable(example("README", "quick-start"), url));
+    await r.printed(/^open over (websocket|streaming) \{ resumed: false \}$/);
+    await r.printed(/^received hello$/);
+    expect(r.lines.filter((line) => /error/i.test(line))).toEqual([]);
+  });
 
   it("with a bundler: opens, and echoes text and binary", async () => {
     const r = start(runnable(example("getting-started", "bundler"), url));
