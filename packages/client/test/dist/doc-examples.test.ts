@@ -4,27 +4,30 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "@lifeline/server";
 import type { LifelineServer, Session } from "@lifeline/server";
 
 /**
- * The TypeScript examples of the README, docs/getting-started.md and docs/react-native.md (each marked
- * `<!-- example: NAME (tested as written by …) -->`), run as written against the built package:
- * each in a fresh Node process, in a project where `@lifeline/client` resolves through its
- * package.json as in an app. Only the example server's URL is swapped for a local echo server.
- * React, React Native, NetInfo and AsyncStorage are the small stand-ins in `stand-ins/`, which
- * report on stdout what the client did with them. Needs `npm run build` first; skipped (saying
- * so) without it.
+ * The TypeScript examples of the READMEs, docs/getting-started.md and docs/react-native.md
+ * (each marked `<!-- example: NAME (tested as written by …) -->`), run as written against the
+ * built packages: each in a fresh Node process, in a project where `@lifeline/client` and
+ * `@lifeline/server` resolve through their package.json as in an app. Only the example server's
+ * URL is swapped for a local echo server (and the server example's port for 0). React, React
+ * Native, NetInfo and AsyncStorage are the small stand-ins in `stand-ins/`, which report on
+ * stdout what the client did with them. Needs `npm run build` first; skipped (saying so)
+ * without it.
  */
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const client = join(root, "packages/client");
 const standIns = fileURLToPath(new URL("./stand-ins/", import.meta.url));
-const built = existsSync(join(client, "dist/index.js"));
+const built = existsSync(join(client, "dist/index.js")) && existsSync(join(root, "packages/server/dist/index.js"));
 
 const docs = {
   README: readFileSync(join(root, "README.md"), "utf8"),
+  "server README": readFileSync(join(root, "packages/server/README.md"), "utf8"),
   "getting-started": readFileSync(join(root, "docs/getting-started.md"), "utf8"),
   "react-native": readFileSync(join(root, "docs/react-native.md"), "utf8"),
 };
@@ -93,7 +96,7 @@ function run(project: string, code: string, driver: string): Run {
 }
 
 const suite = built ? describe : describe.skip;
-const title = built ? "documentation examples" : "documentation examples (skipped: no packages/client/dist; run `npm run build` first)";
+const title = built ? "documentation examples" : "documentation examples (skipped: no dist folders; run `npm run build` first)";
 
 suite(title, () => {
   let server: LifelineServer;
@@ -118,6 +121,7 @@ suite(title, () => {
       symlinkSync(target, join(project, "node_modules", name), "dir");
     };
     link(client, "@lifeline/client");
+    link(join(root, "packages/server"), "@lifeline/server");
     link(join(root, "node_modules/ws"), "ws");
     link(join(standIns, "react"), "react");
     link(join(standIns, "react-native"), "react-native");
@@ -158,6 +162,23 @@ suite(title, () => {
     await r.printed(/^open over (websocket|streaming) \{ resumed: false \}$/);
     await r.printed(/^received hello$/);
     expect(r.lines.filter((line) => /error/i.test(line))).toEqual([]);
+  });
+
+  it("the server README's example: listens, echoes, and logs the close", async () => {
+    // Port 0 rather than 8080: tests take a free port.
+    const code = runnable(example("server README", "server"), url).replace("server.listen(8080)", "server.listen(0)");
+    const r = start(code);
+    const [, serverUrl] = /^listening on (http:\/\/127\.0\.0\.1:\d+\/lifeline)$/.exec(await r.printed(/^listening on /))!;
+    const { connect } = await import("@lifeline/client");
+    const conn = connect(serverUrl!, { WebSocket });
+    try {
+      const echoed = new Promise((resolve) => conn.on("message", resolve));
+      conn.send("ping me back");
+      expect(await echoed).toBe("ping me back");
+    } finally {
+      conn.close();
+    }
+    await r.printed(/^[\w-]{24} closed 1000 closed by client$/);
   });
 
   it("with a bundler: opens, and echoes text and binary", async () => {
