@@ -18,7 +18,8 @@ export interface Emitter<Events extends object> {
 export function createEmitter<Events extends object>(names: readonly (keyof Events & string)[]): Emitter<Events> {
   // One object per registration, so on()'s remover takes away its own and no other.
   type Registration = { readonly listener: Listener<never> };
-  const registrations: { [K in keyof Events]?: Registration[] } = {};
+  // No prototype: off("toString") must find nothing, not Object's method.
+  const registrations: { [K in keyof Events]?: Registration[] } = Object.create(null);
   const remove = (event: keyof Events, registration: Registration | undefined) => {
     const list = registrations[event] ?? [];
     const index = list.indexOf(registration!);

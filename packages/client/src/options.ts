@@ -34,7 +34,7 @@ export interface BufferOptions {
 
 export interface ClientOptions extends CapabilityOptions {
   /** Transports allowed, in order of preference. Default: every one this environment supports. */
-  transports?: TransportName[];
+  transports?: readonly TransportName[];
   /** Reconnection settings, or false to close on the first lost link. */
   reconnect?: false | ReconnectOptions;
   /** Send buffer bounds. */

@@ -18,7 +18,8 @@ export interface OpenEvent {
   readonly sessionLost: boolean;
   /**
    * Messages the server had not acknowledged in the lost session, sent again in the new one
-   * (the server may have received some of them before). Empty unless sessionLost.
+   * (the server may have received some of them before); binary ones are copies. Empty unless
+   * sessionLost.
    */
   readonly resent: readonly MessageData[];
 }

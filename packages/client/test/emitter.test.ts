@@ -57,6 +57,18 @@ describe("emitter", () => {
     expect(seen).toEqual(["a", "a", "b", "d"]);
   });
 
+  it("finds nothing under the names of Object's own members", () => {
+    const events = createEmitter<Events>(["message", "close"]);
+    const seen: string[] = [];
+    events.on("message", (data) => seen.push(data));
+    for (const name of ["toString", "constructor", "__proto__", "hasOwnProperty", "valueOf"]) {
+      expect(() => events.off(name as never, () => {}), name).not.toThrow();
+      expect(() => events.emit(name as never, "x" as never), name).not.toThrow();
+    }
+    events.emit("message", "still here");
+    expect(seen).toEqual(["still here"]);
+  });
+
   it("keeps events apart and ignores off() of a listener never added", () => {
     const events = createEmitter<Events>(["message", "close"]);
     const codes: number[] = [];

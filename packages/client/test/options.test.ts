@@ -115,6 +115,13 @@ describe("options", () => {
     expect(error?.code).toBe("INVALID_ARGUMENT");
   });
 
+  it("takes a read-only transports list (`as const`), in its types as at run time", () => {
+    const order = ["polling", "websocket"] as const;
+    const options: ClientOptions = { transports: order };
+    expect(rejection(options)).toBeUndefined();
+    expect(resolveOptions(options, [webSocket, { ...webSocket, name: "polling" }]).factories.map((f) => f.name)).toEqual(["polling", "websocket"]);
+  });
+
   it("leaves the adaptive fallback's options to it: the core entry, which has none, ignores them", () => {
     const core = (options: object) => rejection({ transportFactories: [webSocket], ...options }, connectCore as typeof connect);
     expect(core({ upgrade: "no", storage: 1 })).toBeUndefined();

@@ -1,4 +1,4 @@
-import { CloseCode, DEFAULT_MAX_MESSAGE_BYTES, PROTOCOL_VERSION, isRetryable, payloadBytes } from "@lifeline/protocol";
+import { CloseCode, PROTOCOL_VERSION, isRetryable, payloadBytes } from "@lifeline/protocol";
 import type { ClientFrame, Frame, WelcomeFrame } from "@lifeline/protocol";
 import type { TimerId } from "../clock.js";
 import { createEmitter } from "../emitter.js";
@@ -62,7 +62,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   // The session's server answers a ping before hello (WelcomeFrame.pingFirst): a hello that
   // would move the session waits for proof that the new link carries frames both ways.
   let holdHello = false;
-  let maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  // Unknown until the first welcome: until then send() queues what the buffer takes, and the
+  // welcome takes out (and reports) what is over the server's limit.
+  let maxMessageBytes = Infinity;
   let rtt: number | null = null;
   let pingId = 0;
   let pingSentAt = 0;

@@ -341,6 +341,21 @@ describe("driver", () => {
     expect(received).toEqual(["new"]);
   });
 
+  it("gives the app copies of the bytes it resent: changing them changes nothing sent", async () => {
+    const { conn, factory, clock } = setup();
+    await settle();
+    factory.links[0]!.welcome();
+    conn.send(new Uint8Array([1, 2, 3]));
+    factory.links[0]!.drop();
+    clock.advance(100);
+    await settle();
+    conn.on("open", ({ resent }) => (resent[0] as Uint8Array).fill(0));
+    const second = factory.links[1]!;
+    second.welcome({ sessionId: "s2", resumed: false });
+    await settle();
+    expect(messages(second.sent)).toEqual([new Uint8Array([1, 2, 3])]);
+  });
+
   it("drops a silent link after interval + timeout and reconnects", async () => {
     const { conn, factory, clock } = setup();
     await settle();
@@ -547,6 +562,33 @@ describe("driver", () => {
     expect(() => conn.send("12345")).toThrow(expect.objectContaining({ code: "MESSAGE_TOO_LARGE" }));
     await settle();
     expect(messages(factory.links[0]!.sent)).toEqual(["ok"]);
+  });
+
+  it("before the first welcome, knows no size limit: send() queues a message over the usual 4 MiB, and the welcome's limit decides", async () => {
+    const { conn, factory, errors } = setup();
+    const large = "x".repeat(5 * 1024 * 1024);
+    conn.send(large);
+    conn.send("12345");
+    conn.send("ok");
+    await settle();
+    expect(conn.bufferedMessages).toBe(3);
+    factory.links[0]!.welcome({ maxMessageBytes: 8 * 1024 * 1024 });
+    await settle();
+    expect(messages(factory.links[0]!.sent)).toEqual([large, "12345", "ok"]);
+    expect(errors).toEqual([]);
+  });
+
+  it("at the first welcome, takes out and reports the queued messages over the server's limit, and sends the rest", async () => {
+    const { conn, factory, errors } = setup();
+    conn.send("12345");
+    conn.send("ok");
+    await settle();
+    factory.links[0]!.welcome({ maxMessageBytes: 4 });
+    await settle();
+    expect(messages(factory.links[0]!.sent)).toEqual(["ok"]);
+    expect(errors).toEqual([expect.objectContaining({ code: "MESSAGE_TOO_LARGE", messages: ["12345"] })]);
+    expect(conn.state).toBe("open");
+    expect(conn.bufferedMessages).toBe(1);
   });
 
   it("closes with TRANSPORT_UNAVAILABLE when no transport can run here", async () => {
