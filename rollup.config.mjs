@@ -41,7 +41,8 @@ const typesConfig = (pkg, entry, { inline }) => ({
   input: `packages/${pkg}/src/${entry}.ts`,
   plugins: [
     ...(inline ? [inlineProtocol()] : []),
-    dts({ tsconfig: root("./tsconfig.base.json"), compilerOptions: { noEmit: false, declaration: true } }),
+    // Members marked @internal (an injected clock or retry policy, for tests) stay out of the published types.
+    dts({ tsconfig: root("./tsconfig.base.json"), compilerOptions: { noEmit: false, declaration: true, stripInternal: true } }),
   ],
   external: inline ? [] : [/^@lifeline\//, /^node:/, "ws"],
   // CommonJS users get the same declarations under .d.cts, so `require` resolves correct types.

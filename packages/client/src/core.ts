@@ -17,7 +17,6 @@ export { connectCore as connect } from "./client.js";
 export { LifelineError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export type { ClientOptions, CoreOptions, ReconnectOptions, BufferOptions } from "./options.js";
-export type { RetryPolicy, RetryContext } from "./reconnect.js";
 export type { AppStateLike, NetInfoLike } from "./network.js";
 export type { StorageLike } from "./transport-memory.js";
 export type { Capabilities, WebSocketConstructor, WebSocketLike, XMLHttpRequestConstructor, XMLHttpRequestLike } from "./env.js";
