@@ -50,8 +50,14 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
       existing.attempt = hello.attempt;
       return { accepted: { session: existing, resumed: true, helloAck: hello.ack, rest } };
     }
-    // The client moves on to a new session, so the old one can only end. Its link, if it
-    // still has one, hears why.
+    // The session's link still carries what this hello lacks (a burst on its way down, past what
+    // the replay buffer keeps): it may yet arrive there, so a hello that cannot take over (a
+    // background upgrade probe, say) must not end the session. Once that link has delivered or
+    // ended, a hello is judged again.
+    if (existing.link) {
+      return refused(CloseCode.TRANSPORT_REPLACED, "the session's link still carries messages this hello lacks, past what the replay buffer keeps");
+    }
+    // The client moves on to a new session, so the old one can only end.
     existing.close({ code: CloseCode.TRANSPORT_REPLACED, reason: "could not resume: messages the client lacks were dropped from the replay buffer" });
     ctx.log.info(`[session] ${existing.id} could not be resumed from ack ${hello.ack}; starting a new session`);
   }

@@ -198,10 +198,31 @@ describe("websocket transport", () => {
     for (const m of ["1", "2", "3"]) old.send(m);
     await nextTurn();
     first.ws.terminate();
+    await expect.poll(() => old.transport).toBeNull();
     const second = await wsSession(url, old.id, 0);
     expect(second.welcome.resumed).toBe(false);
     expect(second.welcome.sessionId).not.toBe(old.id);
     expect((await oldClosed).code).toBe(4001);
+  });
+
+  it("refuses, without ending the session, a hello the replay buffer cannot serve while the session's link still carries it", async () => {
+    const { url, nextSession } = await startServer({ replayBuffer: { maxMessages: 2 } });
+    const first = await wsSession(url);
+    const old = await nextSession();
+    let closed = false;
+    old.on("close", () => (closed = true));
+    for (const m of ["1", "2", "3"]) old.send(m);
+    // A second link (a background probe, say) that lacks message 1, which only the first link has now.
+    const probe = await openWs(url);
+    probe.send(hello(old.id, 0));
+    expect(await probe.inbox.next("close")).toEqual({ type: "close", code: 4001, reason: expect.stringContaining("replay buffer") });
+    expect(closed).toBe(false);
+    expect(old.transport).toBe("websocket");
+    // The first link goes on: it has every message, and the session takes its ack.
+    for (const seq of [1, 2, 3]) expect(await first.inbox.next("message")).toEqual(text(seq, String(seq)));
+    first.send({ type: "ack", seq: 3 });
+    old.send("4");
+    expect(await first.inbox.next("message")).toEqual(text(4, "4"));
   });
 
   it("answers ping with pong", async () => {
