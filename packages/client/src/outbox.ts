@@ -44,9 +44,8 @@ export interface Outbox {
   /** After a resume: drop what the server has (≤ `seq`), send the rest again. */
   rewind(seq: number): void;
   /**
-   * For a new session: numbers the remaining messages from 1 and returns them (binary ones as
-   * copies), except those over the new server's `maxBytes`, which are removed and returned as
-   * `dropped`.
+   * For a new session: numbers the remaining messages from 1 and returns them, except those over
+   * the new server's `maxBytes`, which are removed and returned as `dropped`.
    */
   renumber(maxBytes?: number): { kept: Payload[]; dropped: Payload[] };
   /** Every message not yet acknowledged, in order. */
@@ -117,8 +116,7 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
       bytes -= dropped.reduce((sum, entry) => sum + entry.bytes, 0);
       entries.forEach((entry, i) => (entry.seq = i + 1));
       nextSeq = entries.length + 1;
-      // Copies of the bytes kept: the app may change what it is given, and these are still to go.
-      return { kept: entries.map(({ data }) => (typeof data === "string" ? data : data.slice())), dropped: dropped.map((entry) => entry.data) };
+      return { kept: entries.map((entry) => entry.data), dropped: dropped.map((entry) => entry.data) };
     },
     unacknowledged: () => entries.slice(head).map((entry) => entry.data),
     get size() {

@@ -56,7 +56,7 @@ export interface TransportEvent {
   /**
    * Why, in words: "connected", "reconnected", the failures that led here (e.g.
    * "websocket: WebSocket lost; streaming: no handshake in 10000 ms"), a demotion of the one
-   * before ("websocket demoted for 60000 ms: …"), or "upgraded: …".
+   * before ("websocket demoted for 59500 ms: …", the time its demotion has left), or "upgraded: …".
    */
   readonly reason: string;
 }

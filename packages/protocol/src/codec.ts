@@ -6,7 +6,7 @@ import type { ChannelPosition, Frame, HelloFrame, MessagePartFrame, WelcomeFrame
  * contains a raw newline, so frames can be joined by "\n" into batches (batch.ts) and split
  * back apart on any transport, text-only HTTP included. Binary payloads travel as base64.
  *
- *   hello    ["h", {"v":1, "sid"?:string, "ack":n, "att"?:n, "cid"?:string, "pt"?:true}]
+ *   hello    ["h", {"v":1, "sid"?:string, "ack":n, "att"?:n, "cid"?:string, "pt"?:true, "pr"?:true}]
  *   welcome  ["w", {"v":1, "sid":s, "resumed":b, "ack":n, "pingInterval":ms, "pingTimeout":ms,
  *                   "maxMessageBytes":n, "resumeWindow":ms, "pingFirst"?:true}]
  *   message  ["m", seq, "text", pos?]   ["b", seq, "base64", pos?]   pos = {"ch":s,"ep":s,"off":n}
@@ -71,7 +71,7 @@ function encodeWelcome(frame: WelcomeFrame): string {
  */
 export function encodeClientFrame(frame: ClientFrame): string {
   return frame.type === "hello"
-    ? JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack, att: frame.attempt, cid: frame.connectionId, pt: frame.parts }])
+    ? JSON.stringify(["h", { v: frame.version, sid: frame.sessionId, ack: frame.ack, att: frame.attempt, cid: frame.connectionId, pt: frame.parts, pr: frame.probe }])
     : encodeShared(frame);
 }
 
@@ -149,7 +149,7 @@ function decodeShared(wire: unknown[]): Frame | undefined {
 
 function decodeHello(wire: unknown[]): HelloFrame {
   const body = record(wire[1]);
-  const { sid, att, cid, pt } = body;
+  const { sid, att, cid, pt, pr } = body;
   const hello: HelloFrame = { type: "hello", version: count(body["v"]), ack: count(body["ack"] ?? 0) };
   return {
     ...hello,
@@ -157,6 +157,7 @@ function decodeHello(wire: unknown[]): HelloFrame {
     ...(att === undefined || att === null ? {} : { attempt: count(att) }),
     ...(cid === undefined || cid === null ? {} : { connectionId: text(cid) }),
     ...(pt === true ? { parts: true } : {}),
+    ...(pr === true ? { probe: true } : {}),
   };
 }
 

@@ -31,6 +31,12 @@ export interface HelloFrame {
    * in parts. Fixed for a session by the hello that started it.
    */
   readonly parts?: boolean;
+  /**
+   * A second link the client opens beside a working one (the background upgrade probe): it
+   * resumes the session or nothing. The server refuses it (4001) rather than end the session or
+   * start a new one when it cannot resume.
+   */
+  readonly probe?: boolean;
 }
 
 /** Server's answer to `hello`: the session and the limits the client must respect. */

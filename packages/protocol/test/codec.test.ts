@@ -36,6 +36,7 @@ describe("codec", () => {
     expect(encodeFrame({ type: "hello", version: 1, sessionId: "abc", ack: 4 })).toBe('["h",{"v":1,"sid":"abc","ack":4}]');
     expect(encodeFrame({ type: "hello", version: 1, ack: 0, attempt: 3, connectionId: "k9" })).toBe('["h",{"v":1,"ack":0,"att":3,"cid":"k9"}]');
     expect(encodeFrame({ type: "hello", version: 1, ack: 0, parts: true })).toBe('["h",{"v":1,"ack":0,"pt":true}]');
+    expect(encodeFrame({ type: "hello", version: 1, sessionId: "abc", ack: 4, probe: true })).toBe('["h",{"v":1,"sid":"abc","ack":4,"pr":true}]');
     expect(encodeFrame({ type: "part", seq: 5, offset: 0, total: 4, binary: false, payload: "ab" })).toBe('["M",5,0,4,"ab"]');
     expect(encodeFrame({ type: "part", seq: 6, offset: 4, total: 8, binary: true, payload: "AP8Q" })).toBe('["B",6,4,8,"AP8Q"]');
   });
@@ -46,6 +47,7 @@ describe("codec", () => {
       { type: "hello", version: PROTOCOL_VERSION, sessionId: "s-1", ack: 12 },
       { type: "hello", version: PROTOCOL_VERSION, ack: 0, attempt: 2, connectionId: "c-1" },
       { type: "hello", version: PROTOCOL_VERSION, ack: 0, parts: true },
+      { type: "hello", version: PROTOCOL_VERSION, sessionId: "s-1", ack: 3, probe: true },
       {
         type: "welcome",
         version: 1,

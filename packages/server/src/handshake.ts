@@ -50,17 +50,15 @@ export function handshake(ctx: ServerContext, frames: readonly Frame[]): Handsha
       existing.attempt = hello.attempt;
       return { accepted: { session: existing, resumed: true, helloAck: hello.ack, rest } };
     }
-    // The session's link still carries what this hello lacks (a burst on its way down, past what
-    // the replay buffer keeps): it may yet arrive there, so a hello that cannot take over (a
-    // background upgrade probe, say) must not end the session. Once that link has delivered or
-    // ended, a hello is judged again.
-    if (existing.link) {
-      return refused(CloseCode.TRANSPORT_REPLACED, "the session's link still carries messages this hello lacks, past what the replay buffer keeps");
-    }
+    // A probe's client still uses the session on another link, which may yet deliver what the
+    // replay buffer lost (a burst on its way down): the probe fails, the session goes on.
+    if (hello.probe) return refused(CloseCode.TRANSPORT_REPLACED, "an upgrade probe resumes or nothing: messages it lacks were dropped from the replay buffer");
     // The client moves on to a new session, so the old one can only end.
     existing.close({ code: CloseCode.TRANSPORT_REPLACED, reason: "could not resume: messages the client lacks were dropped from the replay buffer" });
     ctx.log.info(`[session] ${existing.id} could not be resumed from ack ${hello.ack}; starting a new session`);
   }
+  // Nor does a probe naming no live session start one: its client would never use it.
+  if (hello.probe) return refused(CloseCode.TRANSPORT_REPLACED, "an upgrade probe resumes or nothing: no such session");
   // An id of another shape is not tracked: it costs memory for the session's whole life.
   const connectionId = hello.connectionId !== undefined && CONNECTION_ID.test(hello.connectionId) ? hello.connectionId : undefined;
   // Race candidates are told apart by attempt number: without one on both sides, nothing to judge.

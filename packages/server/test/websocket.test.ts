@@ -205,16 +205,16 @@ describe("websocket transport", () => {
     expect((await oldClosed).code).toBe(4001);
   });
 
-  it("refuses, without ending the session, a hello the replay buffer cannot serve while the session's link still carries it", async () => {
+  it("refuses an upgrade probe the replay buffer cannot serve, without ending the session, whose link still carries what the probe lacks", async () => {
     const { url, nextSession } = await startServer({ replayBuffer: { maxMessages: 2 } });
     const first = await wsSession(url);
     const old = await nextSession();
     let closed = false;
     old.on("close", () => (closed = true));
     for (const m of ["1", "2", "3"]) old.send(m);
-    // A second link (a background probe, say) that lacks message 1, which only the first link has now.
+    // The background probe of a client that has not read message 1 yet, which only the first link has now.
     const probe = await openWs(url);
-    probe.send(hello(old.id, 0));
+    probe.send({ type: "hello", version: PROTOCOL_VERSION, sessionId: old.id, ack: 0, probe: true });
     expect(await probe.inbox.next("close")).toEqual({ type: "close", code: 4001, reason: expect.stringContaining("replay buffer") });
     expect(closed).toBe(false);
     expect(old.transport).toBe("websocket");
@@ -223,6 +223,14 @@ describe("websocket transport", () => {
     first.send({ type: "ack", seq: 3 });
     old.send("4");
     expect(await first.inbox.next("message")).toEqual(text(4, "4"));
+  });
+
+  it("refuses an upgrade probe naming no live session instead of starting one nobody would use", async () => {
+    const { url, sessions } = await startServer();
+    const probe = await openWs(url);
+    probe.send({ type: "hello", version: PROTOCOL_VERSION, sessionId: "AAAAAAAAAAAAAAAAAAAAAAAA", ack: 0, probe: true });
+    expect(await probe.inbox.next("close")).toEqual({ type: "close", code: 4001, reason: expect.stringContaining("no such session") });
+    expect(sessions).toEqual([]);
   });
 
   it("answers ping with pong", async () => {

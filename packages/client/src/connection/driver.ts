@@ -1,5 +1,5 @@
 import { CloseCode, PROTOCOL_VERSION, isRetryable, payloadBytes } from "@lifeline/protocol";
-import type { ClientFrame, Frame, WelcomeFrame } from "@lifeline/protocol";
+import type { ClientFrame, Frame, HelloFrame, WelcomeFrame } from "@lifeline/protocol";
 import type { TimerId } from "../clock.js";
 import { createEmitter } from "../emitter.js";
 import { resolveCapabilities } from "../env.js";
@@ -185,7 +185,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   }
 
   /** A hello with a new attempt number, larger than any before it. */
-  const newHello = (): ClientFrame => ({ type: "hello", version: PROTOCOL_VERSION, ...(sessionId ? { sessionId } : {}), ack: inbox.lastSeq, attempt: ++linkAttempts, connectionId, parts: true });
+  const newHello = (): HelloFrame => ({ type: "hello", version: PROTOCOL_VERSION, ...(sessionId ? { sessionId } : {}), ack: inbox.lastSeq, attempt: ++linkAttempts, connectionId, parts: true });
 
   function linkRequest(): LinkRequest {
     // Every candidate of one request shares the attempt number: the server keeps the first
@@ -315,7 +315,8 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       }
     }
     const sessionLost = !welcome.resumed && previous !== null;
-    openInfo = { transport: name, resumed: welcome.resumed, sessionLost, resent: sessionLost ? resent : [] };
+    // Copies of the bytes: the app may change what it is given, and these are still to go up.
+    openInfo = { transport: name, resumed: welcome.resumed, sessionLost, resent: sessionLost ? resent.map((data) => (typeof data === "string" ? data : data.slice())) : [] };
     openedAt = clock.now();
     pingIntervalMs = welcome.pingIntervalMs;
     heartbeat = createHeartbeat({

@@ -1,5 +1,5 @@
 import { CloseCode, PROTOCOL_VERSION, isRetryable } from "@lifeline/protocol";
-import type { ClientFrame, Frame, WelcomeFrame } from "@lifeline/protocol";
+import type { Frame, HelloFrame, WelcomeFrame } from "@lifeline/protocol";
 import type { Clock, TimerId } from "../clock.js";
 import type { Capabilities } from "../env.js";
 import { LifelineError, linkClose, serverClose } from "../errors.js";
@@ -9,7 +9,7 @@ import type { Endpoint } from "../url.js";
 /** What every attempt to open a link shares: where, with which hello, within which times. */
 export interface LinkRequest {
   readonly endpoint: Endpoint;
-  readonly hello: ClientFrame;
+  readonly hello: HelloFrame;
   readonly caps: Capabilities;
   readonly clock: Clock;
   /** How long one candidate may take to complete the handshake. */
@@ -27,7 +27,7 @@ export interface SelectOptions extends LinkRequest {
    * A hello like `hello` with a newer attempt number, for a candidate refused because another
    * candidate of this race holds the session (see `failed`). Only for a race that resumes.
    */
-  readonly newerHello?: () => ClientFrame;
+  readonly newerHello?: () => HelloFrame;
   /** The debug log, for what the race decides on its own. */
   readonly log?: ((message: string) => void) | undefined;
   /** A transport completed the handshake; it is the caller's from now on. */

@@ -63,8 +63,11 @@ export function createUpgrader(host: FallbackHost, { factory, clock, health, log
     if (!onFallback()) return;
     log?.("probing websocket");
     let adopted: number | undefined;
+    const request = host.linkRequest();
     cancel = openFirstTransport({
-      ...host.linkRequest(),
+      ...request,
+      // It resumes the session or nothing: the server must not end it for this link.
+      hello: { ...request.hello, probe: true },
       factories: [factory],
       onOpen(transport, welcome, rest) {
         cancel = undefined;

@@ -280,7 +280,8 @@ describe("upgrade to WebSocket from a fallback", () => {
     await settle();
     const probe = s.ws.links[1]!;
     // The probe is a new attempt (the first race was attempt 1): it may take the session over.
-    expect(probe.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 2, attempt: 2, connectionId: expect.any(String), parts: true });
+    // Marked as a probe: the server must not end the session for it (docs/protocol.md).
+    expect(probe.options.hello).toEqual({ type: "hello", version: 1, sessionId: "s1", ack: 2, attempt: 2, connectionId: expect.any(String), parts: true, probe: true });
     // The probe proves frames flow both ways before its hello; the first race's links do not wait.
     expect([s.ws.links[0]!.options.holdHello, old.options.holdHello, probe.options.holdHello]).toEqual([false, false, true]);
     // The server moved the session: seq 3 went out on the old link and is replayed on the new one.
