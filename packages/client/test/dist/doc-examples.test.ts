@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { WebSocket } from "ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "@lifeline/server";
 import type { LifelineServer, Session } from "@lifeline/server";
 
@@ -129,9 +129,14 @@ suite(title, () => {
     link(join(standIns, "async-storage"), "@react-native-async-storage/async-storage");
   });
 
+  // Each example's process ends with its test, so none opens sessions during the next one.
+  afterEach(async () => {
+    const ended = runs.splice(0);
+    for (const r of ended) r.stop();
+    await Promise.all(ended.map((r) => r.exited));
+  });
+
   afterAll(async () => {
-    for (const r of runs) r.stop();
-    await Promise.all(runs.map((r) => r.exited));
     await server?.close();
     if (project) rmSync(project, { recursive: true, force: true });
   });
