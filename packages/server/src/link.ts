@@ -28,7 +28,7 @@ const MAX_CLOSE_REASON_BYTES = 123;
 /** `reason` cut to what a WebSocket close frame carries, on a character boundary. */
 export function closeFrameReason(reason: string): string {
   if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
-  let cut = [...reason.slice(0, MAX_CLOSE_REASON_BYTES)];
+  const cut = [...reason.slice(0, MAX_CLOSE_REASON_BYTES)];
   while (Buffer.byteLength(cut.join("")) > MAX_CLOSE_REASON_BYTES) cut.pop();
   return cut.join("");
 }

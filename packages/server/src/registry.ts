@@ -16,8 +16,8 @@ export interface Registry {
   /**
    * How the application closed the session of this id (session.close()) within the last
    * `closedKeepMs`, with a code that ends the client: what a client that was away then is told
-   * when it comes back to resume it, its reason cut to 123 bytes of UTF-8. At most MAX_ENDED closes
-   * are kept, the oldest forgotten first.
+   * when it comes back to resume it, its reason cut to 123 bytes of UTF-8. At most MAX_ENDED
+   * closes are kept, the oldest forgotten first.
    */
   closedByApp(id: string): CloseInfo | undefined;
   /**
