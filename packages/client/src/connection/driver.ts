@@ -315,8 +315,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       }
     }
     const sessionLost = !welcome.resumed && previous !== null;
-    // Copies of the bytes: the app may change what it is given, and these are still to go up.
-    openInfo = { transport: name, resumed: welcome.resumed, sessionLost, resent: sessionLost ? resent.map((data) => (typeof data === "string" ? data : data.slice())) : [] };
+    // Copies of the bytes, as send() makes them: the app may change what it is given, and these
+    // are still to go up.
+    openInfo = { transport: name, resumed: welcome.resumed, sessionLost, resent: sessionLost ? resent.map(toPayload) : [] };
     openedAt = clock.now();
     pingIntervalMs = welcome.pingIntervalMs;
     heartbeat = createHeartbeat({

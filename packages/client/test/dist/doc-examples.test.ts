@@ -8,6 +8,7 @@ import { WebSocket } from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "@lifeline/server";
 import type { LifelineServer, Session } from "@lifeline/server";
+import { until } from "../helpers/integration.js";
 
 /**
  * The TypeScript examples of the READMEs, docs/getting-started.md and docs/react-native.md
@@ -148,17 +149,11 @@ suite(title, () => {
   };
   /** The session opened after `count` sessions were there, once it is. */
   const nextSession = async (count: number): Promise<Session> => {
-    for (let waited = 0; sessions.length <= count; waited += 10) {
-      if (waited > 15_000) throw new Error("no session opened in 15 s");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(() => sessions.length > count, 15_000, "a new session");
     return sessions[count]!;
   };
   const closedWith = async (session: Session): Promise<number> => {
-    for (let waited = 0; !closes.has(session); waited += 10) {
-      if (waited > 15_000) throw new Error("the session did not close in 15 s");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(() => closes.has(session), 15_000, "the session's close");
     return closes.get(session)!;
   };
 
