@@ -79,7 +79,10 @@ export interface SessionCore {
   readonly maxUnsentBytes: number;
   /** Moves the session to `link` (ending the previous one with 4001) and sends welcome (+ replay). */
   attach(link: Link, resumed: boolean, helloAck: number): void;
-  /** `link` was lost; the session waits resumeWindow for a hello. Ignored for a stale link. */
+  /**
+   * `link` was lost; the session waits resumeWindow for a hello (a tracked session the client never
+   * answered, one heartbeat window at most). Ignored for a stale link.
+   */
   detach(link: Link, info: CloseInfo): void;
   /** Handles frames from the client. Frames from a link that is no longer current are ignored. */
   receive(frames: readonly Frame[], from?: Link): Refusal | undefined;
@@ -330,11 +333,17 @@ class ServerSession implements SessionCore, Watched {
     this.pending = undefined;
     this.ackOwed = false;
     const reason = `resume window expired after the link ended (${info.reason || info.code})`;
-    if (this.options.resumeWindowMs === 0) return this.close({ code: info.code, reason }, false);
+    const { resumeWindowMs, pingIntervalMs, pingTimeoutMs } = this.options;
+    // A tracked client answers its welcome at once (protocol.md, Race candidates). A session it
+    // never answered was most likely dropped before its welcome came (a close() while
+    // connecting, a race candidate whose link died), so it waits one heartbeat window at most:
+    // long enough for a client whose answer was lost with the link to come back.
+    const windowMs = this.confirmed || this.connectionId === undefined ? resumeWindowMs : Math.min(resumeWindowMs, pingIntervalMs + pingTimeoutMs);
+    if (windowMs === 0) return this.close({ code: info.code, reason }, false);
     this.resumeTimer = this.options.clock.setTimeout(() => {
       this.resumeTimer = undefined;
       this.close({ code: info.code, reason }, false);
-    }, this.options.resumeWindowMs);
+    }, windowMs);
   }
 
   private refuse(code: number, reason: string): Refusal {

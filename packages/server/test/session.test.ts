@@ -315,6 +315,42 @@ describe("session: closing, heartbeat, resume window", () => {
     expect(closes).toEqual([]);
   });
 
+  it("a tracked session the client never answered waits one heartbeat window, not the resume window", () => {
+    const unanswered = setup();
+    unanswered.core.connectionId = "client-1";
+    const link = fakeLink();
+    unanswered.core.attach(link, false, 0);
+    unanswered.core.detach(link, { code: 1006, reason: "lost" });
+    unanswered.clock.advance(1499);
+    expect(unanswered.closes).toEqual([]);
+    unanswered.clock.advance(1);
+    expect(unanswered.closes).toEqual([{ code: 1006, reason: expect.stringContaining("resume window expired") }]);
+    expect(unanswered.removed).toEqual([unanswered.core]);
+
+    // Once the client answered (its ping after the welcome), a lost link leaves the whole window.
+    const answered = setup();
+    answered.core.connectionId = "client-1";
+    const first = fakeLink();
+    answered.core.attach(first, false, 0);
+    answered.core.receive([{ type: "ping", id: 1 }], first);
+    answered.core.detach(first, { code: 1006, reason: "lost" });
+    answered.clock.advance(4999);
+    expect(answered.closes).toEqual([]);
+    answered.clock.advance(1);
+    expect(answered.closes).toHaveLength(1);
+
+    // A window shorter than the heartbeat's is kept as it is.
+    const short = setup({ resumeWindow: 700 });
+    short.core.connectionId = "client-1";
+    const only = fakeLink();
+    short.core.attach(only, false, 0);
+    short.core.detach(only, { code: 1006, reason: "lost" });
+    short.clock.advance(699);
+    expect(short.closes).toEqual([]);
+    short.clock.advance(1);
+    expect(short.closes).toHaveLength(1);
+  });
+
   it("a resume window of 0 closes at once when the link is lost", () => {
     const { core, closes } = setup({ resumeWindow: 0 });
     const link = fakeLink();
