@@ -31,7 +31,10 @@ export function toPayload(data: unknown): Payload {
  * Bounded by count and bytes: overflow is an error at the send() call, never a silent drop.
  */
 export interface Outbox {
-  /** Adds a message and returns its seq. @throws LifelineError BUFFER_FULL */
+  /**
+   * Adds a message and returns its seq.
+   * @throws LifelineError BUFFER_FULL, or MESSAGE_TOO_LARGE for one larger than the whole byte limit
+   */
   push(data: Payload, bytes: number): number;
   /**
    * Frames not yet sent on the current link, marked as sent: as many as fit in `maxBytes`,
@@ -79,6 +82,8 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
 
   return {
     push(data, size) {
+      // Larger than the whole buffer: waiting for acks (what BUFFER_FULL asks for) cannot help.
+      if (size > maxBytes) throw new LifelineError("MESSAGE_TOO_LARGE", `message over buffer.maxBytes (${maxBytes})`);
       if (entries.length - head >= maxMessages || bytes + size > maxBytes) {
         throw new LifelineError("BUFFER_FULL", `send buffer full (${maxMessages} messages / ${maxBytes} bytes)`);
       }

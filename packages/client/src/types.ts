@@ -88,7 +88,8 @@ export interface Connection {
   /**
    * Sends a message. While not open it is queued and sent once open. Every message is kept until
    * the server acknowledges it, and resent after a reconnect.
-   * @throws LifelineError INVALID_ARGUMENT (wrong type), MESSAGE_TOO_LARGE, BUFFER_FULL, CLOSED
+   * @throws LifelineError INVALID_ARGUMENT (wrong type), MESSAGE_TOO_LARGE (over the server's
+   * limit, or alone over `buffer.maxBytes`), BUFFER_FULL (wait for acks), CLOSED
    */
   send(data: string | Uint8Array | ArrayBuffer | ArrayBufferView): void;
   /**

@@ -49,6 +49,13 @@ describe("outbox", () => {
     expect(byBytes.bytes).toBe(6);
   });
 
+  it("refuses a message larger than the whole byte limit with MESSAGE_TOO_LARGE, even when empty: waiting cannot make room", () => {
+    const outbox = createOutbox(100, 10);
+    expect(() => outbox.push("z".repeat(11), 11)).toThrow(expect.objectContaining({ code: "MESSAGE_TOO_LARGE", message: "message over buffer.maxBytes (10)" }));
+    expect(outbox.size).toBe(0);
+    expect(outbox.push("z".repeat(10), 10)).toBe(1);
+  });
+
   it("stays correct across compaction of a long acked prefix", () => {
     const outbox = createOutbox(100_000, 10_000_000);
     for (let i = 1; i <= 5000; i++) outbox.push(String(i), 1);

@@ -564,6 +564,19 @@ describe("driver", () => {
     expect(messages(factory.links[0]!.sent)).toEqual(["ok"]);
   });
 
+  it("send() of one message larger than buffer.maxBytes throws MESSAGE_TOO_LARGE, not BUFFER_FULL, and queues nothing", async () => {
+    const { conn, factory } = setup({ buffer: { maxBytes: 8 } });
+    expect(() => conn.send("123456789")).toThrow(expect.objectContaining({ code: "MESSAGE_TOO_LARGE" }));
+    expect(() => conn.send(new Uint8Array(9))).toThrow(expect.objectContaining({ code: "MESSAGE_TOO_LARGE" }));
+    conn.send("1234");
+    expect(() => conn.send("12345")).toThrow(expect.objectContaining({ code: "BUFFER_FULL" }));
+    expect(conn.bufferedMessages).toBe(1);
+    await settle();
+    factory.links[0]!.welcome();
+    await settle();
+    expect(messages(factory.links[0]!.sent)).toEqual(["1234"]);
+  });
+
   it("before the first welcome, knows no size limit: send() queues a message over the usual 4 MiB, and the welcome's limit decides", async () => {
     const { conn, factory, errors } = setup();
     const large = "x".repeat(5 * 1024 * 1024);
