@@ -13,67 +13,67 @@ import type { TransportFactory, TransportName } from "./transports/transport.js"
 /** Reconnection with exponential backoff and jitter; every duration in milliseconds. */
 export interface ReconnectOptions {
   /** Base delay before the first retry. Default 500. */
-  initialDelay?: number;
+  initialDelay?: number | undefined;
   /** Upper bound of any delay. Default 15000. */
-  maxDelay?: number;
+  maxDelay?: number | undefined;
   /** Growth of the base delay per attempt, at least 1 (1 keeps it constant). Default 2. */
-  factor?: number;
+  factor?: number | undefined;
   /** Share of each delay that is random, 0 (none) to 1 (full jitter). Default 0.5. */
-  jitter?: number;
+  jitter?: number | undefined;
   /** Attempts before giving up and closing with RECONNECT_FAILED. Default Infinity. */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
 }
 
 /** Bounds of the buffer of messages not yet acknowledged by the server. */
 export interface BufferOptions {
   /** Default 100000. */
-  maxMessages?: number;
+  maxMessages?: number | undefined;
   /** Payload bytes (UTF-8 for text). Default 64 MiB. */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
 }
 
 export interface ClientOptions extends CapabilityOptions {
   /** Transports allowed, in order of preference. Default: every one this environment supports. */
-  transports?: readonly TransportName[];
+  transports?: readonly TransportName[] | undefined;
   /** Reconnection settings, or false to close on the first lost link. */
-  reconnect?: false | ReconnectOptions;
+  reconnect?: false | ReconnectOptions | undefined;
   /** Send buffer bounds. */
-  buffer?: BufferOptions;
+  buffer?: BufferOptions | undefined;
   /** How long one transport may take to complete the handshake, in ms. Default 10000. */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /**
    * React Native's `AppState`: when the app becomes active again, a waiting reconnect runs at
    * once and an open link is checked. (Browsers need nothing: online/offline and page
    * visibility are watched on their own.)
    */
-  appState?: AppStateLike;
+  appState?: AppStateLike | undefined;
   /**
    * React Native's `NetInfo` (from `@react-native-community/netinfo`): when the device moves to
    * another network (Wi-Fi to cellular, say) or back onto one, a waiting reconnect runs at once
    * and an open link is checked; losing the network drops the link at once.
    */
-  netInfo?: NetInfoLike;
+  netInfo?: NetInfoLike | undefined;
   /**
    * How long, in ms, a transport may try alone before the next one starts alongside it (the
    * first to complete the handshake wins). Default 500.
    */
-  fallbackDelay?: number;
+  fallbackDelay?: number | undefined;
   /**
    * While connected over a transport that `transports` ranks below WebSocket (streaming or polling
    * by default), keep trying WebSocket in the background and switch to it, without losing or
    * reordering a message, once it works. Default true. (This and the next two belong to the
    * default entry's adaptive fallback; the core entry ignores them.)
    */
-  upgrade?: boolean;
+  upgrade?: boolean | undefined;
   /**
    * Remember the transport that worked for this endpoint (in localStorage where there is one,
    * else in memory) for 24 h, so the next connection starts with it. Default true.
    */
-  rememberTransport?: boolean;
+  rememberTransport?: boolean | undefined;
   /** Where to remember it instead of localStorage: any object with getItem/setItem/removeItem. */
-  storage?: StorageLike;
+  storage?: StorageLike | undefined;
   /** Log every decision (transport tried, failed, chosen, demoted, upgraded; retries): true for console.debug, or a function. */
-  debug?: boolean | ((message: string) => void);
+  debug?: boolean | ((message: string) => void) | undefined;
 }
 
 /** Options for the core entry, which bundles no transports of its own. */

@@ -122,6 +122,23 @@ describe("options", () => {
     expect(resolveOptions(options, [webSocket, { ...webSocket, name: "polling" }]).factories.map((f) => f.name)).toEqual(["polling", "websocket"]);
   });
 
+  it("takes undefined for any option as its absence, in its types too (exactOptionalPropertyTypes, as this repository compiles)", () => {
+    const options: ClientOptions = {
+      ...{ transports: undefined, reconnect: undefined, buffer: undefined, connectTimeout: undefined, appState: undefined, netInfo: undefined },
+      ...{ fallbackDelay: undefined, upgrade: undefined, rememberTransport: undefined, storage: undefined, debug: undefined },
+      ...{ WebSocket: undefined, fetch: undefined, XMLHttpRequest: undefined },
+    };
+    expect(rejection(options)).toBeUndefined();
+    const nested: ClientOptions = {
+      reconnect: { initialDelay: undefined, maxDelay: undefined, factor: undefined, jitter: undefined, maxAttempts: undefined },
+      buffer: { maxMessages: undefined, maxBytes: undefined },
+    };
+    expect(rejection(nested)).toBeUndefined();
+    const { retryPolicy: _, given: __, ...resolved } = resolveOptions({ ...options, ...nested, transportFactories: [webSocket] });
+    const { retryPolicy: _d, given: __d, ...defaults } = resolveOptions({ transportFactories: [webSocket] });
+    expect(resolved).toEqual(defaults);
+  });
+
   it("leaves the adaptive fallback's options to it: the core entry, which has none, ignores them", () => {
     const core = (options: object) => rejection({ transportFactories: [webSocket], ...options }, connectCore as typeof connect);
     expect(core({ upgrade: "no", storage: 1 })).toBeUndefined();

@@ -17,17 +17,17 @@ export interface HeartbeatOptions {
    * The server pings every session this often (and at least every half `timeout` while a batch
    * from the client takes longer than that to arrive). Default 15000.
    */
-  interval?: number;
+  interval?: number | undefined;
   /** Extra silence tolerated after interval before a link counts as dead. Default 10000. */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /** Bounds of the per-session buffer of sent messages kept until the client acknowledges them. */
 export interface ReplayBufferOptions {
   /** Default 10000 messages. */
-  maxMessages?: number;
+  maxMessages?: number | undefined;
   /** Payload bytes (UTF-8 for text). Default 16 MiB. */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
 }
 
 /** Options of createServer(). Durations are in milliseconds, sizes in bytes. */
@@ -37,27 +37,27 @@ export interface ServerOptions {
    * percent-encoded what a URL encodes (non-ASCII, spaces, quotes, `<>{}`…); INVALID_OPTION
    * otherwise, as no request would match it. Default "/lifeline".
    */
-  path?: string;
+  path?: string | undefined;
   /** Ping schedule and dead-link detection. */
-  heartbeat?: HeartbeatOptions;
+  heartbeat?: HeartbeatOptions | undefined;
   /** How long a session without a link waits to be resumed before it closes. Default 60000. */
-  resumeWindow?: number;
+  resumeWindow?: number | undefined;
   /** Largest message payload accepted and sent, in bytes. Default 4 MiB. */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /**
    * Origins allowed to connect, e.g. `["https://app.example.com", "http://localhost:3000"]`;
    * `"*"` allows any. Each must be scheme://host[:port], matched whole: no pattern such as
    * `https://*.example.com` (anything else is refused with INVALID_OPTION, as it could never
    * match). Checked only for requests that carry an Origin header. Default: every origin.
    */
-  allowedOrigins?: string[];
+  allowedOrigins?: string[] | undefined;
   /**
    * Bounds of the replay buffer. When it overflows the oldest messages are dropped; a client
    * that still needed them gets a new session (`resumed: false`) when it reconnects.
    */
-  replayBuffer?: ReplayBufferOptions;
+  replayBuffer?: ReplayBufferOptions | undefined;
   /** Receives diagnostics about refused requests and dropped links. Default: silent. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** @internal Time source; tests pass a manual clock. */
   clock?: Clock;
 }

@@ -19,6 +19,19 @@ describe("options", () => {
     });
   });
 
+  it("takes undefined for any option as its absence, in its types too (exactOptionalPropertyTypes, as this repository compiles)", () => {
+    const absent: ServerOptions = {
+      ...{ path: undefined, heartbeat: undefined, resumeWindow: undefined, maxMessageSize: undefined },
+      ...{ allowedOrigins: undefined, replayBuffer: undefined, logger: undefined },
+    };
+    const nested: ServerOptions = { heartbeat: { interval: undefined, timeout: undefined }, replayBuffer: { maxMessages: undefined, maxBytes: undefined } };
+    const { logger: _, ...defaults } = resolveOptions(undefined);
+    for (const options of [absent, nested]) {
+      const { logger: __, ...resolved } = resolveOptions(options);
+      expect(resolved).toEqual(defaults);
+    }
+  });
+
   it("normalises the path and the origins", () => {
     expect(resolveOptions({ path: "/rt/" }).path).toBe("/rt");
     // Already as a URL sends it: kept.
