@@ -90,4 +90,12 @@ describe("default transport order: websocket, streaming, polling, filtered by su
     expect(error.code).toBe("TRANSPORT_UNAVAILABLE");
     expect(conn.state).toBe("closed");
   });
+
+  it("says what would help when the only transport allowed cannot run here (WebSocket in Node 20 without `ws`)", async () => {
+    vi.stubGlobal("WebSocket", undefined);
+    const conn = connect("http://127.0.0.1:1/lifeline", { transports: ["websocket"] });
+    cleanups.push(() => conn.close());
+    const error = await new Promise<ConnectionEvents["error"]>((resolve) => conn.on("error", resolve));
+    expect(error).toMatchObject({ code: "TRANSPORT_UNAVAILABLE", message: "no transport can run here (pass WebSocket, fetch or XMLHttpRequest)" });
+  });
 });

@@ -110,7 +110,8 @@ export function openFirstTransport(options: SelectOptions): () => void {
   let decisive: LinkClose | undefined;
 
   const giveUp = () => {
-    const message = factories.length ? `no transport connected (${failures.join("; ")})` : "no transport can run here";
+    // Met first in Node without `ws` (no global WebSocket in Node 20): say what would help.
+    const message = factories.length ? `no transport connected (${failures.join("; ")})` : "no transport can run here (pass WebSocket, fetch or XMLHttpRequest)";
     // No failure worth retrying (each candidate refused, as with a 4100 or a 413): the connection
     // ends, and its error names why, as it would on an open link.
     const cause = decisive && !isRetryable(decisive.code) ? decisive.error?.code : undefined;
