@@ -12,6 +12,8 @@ export interface Emitter<Events extends object> {
   /** Removes the latest registration of this listener, if any. */
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void;
   emit<K extends keyof Events>(event: K, payload: Events[K]): void;
+  /** Forgets every registration; an emit under way calls none of the listeners it has not called yet. */
+  clear(): void;
 }
 
 /** `names`: the events there are; on() refuses any other, which from JavaScript is a typo that would wait forever. */
@@ -19,7 +21,7 @@ export function createEmitter<Events extends object>(names: readonly (keyof Even
   // One object per registration, so on()'s remover takes away its own and no other.
   type Registration = { readonly listener: Listener<never> };
   // No prototype: off("toString") must find nothing, not Object's method.
-  const registrations: { [K in keyof Events]?: Registration[] } = Object.create(null);
+  let registrations: { [K in keyof Events]?: Registration[] } = Object.create(null);
   const remove = (event: keyof Events, registration: Registration | undefined) => {
     const list = registrations[event] ?? [];
     const index = list.indexOf(registration!);
@@ -38,7 +40,15 @@ export function createEmitter<Events extends object>(names: readonly (keyof Even
       remove(event, registrations[event]?.filter((registration) => registration.listener === listener).pop());
     },
     emit(event, payload) {
-      for (const { listener } of registrations[event] ?? []) callApp(listener as Listener<Events[typeof event]>, payload);
+      const current = registrations;
+      for (const { listener } of current[event] ?? []) {
+        // A listener cleared them (it closed the connection): the rest would hear of one that is gone.
+        if (current !== registrations) return;
+        callApp(listener as Listener<Events[typeof event]>, payload);
+      }
+    },
+    clear() {
+      registrations = Object.create(null);
     },
   };
 }

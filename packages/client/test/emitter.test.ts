@@ -96,6 +96,27 @@ describe("emitter", () => {
     expect(calls).toEqual(["first", "second", "first", "added"]);
   });
 
+  it("clear() forgets every listener and stops an emit under way before the listeners it has not called", () => {
+    const events = createEmitter<Events>(["message", "close"]);
+    const calls: string[] = [];
+    events.on("message", (data) => {
+      calls.push(`first ${data}`);
+      events.emit("close", 1000);
+      events.clear();
+    });
+    events.on("message", (data) => calls.push(`second ${data}`));
+    events.on("close", (code) => calls.push(`close ${code}`));
+    events.emit("message", "x");
+    expect(calls).toEqual(["first x", "close 1000"]);
+    events.emit("message", "y");
+    events.emit("close", 1000);
+    expect(calls).toEqual(["first x", "close 1000"]);
+    // Registrations after clear() are heard as before.
+    events.on("message", (data) => calls.push(`new ${data}`));
+    events.emit("message", "z");
+    expect(calls).toEqual(["first x", "close 1000", "new z"]);
+  });
+
   it("rethrows a listener's error outside the emit, and still calls the next listener", () => {
     vi.useFakeTimers();
     const events = createEmitter<Events>(["message", "close"]);

@@ -136,7 +136,9 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
         unwatchNetwork();
         if (lastError && closeInfo.code !== CloseCode.NORMAL) events.emit("error", lastError);
         events.emit("close", { ...closeInfo, unacknowledged: outbox.unacknowledged() });
-        return;
+        // Nothing is emitted after close: the app's listeners go, and so do the calls still due
+        // of an emit under way (an `open` whose first listener called close()).
+        return events.clear();
     }
   }
 

@@ -526,6 +526,24 @@ describe("driver", () => {
     expect(closes.map((close) => close.unacknowledged)).toEqual([[]]);
   });
 
+  it("a listener that closes the connection is the last to hear of the event: none hears anything after close", async () => {
+    const { conn, factory } = setup();
+    const heard: string[] = [];
+    conn.on("open", () => {
+      heard.push("open 1");
+      conn.close();
+    });
+    // Called after close, it would hear "open" of a closed connection (and a send() there throws CLOSED).
+    conn.on("open", () => heard.push(`open 2 (${conn.state})`));
+    conn.on("statechange", ({ to }) => heard.push(to));
+    conn.on("close", ({ code }) => heard.push(`close ${code}`));
+    conn.on("close", () => heard.push("close 2"));
+    await settle();
+    factory.links[0]!.welcome();
+    await settle();
+    expect(heard).toEqual(["open", "open 1", "closed", "close 1000", "close 2"]);
+  });
+
   it("a connection that gives up hands back what the server never acknowledged with its close event", async () => {
     const { conn, factory, clock, closes } = setup({ retryPolicy: fixedDelays() });
     await settle();
