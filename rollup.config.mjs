@@ -1,6 +1,7 @@
 // One function builds the configs of every package: ESM + CJS + bundled types for each entry,
 // and for the client also the minified CDN bundles (IIFE global `Lifeline`, and ESM).
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { dirname, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import terser from "@rollup/plugin-terser";
 import typescript from "@rollup/plugin-typescript";
@@ -20,11 +21,18 @@ const inlineProtocol = () => ({
   resolveId: (id) => (id === "@lifeline/protocol" ? protocolSource : null),
 });
 
-/** The CDN bundles run in browsers only: they take the protocol's browser base64 (see base64-binary.browser.ts). */
-const browserBase64 = () => ({
-  name: "browser-base64",
-  resolveId: (id, importer) =>
-    id === "./base64-binary.js" && importer?.startsWith(root("./packages/protocol/src/")) ? root("./packages/protocol/src/base64-binary.browser.ts") : null,
+/**
+ * The CDN bundles run in browsers only: a module of the client or protocol with a `.browser.ts`
+ * sibling is replaced by it there, leaving out what only other engines need (base64 in plain JS,
+ * the wait for Node's `ws` to let a socket go).
+ */
+const browserVariants = () => ({
+  name: "browser-variants",
+  resolveId(id, importer) {
+    if (!id.startsWith("./") || !importer || ![root("./packages/protocol/src/"), root("./packages/client/src/")].some((dir) => importer.startsWith(dir))) return null;
+    const variant = resolvePath(dirname(importer), id.replace(/\.js$/, ".browser.ts"));
+    return existsSync(variant) ? variant : null;
+  },
 });
 
 const ts = (pkg) =>
@@ -74,7 +82,7 @@ const minify = (format) => terser(format === "iife" ? { ...cdnTerserOptions, mod
 
 const cdn = {
   input: "packages/client/src/index.ts",
-  plugins: [inlineProtocol(), browserBase64(), ts("client")],
+  plugins: [inlineProtocol(), browserVariants(), ts("client")],
   output: [
     { file: "packages/client/dist/lifeline.min.js", format: "iife", name: "Lifeline", sourcemap: true, plugins: [minify("iife")] },
     { file: "packages/client/dist/lifeline.esm.min.js", format: "es", sourcemap: true, plugins: [minify("es")] },

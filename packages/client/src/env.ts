@@ -37,6 +37,10 @@ export interface WebSocketLike {
   onerror: ((event: never) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /** Bytes queued to go up; where absent, taken for 0. */
+  readonly bufferedAmount?: number;
+  /** Node's `ws` only: drops the socket without waiting for the peer's close frame. */
+  terminate?(): void;
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;

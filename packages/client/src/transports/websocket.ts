@@ -3,6 +3,7 @@ import type { Frame } from "@lifeline/protocol";
 import type { WebSocketLike } from "../env.js";
 import { linkClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
+import { closeSocket } from "./socket-close.js";
 import type { LinkClose, Transport, TransportFactory, TransportOpenOptions } from "./transport.js";
 
 // This entry's value is of this type: exported so that an app's own declarations can name it.
@@ -18,7 +19,7 @@ const INFRASTRUCTURE_CLOSE = [1000, 1005, 1012, 1013, 1014];
 export const webSocket: TransportFactory = {
   name: "websocket",
   isSupported: (caps) => !!caps.WebSocket,
-  open({ url, query, hello, holdHello, caps, handlers }: TransportOpenOptions): Transport {
+  open({ url, query, hello, holdHello, caps, handlers, clock }: TransportOpenOptions): Transport {
     let socket: WebSocketLike | undefined;
     let ended = false;
     // A hello that moves a session waits for the server's pong, which shows that frames flow
@@ -41,11 +42,7 @@ export const webSocket: TransportFactory = {
     };
     const fail = (info: LinkClose) => {
       end(info);
-      try {
-        socket?.close(info.code);
-      } catch {
-        // Already closing.
-      }
+      closeSocket(socket, info.code, clock);
     };
 
     try {
@@ -96,11 +93,7 @@ export const webSocket: TransportFactory = {
         if (ended) return;
         ended = true;
         detach();
-        try {
-          socket?.close(1000);
-        } catch {
-          // Closing a socket that never opened can throw in some implementations.
-        }
+        closeSocket(socket, 1000, clock);
       },
     };
   },

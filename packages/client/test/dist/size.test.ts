@@ -112,4 +112,14 @@ suite(title, () => {
     const npm = await bundle(`import { connect } from "${dist}index.js"; connect("http://x/y");`);
     expect(npm).toContain(alphabet);
   });
+
+  it("leaves the wait for Node's ws to let a closed socket go out of the CDN bundles only", async () => {
+    for (const file of ["lifeline.min.js", "lifeline.esm.min.js"]) {
+      const cdn = readFileSync(join(dist, file), "utf8");
+      expect(cdn, file).not.toContain("terminate");
+      expect(cdn, file).toContain(".close(");
+    }
+    const npm = await bundle(`import { connect } from "${dist}index.js"; connect("http://x/y");`);
+    expect(npm).toContain("terminate");
+  });
 });

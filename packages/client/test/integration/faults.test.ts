@@ -225,3 +225,32 @@ describe.each(["streaming", "polling"] as const)("a link the heartbeat gave up o
     expect([...pending]).toEqual([]);
   });
 });
+
+describe("a WebSocket link the heartbeat gave up, in Node with ws", () => {
+  it("lets its socket go within seconds, not after ws's 30 s wait for a close frame that never comes", async () => {
+    const server = createServer({ heartbeat: HEARTBEAT });
+    cleanups.push(() => server.close());
+    const { url } = await server.listen(0, "127.0.0.1");
+    const target = new URL(url);
+    const proxy = await createFaultProxy({ target: { host: "127.0.0.1", port: Number(target.port) } });
+    cleanups.push(() => proxy.close());
+    // Every socket the client makes, to see when each is let go.
+    const sockets: WebSocket[] = [];
+    class TrackedWebSocket extends WebSocket {
+      constructor(address: string) {
+        super(address);
+        sockets.push(this);
+      }
+    }
+    const conn = connect(`${proxy.url}${target.pathname}`, { transports: ["websocket"], WebSocket: TrackedWebSocket, reconnect: false });
+    cleanups.push(() => conn.close());
+    await until(() => conn.state === "open", 5000, "the first open");
+    proxy.blackhole(true);
+    await until(() => conn.state === "closed", 3000, "the heartbeat to give the link up");
+    const closedAt = Date.now();
+    const dead = sockets[0]!;
+    expect(dead.readyState).toBe(WebSocket.CLOSING);
+    await until(() => dead.readyState === WebSocket.CLOSED, 5000, "the dead socket to be let go");
+    expect(Date.now() - closedAt).toBeLessThan(4000);
+  });
+});

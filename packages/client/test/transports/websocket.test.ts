@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
+import type { Clock } from "../../src/clock.js";
+import { createManualClock } from "@lifeline/testkit";
 import { decodeBatch, encodeBatch } from "@lifeline/protocol";
 import type { ClientFrame, Frame } from "@lifeline/protocol";
 import { connect } from "@lifeline/client";
@@ -14,7 +16,18 @@ const WebSocket = FakeWebSocket as unknown as typeof globalThis.WebSocket;
 
 afterEach(() => FakeWebSocket.reset());
 
-function open(url = "http://example.test/lifeline", query = "", holdHello?: boolean) {
+/** A FakeWebSocket with what Node's `ws` adds: terminate(), and bytes still to go up. */
+class TerminableWebSocket extends FakeWebSocket {
+  bufferedAmount = 0;
+  terminated = 0;
+  terminate(): void {
+    this.terminated++;
+    this.readyState = 3;
+    this.onclose?.({ code: 1006, reason: "", wasClean: false } as CloseEvent);
+  }
+}
+
+function open(url = "http://example.test/lifeline", query = "", holdHello?: boolean, clock: Clock = systemClock, WebSocketClass = WebSocket) {
   const frames: Frame[] = [];
   const closes: LinkClose[] = [];
   const alive: string[] = [];
@@ -23,8 +36,8 @@ function open(url = "http://example.test/lifeline", query = "", holdHello?: bool
     query,
     hello,
     holdHello,
-    clock: systemClock,
-    caps: { WebSocket },
+    clock,
+    caps: { WebSocket: WebSocketClass },
     handlers: { onFrames: (f) => frames.push(...f), onClose: (info) => closes.push(info), onAlive: () => alive.push("alive"), onProgress: () => alive.push("progress") },
   });
   return { transport, frames, closes, alive, socket: FakeWebSocket.last };
@@ -166,6 +179,56 @@ describe("websocket transport", () => {
     expect(socket.closeCalls).toEqual([{ code: 1000, reason: undefined }]);
     expect(frames).toEqual([]);
     expect(closes).toEqual([]);
+  });
+
+  it("terminates a closed `ws` socket the peer does not answer, once what it had to send is out (ws would hold it 30 s)", () => {
+    const clock = createManualClock();
+    const Terminable = TerminableWebSocket as unknown as typeof globalThis.WebSocket;
+    // The peer never answers: terminated after the wait.
+    const silent = open(undefined, undefined, false, clock, Terminable);
+    const silentSocket = silent.socket as TerminableWebSocket;
+    silentSocket.open();
+    silent.transport.close();
+    expect(silentSocket.closeCalls).toEqual([{ code: 1000, reason: undefined }]);
+    clock.advance(1999);
+    expect(silentSocket.terminated).toBe(0);
+    clock.advance(1);
+    expect(silentSocket.terminated).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+
+    // Bytes still going up (a message, the close frame): it waits until they are out.
+    const busy = open(undefined, undefined, false, clock, Terminable);
+    const busySocket = busy.socket as TerminableWebSocket;
+    busySocket.open();
+    busySocket.bufferedAmount = 10_000;
+    busy.transport.close();
+    clock.advance(5000);
+    expect(busySocket.terminated).toBe(0);
+    busySocket.bufferedAmount = 0;
+    clock.advance(2000);
+    expect(busySocket.terminated).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+
+    // The peer answers the close: nothing to terminate, no timer left. A failed link is closed the same way.
+    const answered = open(undefined, undefined, false, clock, Terminable);
+    const answeredSocket = answered.socket as TerminableWebSocket;
+    answeredSocket.open();
+    answeredSocket.receive(new ArrayBuffer(1));
+    expect(answered.closes.map((c) => c.code)).toEqual([4100]);
+    answeredSocket.serverClose(4100);
+    expect(clock.pendingTimers).toBe(0);
+    clock.advance(5000);
+    expect(answeredSocket.terminated).toBe(0);
+    expect(answered.closes).toHaveLength(1);
+  });
+
+  it("leaves a socket without terminate() (browsers, React Native) to close itself, with no timer", () => {
+    const clock = createManualClock();
+    const { socket, transport } = open(undefined, undefined, false, clock);
+    socket.open();
+    transport.close();
+    expect(socket.closeCalls).toEqual([{ code: 1000, reason: undefined }]);
+    expect(clock.pendingTimers).toBe(0);
   });
 
   it("reports a constructor that throws as a failed link, but only after open() returned", async () => {

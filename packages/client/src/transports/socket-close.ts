@@ -1,0 +1,25 @@
+import type { Clock, TimerId } from "../clock.js";
+import type { WebSocketLike } from "../env.js";
+
+/** How long a closed socket that can be terminated waits for the peer's answer. */
+const CLOSE_WAIT_MS = 2000;
+
+/**
+ * Closes a WebSocket the client has detached. Node's `ws` waits 30 s for the peer's answer to a
+ * close before it lets the socket go, and the socket holds the process open all along: a peer
+ * the heartbeat found dead never answers. Such a socket is terminated once what it had to send
+ * is out and a short wait went by. Browsers and React Native end a socket themselves (theirs
+ * have no terminate()); the CDN bundles take socket-close.browser.ts.
+ */
+export function closeSocket(socket: WebSocketLike | undefined, code: number, clock: Clock): void {
+  try {
+    socket?.close(code);
+  } catch {
+    // Already closing, or never opened (some implementations throw then).
+  }
+  if (!socket?.terminate) return;
+  let timer: TimerId;
+  const wait = () => (timer = clock.setTimeout(() => (socket.bufferedAmount ? wait() : socket.terminate!()), CLOSE_WAIT_MS));
+  wait();
+  socket.onclose = () => clock.clearTimeout(timer);
+}
