@@ -122,11 +122,18 @@ export function createServer(input?: ServerOptions): LifelineServer {
     if (!EVENTS.has(event)) throw new LifelineServerError("INVALID_ARGUMENT", `unknown server event "${event}" (known: connection)`);
   };
 
-  async function shutdown() {
+  /** Ends every session at once; what it returns settles once sockets and the port are let go. */
+  function shutdown(): Promise<void> {
+    // Set before the sessions end: their close listeners may call close() again, and get this.
+    closing = Promise.resolve().then(release);
     abortListen?.();
     registry.closeAll({ code: CloseCode.GOING_AWAY, reason: "server shutting down" });
     polling.close();
     flushQueue.clear();
+    return closing;
+  }
+
+  async function release() {
     await websocket.close(CLOSE_GRACE_MS);
     for (const detach of detachers.splice(0)) detach();
     if (own) {
@@ -237,8 +244,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
       return registry.values().map((core) => core.api);
     },
     close() {
-      closing ??= shutdown();
-      return closing;
+      return closing ?? shutdown();
     },
   };
 }

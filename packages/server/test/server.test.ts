@@ -142,6 +142,19 @@ describe("close()", () => {
     await expect(server.listen()).rejects.toMatchObject({ code: "SERVER_CLOSED" });
   });
 
+  it("close() called again from a session's close listener gets the same promise: one shutdown, however many sessions", async () => {
+    const { server, url, sessions } = await startServer();
+    const again: Promise<void>[] = [];
+    server.on("connection", (session) => session.on("close", () => again.push(server.close())));
+    for (let i = 0; i < 3; i++) await wsSession(url);
+    await expect.poll(() => sessions.length).toBe(3);
+    const first = server.close();
+    expect(again).toHaveLength(3);
+    for (const promise of again) expect(promise).toBe(first);
+    await first;
+    expect(server.close()).toBe(first);
+  });
+
   it("ends a WebSocket refused for its Origin whose peer never answers the close, after the grace period", async () => {
     const clock = createManualClock();
     const server = createServer({ clock, allowedOrigins: ["https://good.example"] });
