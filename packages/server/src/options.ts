@@ -6,6 +6,7 @@ import {
   maxBatchLines,
   maxBodyBytes,
 } from "@lifeline/protocol";
+import { constants as bufferConstants } from "node:buffer";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import { LifelineServerError } from "./errors.js";
@@ -103,6 +104,13 @@ function plainObject(value: unknown, name: string): Record<string, unknown> {
 }
 
 /**
+ * A batch is read, and a message written, as one JavaScript string: a batch of maxBodyBytes
+ * (escape-heavy text takes six bytes a payload byte) must fit in the longest string the engine
+ * makes (about 512 Mi characters in Node 20), or one large message would throw where it is read.
+ */
+export const MAX_MESSAGE_SIZE = Math.floor((bufferConstants.MAX_STRING_LENGTH - maxBodyBytes(0)) / 6);
+
+/**
  * Durations and sizes go on the wire in `welcome` as JSON integers, so they must be integers.
  * The upper bound keeps them valid for setTimeout (which would fire at once past 2^31 − 1 ms).
  */
@@ -188,7 +196,7 @@ export function resolveOptions(input: ServerOptions | undefined): ResolvedOption
     invalid("logger must be an object whose debug/info/warn/error, where present, are functions");
   }
 
-  const maxMessageBytes = integer(options["maxMessageSize"], "maxMessageSize", DEFAULT_MAX_MESSAGE_BYTES, 1, Number.MAX_SAFE_INTEGER);
+  const maxMessageBytes = integer(options["maxMessageSize"], "maxMessageSize", DEFAULT_MAX_MESSAGE_BYTES, 1, MAX_MESSAGE_SIZE);
   const pingIntervalMs = integer(heartbeat["interval"], "heartbeat.interval", DEFAULT_PING_INTERVAL_MS, 1);
   const pingTimeoutMs = integer(heartbeat["timeout"], "heartbeat.timeout", DEFAULT_PING_TIMEOUT_MS, 1);
   // Some timers wait for their sum (a link's silence limit), and setTimeout fires longer ones at once.

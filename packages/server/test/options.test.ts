@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_PING_INTERVAL_MS, DEFAULT_PING_TIMEOUT_MS, DEFAULT_RESUME_WINDOW_MS, maxBatchLines, maxBodyBytes } from "@lifeline/protocol";
+import { constants } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import { LifelineServerError, createServer } from "@lifeline/server";
 import type { ServerOptions } from "@lifeline/server";
@@ -32,6 +33,10 @@ describe("options", () => {
     }
   });
 
+  it("takes the largest maxMessageSize whose batches fit in one JavaScript string", () => {
+    expect(resolveOptions({ maxMessageSize: 89_467_558 }).maxBodyBytes).toBeLessThanOrEqual(constants.MAX_STRING_LENGTH);
+  });
+
   it("normalises the path and the origins", () => {
     expect(resolveOptions({ path: "/rt/" }).path).toBe("/rt");
     // Already as a URL sends it: kept.
@@ -63,6 +68,8 @@ describe("options", () => {
     ["heartbeat.interval + heartbeat.timeout", { heartbeat: { interval: 2_000_000_000, timeout: 2_000_000_000 } }],
     ["resumeWindow", { resumeWindow: -1 }],
     ["maxMessageSize", { maxMessageSize: Number.NaN }],
+    // A batch of that much escape-heavy text would not fit in one JavaScript string.
+    ["maxMessageSize must be an integer from 1 to 89467558", { maxMessageSize: 89_467_559 }],
     ["allowedOrigins", { allowedOrigins: "https://a.example" }],
     ["app.example.com", { allowedOrigins: ["app.example.com"] }],
     ["localhost:3000", { allowedOrigins: ["localhost:3000"] }],
