@@ -145,8 +145,9 @@ function resolveOrigins(value: unknown): ReadonlySet<string> | undefined {
     invalid("allowedOrigins must be an array of origin strings such as \"https://app.example.com\"");
   }
   const origins = value as string[];
-  if (origins.includes("*")) return undefined;
-  return new Set(origins.map(normalizeOrigin));
+  // Each is checked even beside "*": a typo there would bite once the "*" goes.
+  const allowed = new Set(origins.filter((origin) => origin !== "*").map(normalizeOrigin));
+  return origins.includes("*") ? undefined : allowed;
 }
 
 /**

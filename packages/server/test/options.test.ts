@@ -79,6 +79,7 @@ describe("options", () => {
     ["https://[::1", { allowedOrigins: ["https://[::1"] }],
     ["http://exa%mple.com", { allowedOrigins: ["http://exa%mple.com"] }],
     ["https://*.example.com", { allowedOrigins: ["https://*.example.com"] }],
+    ["app.example.com", { allowedOrigins: ["*", "app.example.com"] }],
     ["replayBuffer.maxMessages", { replayBuffer: { maxMessages: 0 } }],
     ["logger", { logger: [] }],
     ["logger", { logger: { warn: 5 } }],
