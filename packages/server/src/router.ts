@@ -68,9 +68,15 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
       ? refusal(CloseCode.PROTOCOL_ERROR, `${pathname} takes no Upgrade (only ${Endpoint.websocket} does): send the request without one`, 400)
       : refusal(CloseCode.SESSION_NOT_FOUND, `no WebSocket endpoint at ${pathname}`, 404);
 
-  const endpointOf = (url: URL | undefined) => {
+  /**
+   * The endpoint under the base path, read from the path as the request wrote it: the URL parser
+   * resolves "/x/../lifeline/poll", reads "//host/lifeline/poll" as a host and "\\" as "/", which
+   * would serve paths outside the base (past a proxy's prefix rules, or from under an app's own
+   * routes). An absolute-form target (from a proxy) has no such path; its parsed one is used.
+   */
+  const endpointOf = (raw: string | undefined, url: URL | undefined) => {
     if (!url) return undefined;
-    const path = url.pathname;
+    const path = raw?.startsWith("/") ? raw.split(/[?#]/, 1)[0]! : url.pathname;
     if (path !== base && !path.startsWith(base + "/")) return undefined;
     return path.slice(base.length);
   };
@@ -138,7 +144,7 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
   return {
     request(req, res) {
       const url = parseUrl(req.url);
-      const endpoint = endpointOf(url);
+      const endpoint = endpointOf(req.url, url);
       if (endpoint === undefined || !url) return false;
       // A client that goes away mid-request must not crash the process.
       req.on("error", noop);
@@ -160,7 +166,7 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
     },
     upgrade(req, socket, head) {
       const url = parseUrl(req.url);
-      const endpoint = endpointOf(url);
+      const endpoint = endpointOf(req.url, url);
       if (endpoint === undefined) return false;
       socket.on("error", noop);
       const originRefused = endpoint === Endpoint.websocket && req.method === "GET" ? originRefusal(req) : null;

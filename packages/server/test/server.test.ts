@@ -1,4 +1,5 @@
-import { Server as HttpServerClass, createServer as createHttpServer } from "node:http";
+import { Server as HttpServerClass, createServer as createHttpServer, request as httpRequest } from "node:http";
+import { encodeFrame } from "@lifeline/protocol";
 import type { Server as HttpServer } from "node:http";
 import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
@@ -211,6 +212,35 @@ describe("close()", () => {
 });
 
 describe("attach()", () => {
+  it("serves only paths written under the base: one the URL parser would resolve there stays the app's", async () => {
+    const { app, base } = await appServer();
+    const lifeline = createServer();
+    extraLifelines.push(lifeline);
+    const sessions: unknown[] = [];
+    lifeline.on("connection", (session) => sessions.push(session));
+    lifeline.attach(app);
+    const { port } = new URL(base);
+    const post = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: "127.0.0.1", port, method: "POST", path }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => (body += chunk));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on("error", reject);
+        req.end(encodeFrame({ type: "hello", version: 1, ack: 0 }));
+      });
+    for (const path of ["/x/../lifeline/poll", "//evil.example/lifeline/poll", "/lifeline\\poll"]) {
+      expect(await post(path), path).toEqual({ status: 200, body: `app:${path}` });
+    }
+    // Under the base as written, a dot segment names no endpoint.
+    expect((await post("/lifeline/x/%2e%2e/poll")).status).toBe(404);
+    expect(sessions).toEqual([]);
+    expect((await post("/lifeline/poll")).status).toBe(200);
+    expect(sessions).toHaveLength(1);
+  });
+
   it("serves the endpoints on an existing server; the app keeps its other routes and upgrades", async () => {
     const { app, base } = await appServer();
     const lifeline = createServer();
