@@ -120,6 +120,16 @@ export interface SessionDeps {
 
 const ackLine = (seq: number) => encodeFrame({ type: "ack", seq });
 
+/** A buffer transferred away (postMessage, structuredClone) reads as empty: slice() alone tells. */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  try {
+    buffer.slice(0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /**
  * The payload's size when it is over `max`, else 0. A UTF-16 code unit is at most 3 bytes of
  * UTF-8, so most strings are cleared by their length without counting their bytes.
@@ -276,8 +286,12 @@ class ServerSession implements SessionCore, Watched {
 
   send(data: string | Uint8Array): void {
     if (this.closed) throw new LifelineServerError("SESSION_CLOSED", `session ${this.id} is closed`);
-    if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+    // Not instanceof: a Uint8Array made in another realm (a vm context) has another constructor.
+    if (typeof data !== "string" && Object.prototype.toString.call(data) !== "[object Uint8Array]") {
       throw new LifelineServerError("INVALID_ARGUMENT", "send() takes a string or a Uint8Array");
+    }
+    if (typeof data !== "string" && !data.byteLength && isDetached(data.buffer)) {
+      throw new LifelineServerError("INVALID_ARGUMENT", "send() got a Uint8Array whose buffer was transferred away (detached)");
     }
     const { maxMessageBytes } = this.options;
     const bytes = payloadBytes(data);

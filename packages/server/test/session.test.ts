@@ -1,3 +1,4 @@
+import { runInNewContext } from "node:vm";
 import { decodeBatch } from "@lifeline/protocol";
 import type { Frame } from "@lifeline/protocol";
 import { describe, expect, it, vi } from "vitest";
@@ -152,6 +153,23 @@ describe("session: sending", () => {
     session.send("1234");
     session.close();
     expect(() => session.send("x")).toThrow(expect.objectContaining({ code: "SESSION_CLOSED" }));
+  });
+
+  it("refuses the bytes of a buffer transferred away, and takes a Uint8Array of another realm or an empty one", () => {
+    const { core, session, flush } = setup();
+    const link = fakeLink();
+    core.attach(link, false, 0);
+    const moved = new ArrayBuffer(4);
+    const view = new Uint8Array(moved);
+    structuredClone(moved, { transfer: [moved] });
+    expect(() => session.send(view)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringContaining("detached") }));
+    session.send(new Uint8Array(0));
+    session.send(runInNewContext("new Uint8Array([7, 8])") as Uint8Array);
+    flush();
+    expect(link.frames.filter((f) => f.type === "message")).toEqual([
+      { type: "message", seq: 1, data: new Uint8Array(0) },
+      { type: "message", seq: 2, data: new Uint8Array([7, 8]) },
+    ]);
   });
 });
 
