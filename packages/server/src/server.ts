@@ -56,6 +56,14 @@ const CLOSE_GRACE_MS = 1_000;
 
 const EVENTS = new Set<string>(["connection"]);
 
+/**
+ * The base path of each Lifeline server attached to an HTTP server. Each answers every path under
+ * its own (404 where it has no endpoint), so one whose path lies under another's would never be
+ * reached, or reached only depending on the order of attach(): such a pair is refused.
+ */
+const attachedPaths = new WeakMap<object, Map<object, string>>();
+const overlap = (a: string, b: string) => a === b || a.startsWith(b + "/") || b.startsWith(a + "/");
+
 function urlHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
@@ -192,6 +200,14 @@ export function createServer(input?: ServerOptions): LifelineServer {
       if (!server || typeof server.listeners !== "function" || typeof server.on !== "function") {
         throw new LifelineServerError("INVALID_ARGUMENT", "attach() takes a node:http (or https) Server");
       }
+      const paths = attachedPaths.get(server) ?? new Map<object, string>();
+      attachedPaths.set(server, paths);
+      for (const [owner, path] of paths) {
+        if (owner !== router && overlap(path, options.path)) {
+          throw new LifelineServerError("INVALID_ARGUMENT", `another Lifeline server on this HTTP server has path "${path || "/"}", which overlaps "${options.path || "/"}": give each a path outside the other's`);
+        }
+      }
+      paths.set(router, options.path);
       const uploadMs = requestTimeoutMs(options);
       if (server.requestTimeout > 0 && server.requestTimeout < uploadMs) {
         log.warn(`[server] the HTTP server's requestTimeout (${server.requestTimeout} ms) cuts off HTTP uploads that a client still waits for; set it to 0 or at least ${uploadMs} ms`);
@@ -228,6 +244,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
       };
       detachers.push(() => {
         detached = true;
+        paths.delete(router);
         restore("request", onRequest, requestListeners);
         restore("upgrade", onUpgrade, upgradeListeners);
       });

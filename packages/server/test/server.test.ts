@@ -325,6 +325,30 @@ describe("attach()", () => {
     expect(appCalls).toBe(3);
   });
 
+  it("refuses a second Lifeline server whose path is, or lies under or over, another's on the same HTTP server", async () => {
+    const { app, base } = await appServer();
+    const outer = createServer({ path: "/n" });
+    extraLifelines.push(outer);
+    outer.attach(app);
+    for (const path of ["/n", "/n/sub", "/"]) {
+      const other = createServer({ path });
+      extraLifelines.push(other);
+      expect(() => other.attach(app), path).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", message: expect.stringContaining('path "/n"') }));
+    }
+    // A path that only starts with the same letters is another path; the same server may attach again.
+    const sibling = createServer({ path: "/nx" });
+    extraLifelines.push(sibling);
+    sibling.attach(app);
+    outer.attach(app);
+    expect((await postFrames(base + "/nx/poll", [hello()])).status).toBe(200);
+    // Once the outer one is closed, its path is free.
+    await outer.close();
+    const inner = createServer({ path: "/n/sub" });
+    extraLifelines.push(inner);
+    inner.attach(app);
+    expect((await postFrames(base + "/n/sub/poll", [hello()])).status).toBe(200);
+  });
+
   it("warns when the HTTP server's requestTimeout would cut off an upload the client still waits for", async () => {
     const { app } = await appServer();
     const warnings: string[] = [];
@@ -333,7 +357,7 @@ describe("attach()", () => {
     app.requestTimeout = 300_000;
     lifeline.attach(app);
     expect(warnings).toEqual([expect.stringContaining("requestTimeout (300000 ms) cuts off HTTP uploads")]);
-    const relaxed = createServer({ logger: { warn: (message) => warnings.push(message) } });
+    const relaxed = createServer({ path: "/relaxed", logger: { warn: (message) => warnings.push(message) } });
     extraLifelines.push(relaxed);
     app.requestTimeout = 0;
     relaxed.attach(app);
