@@ -32,7 +32,7 @@ export const USAGE = `Usage: lifeline-server [--port 8080] [--host 127.0.0.1] [-
   --port <n>     port to listen on (default 8080; 0 picks a free one)
   --host <h>     interface to bind (default 127.0.0.1)
   --path <p>     base path of the endpoints (default /lifeline)
-  --echo         send every message back to the session it came from (else it is taken and dropped)
+  --echo         send every message back to the session it came from
   -h, --help     show this help`;
 
 /** Parses the command line; throws an Error whose message says what is wrong. */
@@ -118,9 +118,7 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
   }
   let url: string;
   try {
-    // Without --echo, messages are still taken (and so acknowledged): a session with no message
-    // listener would leave them waiting for one, filling its client's send buffer.
-    server.on("connection", (session) => session.on("message", args.echo ? (data) => session.send(data) : () => {}));
+    if (args.echo) server.on("connection", (session) => session.on("message", (data) => session.send(data)));
     ({ url } = await server.listen(args.port, args.host));
   } catch (error) {
     env.stderr(`lifeline-server: ${(error as Error).message}`);

@@ -12,8 +12,6 @@ export interface Emitter<Events extends object> {
   /** Removes the latest registration of this listener, if any. */
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void;
   emit<K extends keyof Events>(event: K, payload: Events[K]): void;
-  /** Whether the event has a listener. */
-  has(event: keyof Events): boolean;
   clear(): void;
 }
 
@@ -64,10 +62,6 @@ class LazyEmitter<Events extends object> implements Emitter<Events> {
         });
       }
     }
-  }
-
-  has(event: keyof Events): boolean {
-    return !!this.lists?.[event]?.length;
   }
 
   clear(): void {

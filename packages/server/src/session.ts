@@ -84,8 +84,6 @@ export interface SessionCore {
    * answered, one heartbeat window at most). Ignored for a stale link.
    */
   detach(link: Link, info: CloseInfo): void;
-  /** A `message` listener was added: the messages that came while none was there go to it, once on() has returned. */
-  listening(): void;
   /** Handles frames from the client. Frames from a link that is no longer current are ignored. */
   receive(frames: readonly Frame[], from?: Link): Refusal | undefined;
   /**
@@ -183,9 +181,7 @@ class SessionHandle implements Session {
   on<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): () => void {
     // A misspelt name from JavaScript would otherwise wait for an event that never comes.
     if (event !== "message" && event !== "close") throw new LifelineServerError("INVALID_ARGUMENT", `unknown session event "${String(event)}" (known: message, close)`);
-    const off = this.core.events.on(event, listener);
-    if (event === "message") this.core.listening();
-    return off;
+    return this.core.events.on(event, listener);
   }
 
   off<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): void {
@@ -213,10 +209,6 @@ class ServerSession implements SessionCore, Watched {
   private ackOwed = false;
   private flushScheduled = false;
   private lastDelivered = 0;
-  // Messages taken in order while no `message` listener was there (an app that adds it after an
-  // await in its `connection` listener), and their bytes: delivered and acknowledged once one is.
-  private held: (string | Uint8Array)[] | undefined = undefined;
-  private heldBytes = 0;
   private pingId = 0;
   // Encoded length of the replay the current link started with, and sent.ackedChars then.
   private replayedChars = 0;
@@ -468,14 +460,12 @@ class ServerSession implements SessionCore, Watched {
       if (refused) return this.refuse(refused.code, refused.reason);
       switch (frame.type) {
         case "message": {
-          // Only the next seq is taken: lower ones are duplicates of resent messages, higher
-          // ones arrived out of order and come again on resume (never acknowledged).
-          if (frame.seq !== this.lastDelivered + (this.held?.length ?? 0) + 1) break;
-          if (this.held || !this.events.has("message")) {
-            this.hold(frame.data);
-            break;
-          }
-          this.deliver(frame.data);
+          // Only the next seq is delivered: lower ones are duplicates of resent messages,
+          // higher ones arrived out of order and come again on resume (never acknowledged).
+          if (frame.seq !== this.lastDelivered + 1) break;
+          this.lastDelivered = frame.seq;
+          this.ackOwed = true;
+          this.events.emit("message", frame.data);
           if (this.closed) return undefined;
           break;
         }
@@ -499,37 +489,6 @@ class ServerSession implements SessionCore, Watched {
     }
     if (this.ackOwed || this.pending) this.scheduleFlush();
     return undefined;
-  }
-
-  private deliver(data: string | Uint8Array): void {
-    this.lastDelivered++;
-    this.ackOwed = true;
-    this.events.emit("message", data);
-  }
-
-  /**
-   * Keeps a message for a listener to come, within the replay buffer's bounds. Past them it is not
-   * taken (nor acknowledged): the client still has it, and sends it again when it resumes.
-   */
-  private hold(data: string | Uint8Array): void {
-    const bytes = typeof data === "string" ? data.length : data.byteLength;
-    if ((this.held?.length ?? 0) >= this.options.replayMaxMessages || this.heldBytes + bytes > this.options.replayMaxBytes) return;
-    (this.held ??= []).push(data);
-    this.heldBytes += bytes;
-  }
-
-  listening(): void {
-    if (this.held) queueMicrotask(() => this.deliverHeld());
-  }
-
-  private deliverHeld(): void {
-    while (this.held && !this.closed && this.events.has("message")) {
-      const data = this.held.shift()!;
-      this.heldBytes -= typeof data === "string" ? data.length : data.byteLength;
-      if (!this.held.length) this.held = undefined;
-      this.deliver(data);
-    }
-    if (this.ackOwed && !this.closed) this.scheduleFlush();
   }
 
   check(frames: readonly Frame[]): Refusal | undefined {

@@ -54,16 +54,6 @@ describe("lifeline-server CLI", () => {
     await expect(request(handle.url + "/poll")).rejects.toThrow();
   });
 
-  it("without --echo, takes messages and drops them: acknowledged, nothing sent back", async () => {
-    const { env } = environment();
-    const handle = (await runCli(["--port", "0"], env)) as CliHandle;
-    handles.push(handle);
-    const peer = await wsSession(handle.url);
-    peer.send(text(1, "kept to itself"));
-    expect(await peer.inbox.next("ack")).toEqual({ type: "ack", seq: 1 });
-    expect(peer.inbox.frames.filter((frame) => frame.type === "message")).toEqual([]);
-  });
-
   it("reports bad arguments on stderr with the usage and exit status 2", async () => {
     const { env, err, exits, out } = environment();
     expect(await runCli(["--port", "x"], env)).toBeUndefined();

@@ -174,37 +174,6 @@ describe("session: sending", () => {
 });
 
 describe("session: receiving", () => {
-  it("holds messages that arrive before a message listener, unacknowledged, and gives them to the first one in order", async () => {
-    const clock = createManualClock();
-    const options = resolveOptions({ clock, replayBuffer: { maxMessages: 3 } });
-    let queued: (() => void)[] = [];
-    const flush = () => queued.splice(0).forEach((f) => f());
-    const core = createSession({ id: "sid-h", options, schedule: (f) => void queued.push(f), onClosed: () => {} });
-    const link = fakeLink();
-    core.attach(link, false, 0);
-    // The app's connection listener awaits something before it listens.
-    core.receive([text(1, "a"), text(2, "b")], link);
-    core.receive([text(3, "c"), text(4, "over the bound"), text(5, "after a gap")], link);
-    flush();
-    expect(link.frames.filter((f) => f.type === "ack")).toEqual([]);
-    // A resume meanwhile: the welcome acknowledges nothing, and the client's resent copies of
-    // what is held are duplicates; past the bound nothing is taken yet.
-    const next = fakeLink();
-    core.attach(next, true, 0);
-    expect(next.frames[0]).toMatchObject({ type: "welcome", resumed: true, ack: 0 });
-    core.receive([1, 2, 3, 4, 5].map((seq) => text(seq, "resent")), next);
-    const heard: string[] = [];
-    core.api.on("message", (data) => heard.push(String(data)));
-    expect(heard).toEqual([]); // not before on() has returned
-    await Promise.resolve();
-    expect(heard).toEqual(["a", "b", "c"]);
-    flush();
-    expect(next.frames.filter((f) => f.type === "ack")).toEqual([{ type: "ack", seq: 3 }]);
-    // What was not taken comes again with the client's next resume.
-    core.receive([text(4, "d"), text(5, "e")], next);
-    expect(heard).toEqual(["a", "b", "c", "d", "e"]);
-  });
-
   it("delivers each seq once and in order: duplicates dropped, gaps ignored", () => {
     const { core, messages, flush } = setup();
     const link = fakeLink();
