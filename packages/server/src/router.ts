@@ -72,11 +72,12 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
    * The endpoint under the base path, read from the path as the request wrote it: the URL parser
    * resolves "/x/../lifeline/poll", reads "//host/lifeline/poll" as a host and "\\" as "/", which
    * would serve paths outside the base (past a proxy's prefix rules, or from under an app's own
-   * routes). An absolute-form target (from a proxy) has no such path; its parsed one is used.
+   * routes). An absolute-form target ("http://host/lifeline/poll", from a proxy) is read after
+   * its authority.
    */
   const endpointOf = (raw: string | undefined, url: URL | undefined) => {
-    if (!url) return undefined;
-    const path = raw?.startsWith("/") ? raw.split(/[?#]/, 1)[0]! : url.pathname;
+    if (!url || raw === undefined) return undefined;
+    const path = (raw.startsWith("/") ? raw : raw.replace(/^[a-z][a-z\d+.-]*:\/\/[^/?#\\]*/i, "")).split(/[?#]/, 1)[0]!;
     if (path !== base && !path.startsWith(base + "/")) return undefined;
     return path.slice(base.length);
   };

@@ -231,14 +231,16 @@ describe("attach()", () => {
         req.on("error", reject);
         req.end(encodeFrame({ type: "hello", version: 1, ack: 0 }));
       });
-    for (const path of ["/x/../lifeline/poll", "//evil.example/lifeline/poll", "/lifeline\\poll"]) {
+    // In origin form, and in the absolute form a proxy may send.
+    for (const path of ["/x/../lifeline/poll", "//evil.example/lifeline/poll", "/lifeline\\poll", "http://x/x/../lifeline/poll", "http://x/lifeline\\poll"]) {
       expect(await post(path), path).toEqual({ status: 200, body: `app:${path}` });
     }
     // Under the base as written, a dot segment names no endpoint.
-    expect((await post("/lifeline/x/%2e%2e/poll")).status).toBe(404);
+    for (const path of ["/lifeline/x/%2e%2e/poll", "http://x/lifeline/x/%2e%2e/poll"]) expect((await post(path)).status, path).toBe(404);
     expect(sessions).toEqual([]);
     expect((await post("/lifeline/poll")).status).toBe(200);
-    expect(sessions).toHaveLength(1);
+    expect((await post("http://x/lifeline/poll?attempt=1")).status).toBe(200);
+    expect(sessions).toHaveLength(2);
   });
 
   it("serves the endpoints on an existing server; the app keeps its other routes and upgrades", async () => {
