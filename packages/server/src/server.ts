@@ -123,6 +123,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
   let own: HttpServer | undefined;
   let abortListen: (() => void) | undefined;
   const detachers: (() => void)[] = [];
+  const forgetPaths: (() => void)[] = [];
 
   const notFound = (res: ServerResponse) => refuse(res, refusal(CloseCode.SESSION_NOT_FOUND, "not found", 404));
 
@@ -134,8 +135,16 @@ export function createServer(input?: ServerOptions): LifelineServer {
   function shutdown(): Promise<void> {
     // Set before the sessions end: their close listeners may call close() again, and get this.
     closing = Promise.resolve().then(release);
-    abortListen?.();
-    registry.closeAll({ code: CloseCode.GOING_AWAY, reason: "server shutting down" });
+    // The attached paths are free at once: another server may take one as soon as close() returns.
+    for (const forget of forgetPaths.splice(0)) forget();
+    try {
+      abortListen?.();
+      registry.closeAll({ code: CloseCode.GOING_AWAY, reason: "server shutting down" });
+    } catch (error) {
+      // As when all of this was async: the promise rejects, and the rest still runs.
+      const released = closing;
+      closing = released.then(() => Promise.reject(error));
+    }
     polling.close();
     flushQueue.clear();
     return closing;
@@ -208,6 +217,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
         }
       }
       paths.set(router, options.path);
+      forgetPaths.push(() => paths.delete(router));
       const uploadMs = requestTimeoutMs(options);
       if (server.requestTimeout > 0 && server.requestTimeout < uploadMs) {
         log.warn(`[server] the HTTP server's requestTimeout (${server.requestTimeout} ms) cuts off HTTP uploads that a client still waits for; set it to 0 or at least ${uploadMs} ms`);
@@ -244,7 +254,6 @@ export function createServer(input?: ServerOptions): LifelineServer {
       };
       detachers.push(() => {
         detached = true;
-        paths.delete(router);
         restore("request", onRequest, requestListeners);
         restore("upgrade", onUpgrade, upgradeListeners);
       });

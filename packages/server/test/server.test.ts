@@ -343,11 +343,13 @@ describe("attach()", () => {
     sibling.attach(app);
     outer.attach(app);
     expect((await postFrames(base + "/nx/poll", [hello()])).status).toBe(200);
-    // Once the outer one is closed, its path is free.
-    await outer.close();
+    // Once the outer one is closing, its path is free: close() need not have settled.
+    const closed = outer.close();
     const inner = createServer({ path: "/n/sub" });
     extraLifelines.push(inner);
     inner.attach(app);
+    expect((await postFrames(base + "/n/sub/poll", [hello()])).status).toBe(200);
+    await closed;
     expect((await postFrames(base + "/n/sub/poll", [hello()])).status).toBe(200);
   });
 
