@@ -1,15 +1,19 @@
 import type { Clock, TimerId } from "../clock.js";
 import type { WebSocketLike } from "../env.js";
 
-/** How long a closed socket that can be terminated waits for the peer's answer. */
-const CLOSE_WAIT_MS = 2000;
+/**
+ * How long a closed socket that can be terminated waits on a silent peer. Longer than the
+ * server's pings come while a large batch is still going up (every half pingTimeout, 5 s by
+ * default), so a healthy peer busy reading what the socket sent last is not cut off.
+ */
+const CLOSE_WAIT_MS = 10_000;
 
 /**
  * Closes a WebSocket the client has detached. Node's `ws` waits 30 s for the peer's answer to a
  * close before it lets the socket go, and the socket holds the process open all along: a peer
  * the heartbeat found dead never answers. Such a socket is terminated once what it had to send
- * is out and a short wait went by. Browsers and React Native end a socket themselves (theirs
- * have no terminate()); the CDN bundles take socket-close.browser.ts.
+ * is out and the peer has said nothing for a while. Browsers and React Native end a socket
+ * themselves (theirs have no terminate()); the CDN bundles take socket-close.browser.ts.
  */
 export function closeSocket(socket: WebSocketLike | undefined, code: number, clock: Clock): void {
   try {
@@ -18,8 +22,13 @@ export function closeSocket(socket: WebSocketLike | undefined, code: number, clo
     // Already closing, or never opened (some implementations throw then).
   }
   if (!socket?.terminate) return;
-  let timer: TimerId;
-  const wait = () => (timer = clock.setTimeout(() => (socket.bufferedAmount ? wait() : socket.terminate!()), CLOSE_WAIT_MS));
+  let timer: TimerId | undefined;
+  // Anything the peer sends shows it is alive: the wait starts again.
+  const wait = () => {
+    clock.clearTimeout(timer);
+    timer = clock.setTimeout(() => (socket.bufferedAmount ? wait() : socket.terminate!()), CLOSE_WAIT_MS);
+  };
   wait();
+  socket.onmessage = wait;
   socket.onclose = () => clock.clearTimeout(timer);
 }

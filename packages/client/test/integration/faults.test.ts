@@ -227,7 +227,7 @@ describe.each(["streaming", "polling"] as const)("a link the heartbeat gave up o
 });
 
 describe("a WebSocket link the heartbeat gave up, in Node with ws", () => {
-  it("lets its socket go within seconds, not after ws's 30 s wait for a close frame that never comes", async () => {
+  it("lets its socket go 10 s after the peer went silent, not after ws's 30 s wait for a close frame that never comes", { timeout: 20_000 }, async () => {
     const server = createServer({ heartbeat: HEARTBEAT });
     cleanups.push(() => server.close());
     const { url } = await server.listen(0, "127.0.0.1");
@@ -250,7 +250,7 @@ describe("a WebSocket link the heartbeat gave up, in Node with ws", () => {
     const closedAt = Date.now();
     const dead = sockets[0]!;
     expect(dead.readyState).toBe(WebSocket.CLOSING);
-    await until(() => dead.readyState === WebSocket.CLOSED, 5000, "the dead socket to be let go");
-    expect(Date.now() - closedAt).toBeLessThan(4000);
+    await until(() => dead.readyState === WebSocket.CLOSED, 15_000, "the dead socket to be let go");
+    expect(Date.now() - closedAt).toBeLessThan(13_000);
   });
 });

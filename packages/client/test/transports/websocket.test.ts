@@ -181,16 +181,16 @@ describe("websocket transport", () => {
     expect(closes).toEqual([]);
   });
 
-  it("terminates a closed `ws` socket the peer does not answer, once what it had to send is out (ws would hold it 30 s)", () => {
+  it("terminates a closed `ws` socket whose peer stays silent, once what it had to send is out (ws would hold it 30 s)", () => {
     const clock = createManualClock();
     const Terminable = TerminableWebSocket as unknown as typeof globalThis.WebSocket;
-    // The peer never answers: terminated after the wait.
+    // The peer never answers: terminated after 10 s.
     const silent = open(undefined, undefined, false, clock, Terminable);
     const silentSocket = silent.socket as TerminableWebSocket;
     silentSocket.open();
     silent.transport.close();
     expect(silentSocket.closeCalls).toEqual([{ code: 1000, reason: undefined }]);
-    clock.advance(1999);
+    clock.advance(9999);
     expect(silentSocket.terminated).toBe(0);
     clock.advance(1);
     expect(silentSocket.terminated).toBe(1);
@@ -202,11 +202,27 @@ describe("websocket transport", () => {
     busySocket.open();
     busySocket.bufferedAmount = 10_000;
     busy.transport.close();
-    clock.advance(5000);
+    clock.advance(25_000);
     expect(busySocket.terminated).toBe(0);
     busySocket.bufferedAmount = 0;
-    clock.advance(2000);
+    clock.advance(10_000);
     expect(busySocket.terminated).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+
+    // A peer still talking (a server pinging while it reads a large batch) is alive: it waits on,
+    // and the frames reach no handler.
+    const talking = open(undefined, undefined, false, clock, Terminable);
+    const talkingSocket = talking.socket as TerminableWebSocket;
+    talkingSocket.open();
+    talking.transport.close();
+    for (let i = 0; i < 4; i++) {
+      clock.advance(5000);
+      talkingSocket.receive(encodeBatch([{ type: "ping", id: i }]));
+    }
+    expect(talkingSocket.terminated).toBe(0);
+    expect(talking.frames).toEqual([]);
+    clock.advance(10_000);
+    expect(talkingSocket.terminated).toBe(1);
     expect(clock.pendingTimers).toBe(0);
 
     // The peer answers the close: nothing to terminate, no timer left. A failed link is closed the same way.
