@@ -334,11 +334,16 @@ describe("session: closing, heartbeat, resume window", () => {
   });
 
   it("a tracked session the client never answered waits one heartbeat window, not the resume window", () => {
-    const unanswered = setup();
-    unanswered.core.connectionId = "client-1";
-    const link = fakeLink();
-    unanswered.core.attach(link, false, 0);
-    unanswered.core.detach(link, { code: 1006, reason: "lost" });
+    /** A session started by a hello with a cid, on a link. */
+    const tracked = (overrides: ServerOptions = {}) => {
+      const started = setup(overrides);
+      started.core.connectionId = "client-1";
+      const link = fakeLink();
+      started.core.attach(link, false, 0);
+      return { ...started, link };
+    };
+    const unanswered = tracked();
+    unanswered.core.detach(unanswered.link, { code: 1006, reason: "lost" });
     unanswered.clock.advance(1499);
     expect(unanswered.closes).toEqual([]);
     unanswered.clock.advance(1);
@@ -346,23 +351,17 @@ describe("session: closing, heartbeat, resume window", () => {
     expect(unanswered.removed).toEqual([unanswered.core]);
 
     // Once the client answered (its ping after the welcome), a lost link leaves the whole window.
-    const answered = setup();
-    answered.core.connectionId = "client-1";
-    const first = fakeLink();
-    answered.core.attach(first, false, 0);
-    answered.core.receive([{ type: "ping", id: 1 }], first);
-    answered.core.detach(first, { code: 1006, reason: "lost" });
+    const answered = tracked();
+    answered.core.receive([{ type: "ping", id: 1 }], answered.link);
+    answered.core.detach(answered.link, { code: 1006, reason: "lost" });
     answered.clock.advance(4999);
     expect(answered.closes).toEqual([]);
     answered.clock.advance(1);
     expect(answered.closes).toHaveLength(1);
 
     // A window shorter than the heartbeat's is kept as it is.
-    const short = setup({ resumeWindow: 700 });
-    short.core.connectionId = "client-1";
-    const only = fakeLink();
-    short.core.attach(only, false, 0);
-    short.core.detach(only, { code: 1006, reason: "lost" });
+    const short = tracked({ resumeWindow: 700 });
+    short.core.detach(short.link, { code: 1006, reason: "lost" });
     short.clock.advance(699);
     expect(short.closes).toEqual([]);
     short.clock.advance(1);
