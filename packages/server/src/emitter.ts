@@ -12,6 +12,8 @@ export interface Emitter<Events extends object> {
   /** Removes the latest registration of this listener, if any. */
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): void;
   emit<K extends keyof Events>(event: K, payload: Events[K]): void;
+  /** Whether the event has a listener. */
+  has(event: keyof Events): boolean;
   clear(): void;
 }
 
@@ -62,6 +64,10 @@ class LazyEmitter<Events extends object> implements Emitter<Events> {
         });
       }
     }
+  }
+
+  has(event: keyof Events): boolean {
+    return !!this.lists?.[event]?.length;
   }
 
   clear(): void {

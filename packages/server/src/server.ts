@@ -14,7 +14,7 @@ import type { ResolvedOptions, ServerOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
 import { createRegistry } from "./registry.js";
 import { createRouter } from "./router.js";
-import type { Session } from "./session.js";
+import type { Session, SessionCore } from "./session.js";
 import { createSession } from "./session.js";
 import { createStreamTransport } from "./transports/http-stream.js";
 import { createPollingTransport } from "./transports/long-polling.js";
@@ -94,7 +94,10 @@ export function createServer(input?: ServerOptions): LifelineServer {
   const events = createEmitter<ServerEvents>();
   const flushQueue = createFlushQueue((error) => log.error("[session] flush failed", error));
   const heartbeats = createHeartbeats({ clock: options.clock, intervalMs: options.pingIntervalMs, timeoutMs: options.pingTimeoutMs });
-  const registry = createRegistry((id, hooks) => createSession({ id, options, schedule: flushQueue.schedule, ...hooks, heartbeats }), {
+  // The mistake is easy to make (an await before session.on("message")) and silent otherwise.
+  const onUnheard = (core: SessionCore) =>
+    log.warn(`[session] ${core.id}: a message from the client found no "message" listener and was dropped; add the listener in the connection listener, before any await`);
+  const registry = createRegistry((id, hooks) => createSession({ id, options, schedule: flushQueue.schedule, ...hooks, heartbeats, onUnheard }), {
     clock: options.clock,
     endedKeepMs: options.pingIntervalMs + options.pingTimeoutMs,
     closedKeepMs: options.resumeWindowMs,

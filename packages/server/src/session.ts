@@ -114,6 +114,11 @@ export interface SessionDeps {
   readonly onClosed: (core: SessionCore, byApp?: CloseInfo) => void;
   /** The client sent its first frame after the hello (see SessionCore.confirmed). */
   readonly onConfirmed?: (core: SessionCore) => void;
+  /**
+   * A message of the client's found no `message` listener, and was dropped (acknowledged, as any
+   * delivered one): called for the first such message of the session only.
+   */
+  readonly onUnheard?: (core: SessionCore) => void;
   /** The server's heartbeat, shared by every session; a session of its own when absent. */
   readonly heartbeats?: Heartbeats;
 }
@@ -217,6 +222,8 @@ class ServerSession implements SessionCore, Watched {
   private readonly schedule: (flush: () => void) => void;
   private readonly onClosed: (core: SessionCore, byApp?: CloseInfo) => void;
   private readonly onConfirmed: ((core: SessionCore) => void) | undefined;
+  // Let go once called: it reports the first unheard message only.
+  private onUnheard: ((core: SessionCore) => void) | undefined;
   private readonly heartbeats: Heartbeats;
 
   constructor(
@@ -227,6 +234,7 @@ class ServerSession implements SessionCore, Watched {
     this.schedule = deps.schedule;
     this.onClosed = deps.onClosed;
     this.onConfirmed = deps.onConfirmed;
+    this.onUnheard = deps.onUnheard;
     this.heartbeats = deps.heartbeats ?? createHeartbeats({ clock: deps.options.clock, intervalMs: deps.options.pingIntervalMs, timeoutMs: deps.options.pingTimeoutMs });
     this.sent = createReplayBuffer(deps.options.replayMaxMessages, deps.options.replayMaxBytes);
   }
@@ -465,6 +473,11 @@ class ServerSession implements SessionCore, Watched {
           if (frame.seq !== this.lastDelivered + 1) break;
           this.lastDelivered = frame.seq;
           this.ackOwed = true;
+          if (this.onUnheard && !this.events.has("message")) {
+            const report = this.onUnheard;
+            this.onUnheard = undefined;
+            report(this);
+          }
           this.events.emit("message", frame.data);
           if (this.closed) return undefined;
           break;

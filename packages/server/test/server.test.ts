@@ -353,6 +353,30 @@ describe("attach()", () => {
     expect((await postFrames(base + "/n/sub/poll", [hello()])).status).toBe(200);
   });
 
+  it("warns once per session when a client's message finds no message listener (one added after an await)", async () => {
+    const warnings: string[] = [];
+    const { server, url } = await startServer({ logger: { warn: (message) => warnings.push(message) } });
+    const ids: string[] = [];
+    let checked!: () => void;
+    const tokenChecked = new Promise<void>((resolve) => (checked = resolve));
+    let listening = false;
+    server.on("connection", async (session) => {
+      ids.push(session.id);
+      await tokenChecked;
+      session.on("message", () => {});
+      listening = true;
+    });
+    const peer = await wsSession(url);
+    peer.send(text(1, "too early"), text(2, "also too early"));
+    expect(await peer.inbox.next("ack")).toEqual({ type: "ack", seq: 2 });
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^\\[session\\] ${ids[0]}: a message from the client found no "message" listener and was dropped; add the listener in the connection listener, before any await$`))]);
+    checked();
+    await expect.poll(() => listening).toBe(true);
+    peer.send(text(3, "heard"));
+    await peer.inbox.next("ack");
+    expect(warnings).toHaveLength(1);
+  });
+
   it("warns when the HTTP server's requestTimeout would cut off an upload the client still waits for", async () => {
     const { app } = await appServer();
     const warnings: string[] = [];

@@ -174,6 +174,29 @@ describe("session: sending", () => {
 });
 
 describe("session: receiving", () => {
+  it("reports the first message no listener heard, once, and acknowledges it as any other", () => {
+    const clock = createManualClock();
+    const options = resolveOptions({ clock });
+    const unheard: string[] = [];
+    let queued: (() => void)[] = [];
+    const core = createSession({ id: "sid-u", options, schedule: (f) => void queued.push(f), onClosed: () => {}, onUnheard: (c) => void unheard.push(c.id) });
+    const link = fakeLink();
+    core.attach(link, false, 0);
+    core.receive([text(1, "a"), text(2, "b")], link);
+    core.receive([text(3, "c")], link);
+    queued.splice(0).forEach((f) => f());
+    expect(unheard).toEqual(["sid-u"]);
+    expect(link.frames.filter((f) => f.type === "ack")).toEqual([{ type: "ack", seq: 3 }]);
+    // Heard messages are not reported.
+    const quiet: string[] = [];
+    const other = createSession({ id: "sid-h", options, schedule: () => {}, onClosed: () => {}, onUnheard: (c) => void quiet.push(c.id) });
+    other.api.on("message", () => {});
+    const otherLink = fakeLink();
+    other.attach(otherLink, false, 0);
+    other.receive([text(1, "a")], otherLink);
+    expect(quiet).toEqual([]);
+  });
+
   it("delivers each seq once and in order: duplicates dropped, gaps ignored", () => {
     const { core, messages, flush } = setup();
     const link = fakeLink();
