@@ -43,8 +43,10 @@ export function parseArguments(argv: readonly string[]): CliArguments {
     const eq = arg.indexOf("=");
     const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
     const value = () => {
-      const v = eq > 0 && arg.startsWith("--") ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === "") throw new Error(`${name} needs a value`);
+      const inline = eq > 0 && arg.startsWith("--");
+      const v = inline ? arg.slice(eq + 1) : argv[++i];
+      // "--host --echo": the next switch is no value (no port, host or path starts with "-").
+      if (v === undefined || v === "" || (!inline && v.startsWith("-"))) throw new Error(`${name} needs a value`);
       return v;
     };
     // A switch takes no value: "--echo=false" must not quietly mean --echo.

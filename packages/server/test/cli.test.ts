@@ -29,6 +29,9 @@ describe("lifeline-server CLI", () => {
     expect(parseArguments([])).toMatchObject({ port: 8080, host: "127.0.0.1", echo: false });
     expect(() => parseArguments(["--port", "http"])).toThrow(/--port/);
     expect(() => parseArguments(["--port"])).toThrow(/needs a value/);
+    // The next switch is not taken for the value.
+    expect(() => parseArguments(["--host", "--echo"])).toThrow("--host needs a value");
+    expect(() => parseArguments(["--path", "-h"])).toThrow("--path needs a value");
     expect(() => parseArguments(["--verbose"])).toThrow(/unknown argument/);
     // A switch given a value is refused, not read as the switch alone.
     expect(() => parseArguments(["--echo=false"])).toThrow('--echo takes no value, got "--echo=false"');
