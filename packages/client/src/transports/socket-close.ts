@@ -2,9 +2,10 @@ import type { Clock, TimerId } from "../clock.js";
 import type { WebSocketLike } from "../env.js";
 
 /**
- * How long a closed socket that can be terminated waits on a silent peer. Longer than the
- * server's pings come while a large batch is still going up (every half pingTimeout, 5 s by
- * default), so a healthy peer busy reading what the socket sent last is not cut off.
+ * How long, at least, a closed socket that can be terminated waits on a silent peer: twice as
+ * long as the server's pings come while a large batch is still going up (every half
+ * pingTimeout, 5 s by default; `pingEveryMs` is the welcome's figure), so that a healthy peer
+ * busy reading what the socket sent last is not cut off.
  */
 const CLOSE_WAIT_MS = 10_000;
 
@@ -15,7 +16,7 @@ const CLOSE_WAIT_MS = 10_000;
  * is out and the peer has said nothing for a while. Browsers and React Native end a socket
  * themselves (theirs have no terminate()); the CDN bundles take socket-close.browser.ts.
  */
-export function closeSocket(socket: WebSocketLike | undefined, code: number, clock: Clock): void {
+export function closeSocket(socket: WebSocketLike | undefined, code: number, clock: Clock, pingEveryMs: number): void {
   try {
     socket?.close(code);
   } catch {
@@ -26,7 +27,7 @@ export function closeSocket(socket: WebSocketLike | undefined, code: number, clo
   // Anything the peer sends shows it is alive: the wait starts again.
   const wait = () => {
     clock.clearTimeout(timer);
-    timer = clock.setTimeout(() => (socket.bufferedAmount ? wait() : socket.terminate!()), CLOSE_WAIT_MS);
+    timer = clock.setTimeout(() => (socket.bufferedAmount ? wait() : socket.terminate!()), Math.max(CLOSE_WAIT_MS, 2 * pingEveryMs));
   };
   wait();
   socket.onmessage = wait;

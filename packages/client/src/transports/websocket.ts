@@ -26,6 +26,9 @@ export const webSocket: TransportFactory = {
     // both ways: a WebSocket that a middlebox passes, then drops or mutes once the server
     // speaks, fails without taking the session from a link that works.
     let awaitingPong = holdHello;
+    // How often the server pings while a batch of ours is still coming in, as its welcome says:
+    // a closed socket waits on a silent peer at least twice that (socket-close.ts).
+    let pingEveryMs = 0;
 
     // Detach first, so nothing the socket does afterwards reaches the handlers. The error
     // handler stays a no-op: Node's `ws` throws on an 'error' event nobody listens to.
@@ -42,7 +45,7 @@ export const webSocket: TransportFactory = {
     };
     const fail = (info: LinkClose) => {
       end(info);
-      closeSocket(socket, info.code, clock);
+      closeSocket(socket, info.code, clock, pingEveryMs);
     };
 
     try {
@@ -61,8 +64,10 @@ export const webSocket: TransportFactory = {
         } catch (cause) {
           return fail(linkClose(CloseCode.PROTOCOL_ERROR, "malformed frame", "PROTOCOL_ERROR", cause));
         }
+        const [first] = frames;
+        if (first?.type === "welcome") pingEveryMs = Math.min(first.pingIntervalMs, first.pingTimeoutMs / 2);
         // Anything else (a close frame refusing the link, say) goes on to the race to judge.
-        if (awaitingPong && frames[0]?.type === "pong") {
+        if (awaitingPong && first?.type === "pong") {
           awaitingPong = false;
           handlers.onAlive?.();
           return socket!.send(encodeClientBatch([hello]));
@@ -93,7 +98,7 @@ export const webSocket: TransportFactory = {
         if (ended) return;
         ended = true;
         detach();
-        closeSocket(socket, 1000, clock);
+        closeSocket(socket, 1000, clock, pingEveryMs);
       },
     };
   },

@@ -211,8 +211,7 @@ describe("websocket transport", () => {
     expect(busy.socket.terminated).toBe(1);
     expect(clock.pendingTimers).toBe(0);
 
-    // A peer still talking (a server pinging while it reads a large batch) is alive: it waits on,
-    // and the frames reach no handler.
+    // A peer still talking (a server pinging while it reads a large batch) is alive: it waits on.
     const talking = openTerminable();
     talking.transport.close();
     for (let i = 0; i < 4; i++) {
@@ -220,10 +219,19 @@ describe("websocket transport", () => {
       talking.socket.receive(encodeBatch([{ type: "ping", id: i }]));
     }
     expect(talking.socket.terminated).toBe(0);
-    expect(talking.frames).toEqual([]);
     clock.advance(10_000);
     expect(talking.socket.terminated).toBe(1);
     expect(clock.pendingTimers).toBe(0);
+
+    // A server whose heartbeat pings less often while it reads (every 15 s here, half its
+    // timeout) is given twice that.
+    const slowPings = openTerminable();
+    slowPings.socket.receive(encodeBatch([welcomeFrame({ pingIntervalMs: 30_000, pingTimeoutMs: 30_000 })]));
+    slowPings.transport.close();
+    clock.advance(29_999);
+    expect(slowPings.socket.terminated).toBe(0);
+    clock.advance(1);
+    expect(slowPings.socket.terminated).toBe(1);
 
     // The peer answers the close: nothing to terminate, no timer left. A failed link is closed the same way.
     const answered = openTerminable();
