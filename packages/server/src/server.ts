@@ -94,9 +94,14 @@ export function createServer(input?: ServerOptions): LifelineServer {
   const events = createEmitter<ServerEvents>();
   const flushQueue = createFlushQueue((error) => log.error("[session] flush failed", error));
   const heartbeats = createHeartbeats({ clock: options.clock, intervalMs: options.pingIntervalMs, timeoutMs: options.pingTimeoutMs });
-  // The mistake is easy to make (an await before session.on("message")) and silent otherwise.
-  const onUnheard = (core: SessionCore) =>
-    log.warn(`[session] ${core.id}: a message from the client found no "message" listener and was dropped; add the listener in the connection listener, before any await`);
+  // The mistake is easy to make (an await before session.on("message")) and silent otherwise; it
+  // is the app's, not a session's, so it is said once.
+  let unheardReported = false;
+  const onUnheard = (core: SessionCore) => {
+    if (unheardReported) return;
+    unheardReported = true;
+    log.warn(`[session] ${core.id}: a message from the client found no "message" listener and was dropped; add the listener in the connection listener, before any await (said once)`);
+  };
   const registry = createRegistry((id, hooks) => createSession({ id, options, schedule: flushQueue.schedule, ...hooks, heartbeats, onUnheard }), {
     clock: options.clock,
     endedKeepMs: options.pingIntervalMs + options.pingTimeoutMs,
@@ -140,14 +145,8 @@ export function createServer(input?: ServerOptions): LifelineServer {
     closing = Promise.resolve().then(release);
     // The attached paths are free at once: another server may take one as soon as close() returns.
     for (const forget of forgetPaths.splice(0)) forget();
-    try {
-      abortListen?.();
-      registry.closeAll({ code: CloseCode.GOING_AWAY, reason: "server shutting down" });
-    } catch (error) {
-      // As when all of this was async: the promise rejects, and the rest still runs.
-      const released = closing;
-      closing = released.then(() => Promise.reject(error));
-    }
+    abortListen?.();
+    registry.closeAll({ code: CloseCode.GOING_AWAY, reason: "server shutting down" });
     polling.close();
     flushQueue.clear();
     return closing;

@@ -84,6 +84,8 @@ export interface SessionCore {
    * answered, one heartbeat window at most). Ignored for a stale link.
    */
   detach(link: Link, info: CloseInfo): void;
+  /** A `message` listener was added: from now on an unheard message is the app's choice, not reported. */
+  listened(): void;
   /** Handles frames from the client. Frames from a link that is no longer current are ignored. */
   receive(frames: readonly Frame[], from?: Link): Refusal | undefined;
   /**
@@ -116,7 +118,7 @@ export interface SessionDeps {
   readonly onConfirmed?: (core: SessionCore) => void;
   /**
    * A message of the client's found no `message` listener, and was dropped (acknowledged, as any
-   * delivered one): called for the first such message of the session only.
+   * delivered one), in a session that never had one: called for the first such message only.
    */
   readonly onUnheard?: (core: SessionCore) => void;
   /** The server's heartbeat, shared by every session; a session of its own when absent. */
@@ -186,6 +188,8 @@ class SessionHandle implements Session {
   on<K extends keyof SessionEvents>(event: K, listener: (payload: SessionEvents[K]) => void): () => void {
     // A misspelt name from JavaScript would otherwise wait for an event that never comes.
     if (event !== "message" && event !== "close") throw new LifelineServerError("INVALID_ARGUMENT", `unknown session event "${String(event)}" (known: message, close)`);
+    // An app that listened and then stopped meant to: only a session never listened to is reported.
+    if (event === "message") this.core.listened();
     return this.core.events.on(event, listener);
   }
 
@@ -502,6 +506,10 @@ class ServerSession implements SessionCore, Watched {
     }
     if (this.ackOwed || this.pending) this.scheduleFlush();
     return undefined;
+  }
+
+  listened(): void {
+    this.onUnheard = undefined;
   }
 
   check(frames: readonly Frame[]): Refusal | undefined {

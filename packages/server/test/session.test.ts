@@ -187,13 +187,15 @@ describe("session: receiving", () => {
     queued.splice(0).forEach((f) => f());
     expect(unheard).toEqual(["sid-u"]);
     expect(link.frames.filter((f) => f.type === "ack")).toEqual([{ type: "ack", seq: 3 }]);
-    // Heard messages are not reported.
+    // Heard messages are not reported, nor are those of a session whose app stopped listening.
     const quiet: string[] = [];
     const other = createSession({ id: "sid-h", options, schedule: () => {}, onClosed: () => {}, onUnheard: (c) => void quiet.push(c.id) });
-    other.api.on("message", () => {});
+    const stop = other.api.on("message", () => {});
     const otherLink = fakeLink();
     other.attach(otherLink, false, 0);
     other.receive([text(1, "a")], otherLink);
+    stop();
+    other.receive([text(2, "b")], otherLink);
     expect(quiet).toEqual([]);
   });
 
