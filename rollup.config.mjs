@@ -29,7 +29,7 @@ const inlineProtocol = () => ({
 const browserVariants = () => ({
   name: "browser-variants",
   resolveId(id, importer) {
-    if (!id.startsWith(".") || !importer || ![root("./packages/protocol/src/"), root("./packages/client/src/")].some((dir) => importer.startsWith(dir))) return null;
+    if (!id.startsWith(".") || !id.endsWith(".js") || !importer || ![root("./packages/protocol/src/"), root("./packages/client/src/")].some((dir) => importer.startsWith(dir))) return null;
     const variant = resolvePath(dirname(importer), id.replace(/\.js$/, ".browser.ts"));
     return existsSync(variant) ? variant : null;
   },
