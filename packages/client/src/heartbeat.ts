@@ -44,7 +44,7 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
   let probing = false;
 
   const arm = (at: number) => {
-    if (timer !== undefined) clock.clearTimeout(timer);
+    clock.clearTimeout(timer);
     wakeAt = at;
     timer = clock.setTimeout(wake, Math.max(0, at - clock.now()));
   };
@@ -88,7 +88,7 @@ export function createHeartbeat(settings: HeartbeatSettings): Heartbeat {
     },
     stop() {
       stopped = true;
-      if (timer !== undefined) clock.clearTimeout(timer);
+      clock.clearTimeout(timer);
       timer = undefined;
     },
   };

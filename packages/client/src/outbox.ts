@@ -115,13 +115,22 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
       unsent = head;
     },
     renumber(maxBytes = Infinity) {
-      const dropped = entries.slice(head).filter((entry) => entry.bytes > maxBytes);
-      entries = entries.slice(head).filter((entry) => entry.bytes <= maxBytes);
-      head = unsent = 0;
-      bytes -= dropped.reduce((sum, entry) => sum + entry.bytes, 0);
-      entries.forEach((entry, i) => (entry.seq = i + 1));
+      const kept: Payload[] = [];
+      const dropped: Payload[] = [];
+      const live = entries.slice(head);
+      entries = [];
+      head = unsent = bytes = 0;
+      for (const entry of live) {
+        if (entry.bytes > maxBytes) dropped.push(entry.data);
+        else {
+          entries.push(entry);
+          kept.push(entry.data);
+          entry.seq = entries.length;
+          bytes += entry.bytes;
+        }
+      }
       nextSeq = entries.length + 1;
-      return { kept: entries.map((entry) => entry.data), dropped: dropped.map((entry) => entry.data) };
+      return { kept, dropped };
     },
     unacknowledged: () => entries.slice(head).map((entry) => entry.data),
     get size() {

@@ -29,9 +29,7 @@ export function decodeServerBatch(text: string): ServerFrame[] {
 }
 
 function join<T>(frames: readonly T[], encode: (frame: T) => string): string {
-  let out = "";
-  for (let i = 0; i < frames.length; i++) out += (i ? "\n" : "") + encode(frames[i]!);
-  return out;
+  return frames.map(encode).join("\n");
 }
 
 /** A line that carries no frame: empty, or the "\r" a CRLF-rewriting proxy leaves of one. */

@@ -127,7 +127,7 @@ function decodeShared(wire: unknown[]): Frame | undefined {
       const seq = count(wire[1]);
       const payload = text(wire[2]);
       const data = wire[0] === "m" ? payload : (base64ToBytes(payload) ?? fail());
-      return wire[3] === undefined ? { type: "message", seq, data } : { type: "message", seq, data, position: decodePosition(wire[3]) };
+      return { type: "message", seq, data, ...(wire[3] !== undefined && { position: decodePosition(wire[3]) }) };
     }
     case "M":
     case "B":
@@ -173,7 +173,7 @@ function decodeWelcome(wire: unknown[]): WelcomeFrame {
     pingTimeoutMs: count(body["pingTimeout"]),
     maxMessageBytes: count(body["maxMessageBytes"]),
     resumeWindowMs: count(body["resumeWindow"]),
-    ...(body["pingFirst"] === true ? { pingFirst: true } : {}),
+    ...(body["pingFirst"] === true && { pingFirst: true }),
   };
 }
 

@@ -4,16 +4,16 @@ export function payloadBytes(data: string | Uint8Array): number {
   let bytes = 0;
   for (let i = 0; i < data.length; i++) {
     const c = data.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < data.length) {
-      // A surrogate pair is one 4-byte code point.
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+    // A surrogate pair is one 4-byte code point: the high half counts 3, its low half 1 more. (Past
+    // the end charCodeAt gives NaN, which is no low half; a lone surrogate counts 3, as U+FFFD.)
+    if (c >= 0xd800 && c <= 0xdbff) {
       const next = data.charCodeAt(i + 1);
       if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
+        bytes++;
         i++;
-      } else bytes += 3;
-    } else bytes += 3;
+      }
+    }
   }
   return bytes;
 }

@@ -106,7 +106,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
     // A retry starting or failing is no change to the app (it is still reconnecting): only the
     // log says so.
     if (to === from) log?.(`${state === "retrying" ? "retrying" : "retry failed"}: ${reason}`);
-    else events.emit("statechange", error ? { from, to, reason, error } : { from, to, reason });
+    else events.emit("statechange", { from, to, reason, ...(error && { error }) });
     for (const effect of next.effects) {
       // A listener (or an effect) moved the connection on, close() say: the rest is stale.
       if (state !== next.state) return;
@@ -187,7 +187,7 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
   }
 
   /** A hello with a new attempt number, larger than any before it. */
-  const newHello = (): HelloFrame => ({ type: "hello", version: PROTOCOL_VERSION, ...(sessionId ? { sessionId } : {}), ack: inbox.lastSeq, attempt: ++linkAttempts, connectionId, parts: true });
+  const newHello = (): HelloFrame => ({ type: "hello", version: PROTOCOL_VERSION, ...(sessionId && { sessionId }), ack: inbox.lastSeq, attempt: ++linkAttempts, connectionId, parts: true });
 
   function linkRequest(): LinkRequest {
     // Every candidate of one request shares the attempt number: the server keeps the first
@@ -433,15 +433,12 @@ export function createDriver(endpoint: Endpoint, options: ResolvedOptions, fallb
       if (state === "closed") return;
       closeInfo = { code: CloseCode.NORMAL, reason: "closed by client" };
       lastError = undefined;
-      if (state === "open" && link) {
-        // What is still queued and the goodbye go up together, so the server ends the session
-        // now (over HTTP in one POST, which can outlive a page that is going away).
-        uplink.flush([{ type: "close", code: CloseCode.NORMAL, reason: "closed by client" }]);
-        closeLink();
-      } else {
-        // Called from a listener in the middle of a transition, a link or attempt may still be up.
-        closeLink();
-      }
+      // What is still queued and the goodbye go up together, so the server ends the session
+      // now (over HTTP in one POST, which can outlive a page that is going away).
+      if (state === "open" && link) uplink.flush([{ type: "close", code: CloseCode.NORMAL, reason: "closed by client" }]);
+      // In any other state too: called from a listener in the middle of a transition, a link or
+      // attempt may still be up.
+      closeLink();
       dispatch({ type: "close" }, "closed by client");
     },
   };

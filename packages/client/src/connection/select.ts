@@ -212,26 +212,25 @@ export function openFirstTransport(options: SelectOptions): () => void {
             if (opened) options.onClose(info);
             else fail(info);
           },
-          onAlive() {
-            // Only the race asks; an opened link calls this on every chunk.
-            if (!attempt || opened || !attempts.has(attempt) || alive.has(attempt)) return;
-            alive.add(attempt);
-            // The path answered: the handshake gets the whole timeout from here, since a held
-            // hello (TransportOpenOptions.holdHello) has a round trip more to make than a first.
-            restartTimer(attempt);
-          },
-          onProgress() {
-            if (!attempt || opened || !attempts.has(attempt) || alive.has(attempt) || progressed.has(attempt)) return;
-            progressed.add(attempt);
-            restartTimer(attempt);
-          },
+          // The path answered: the handshake gets the whole timeout from here, since a held
+          // hello (TransportOpenOptions.holdHello) has a round trip more to make than a first.
+          onAlive: step(alive),
+          onProgress: step(progressed),
         },
       });
     }
-    const restartTimer = (attempt: Attempt) => {
-      clock.clearTimeout(attempt.timer);
-      attempt.timer = timeout();
-    };
+    /**
+     * A step of a candidate towards its handshake (life, or progress before it), once each: the
+     * handshake's timeout starts again. Only the race asks; an opened link calls onAlive on every chunk.
+     */
+    function step(seen: Set<Attempt>) {
+      return () => {
+        if (!attempt || opened || !attempts.has(attempt) || alive.has(attempt) || seen.has(attempt)) return;
+        seen.add(attempt);
+        clock.clearTimeout(attempt.timer);
+        attempt.timer = timeout();
+      };
+    }
     const timeout = () => clock.setTimeout(() => failed(attempt!, linkClose(CloseCode.ABNORMAL, noHandshake(clock.now() - attempt!.startedAt), "TIMEOUT")), options.connectTimeoutMs);
     attempt = { factory, name: factory.name, transport, timer: timeout(), startedAt: clock.now(), rank: ranks++ };
     attempts.add(attempt);

@@ -42,38 +42,29 @@ const CLOSE_LINK: Effect = { type: "closeLink" };
 const CANCEL_RETRY: Effect = { type: "cancelRetry" };
 const FINISH: Effect = { type: "finish" };
 
-function lost(delayMs: number | null): Transition {
-  return delayMs === null
-    ? { state: "closed", effects: [CLOSE_LINK, FINISH] }
-    : { state: "backoff", effects: [CLOSE_LINK, { type: "scheduleRetry", delayMs }] };
-}
-
 /**
  * The connection's state machine: pure, no I/O, no clock. Returns the next state and the
  * effects to run, or null when the event means nothing in this state (a stale timer, say).
+ *
+ *   connecting, retrying  welcome → open; linkLost → backoff (or closed: no retry); close → closed
+ *   open                  linkLost → backoff (or closed: no retry); close → closed
+ *   backoff               retryDue, wake → retrying; close → closed
+ *   closed                nothing
  */
 export function transition(state: MachineState, event: ConnectionEvent): Transition | null {
-  switch (state) {
-    case "connecting":
-    case "retrying":
-      if (event.type === "welcome") return { state: "open", effects: [{ type: "announceOpen" }] };
-      if (event.type === "linkLost") return lost(event.retryDelayMs);
-      if (event.type === "close") return { state: "closed", effects: [CLOSE_LINK, FINISH] };
-      return null;
-    case "open":
-      if (event.type === "linkLost") return lost(event.retryDelayMs);
-      if (event.type === "close") return { state: "closed", effects: [CLOSE_LINK, FINISH] };
-      return null;
-    case "backoff":
-      if (event.type === "retryDue") return { state: "retrying", effects: [OPEN_LINK] };
-      if (event.type === "wake") return { state: "retrying", effects: [CANCEL_RETRY, OPEN_LINK] };
-      if (event.type === "close") return { state: "closed", effects: [CANCEL_RETRY, FINISH] };
-      return null;
-    case "closed":
-      return null;
-    default: {
-      const unreachable: never = state;
-      return unreachable;
-    }
+  const { type } = event;
+  if (state === "closed") return null;
+  if (state === "backoff") {
+    // Waiting for the retry: there is no link to close, only the timer.
+    if (type === "close") return { state: "closed", effects: [CANCEL_RETRY, FINISH] };
+    if (type === "retryDue") return { state: "retrying", effects: [OPEN_LINK] };
+    return type === "wake" ? { state: "retrying", effects: [CANCEL_RETRY, OPEN_LINK] } : null;
   }
+  // connecting, retrying or open: a link is up or on its way.
+  if (type === "close") return { state: "closed", effects: [CLOSE_LINK, FINISH] };
+  if (type === "linkLost") {
+    const delayMs = event.retryDelayMs;
+    return delayMs === null ? { state: "closed", effects: [CLOSE_LINK, FINISH] } : { state: "backoff", effects: [CLOSE_LINK, { type: "scheduleRetry", delayMs }] };
+  }
+  return type === "welcome" && state !== "open" ? { state: "open", effects: [{ type: "announceOpen" }] } : null;
 }

@@ -9,14 +9,6 @@ import type { LinkClose, TransportOpenOptions } from "./transport.js";
 /** What both HTTP transports share: one downstream, upstream by POST, one ending. */
 
 /**
- * Batches queued behind a POST in flight are merged into one body of at most half the server's
- * message limit in characters: even at 3 UTF-8 bytes each, that stays well within its body
- * limit (maxBodyBytes: 6 × the message limit + 64 KiB), and one POST carries thousands of
- * small messages.
- */
-const mergeLimit = (maxMessageBytes: number) => maxMessageBytes / 2;
-
-/**
  * A ping in a batch longer than this goes up on its own (see send()): at the upload rate a POST
  * is allowed (uploadAllowanceMs), the rest of the body would hold its answer back by more than a
  * second. A shorter batch keeps it, so that a ping and a message sent together (at every open)
@@ -246,9 +238,12 @@ export function createHttpLink({ url, query, hello, caps, handlers, clock }: Tra
   };
 
   const post = () => {
-    // Small batches queued behind a POST in flight go together; large ones go one by one.
+    // Small batches queued behind a POST in flight go together; large ones go one by one. They
+    // are merged into one body of at most half the server's message limit in characters: even at
+    // 3 UTF-8 bytes each, that stays well within its body limit (maxBodyBytes: 6 × the message
+    // limit + 64 KiB), and one POST carries thousands of small messages.
     let body = queue.shift()!;
-    const limit = Math.max(mergeLimit(maxMessageBytes), goodbye ? KEEPALIVE_MAX_CHARS : 0);
+    const limit = Math.max(maxMessageBytes / 2, goodbye ? KEEPALIVE_MAX_CHARS : 0);
     while (queue.length && body.length + queue[0]!.length < limit) body += "\n" + queue.shift();
     const pending = request(caps, "POST", endpoint(Endpoint.send), body, undefined, false, goodbye && body.length <= KEEPALIVE_MAX_CHARS);
     posting = { request: pending, body };
