@@ -8,14 +8,16 @@ export interface Endpoint {
 }
 
 /**
- * Accepts http, https, ws and wss endpoint URLs; relative URLs resolve against the page's
- * location where there is one.
+ * Accepts http, https, ws and wss endpoint URLs; relative URLs resolve as fetch and WebSocket
+ * resolve them: against the document's base URL (a `<base href>`, a srcdoc frame's parent),
+ * else the location (a worker), where there is one.
  */
 export function parseEndpoint(input: string): Endpoint {
   try {
     if (typeof input !== "string") throw 0;
-    const location = (globalThis as { location?: { href?: string } }).location;
-    const url = !/^[a-z][a-z0-9+.-]*:/i.test(input) && location?.href ? new URL(input, location.href).href : input;
+    const { document, location } = globalThis as { document?: { baseURI?: string }; location?: { href?: string } };
+    const base = document?.baseURI || location?.href;
+    const url = !/^[a-z][a-z0-9+.-]*:/i.test(input) && base ? new URL(input, base).href : input;
     // Host: a name without spaces or "@" (fetch refuses credentials in a URL), or a bracketed
     // IPv6 address; then an optional port of at most 5 digits. A failed match (null) throws.
     const match = /^(http|ws)(s?):\/\/(\[[\da-f:.]+\]|[^\s/?#@[\]:]+)(:\d{1,5})?(\/[^?#]*)?(?:\?([^#]*))?(?:#|$)/i.exec(url)!;

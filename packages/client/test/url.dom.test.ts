@@ -8,6 +8,17 @@ describe("parseEndpoint in a page", () => {
     expect(parseEndpoint("/lifeline?room=1")).toEqual({ url: `${base.protocol}//${base.host}/lifeline`, query: "room=1" });
   });
 
+  it("resolves against the document's base URL, as fetch and WebSocket do, when a <base href> sets one", () => {
+    const base = document.head.appendChild(document.createElement("base"));
+    base.href = "https://api.example.test/v2/";
+    try {
+      expect(parseEndpoint("lifeline?room=1")).toEqual({ url: "https://api.example.test/v2/lifeline", query: "room=1" });
+      expect(parseEndpoint("/lifeline")).toEqual({ url: "https://api.example.test/lifeline", query: "" });
+    } finally {
+      base.remove();
+    }
+  });
+
   it("refuses a relative URL the page cannot resolve with INVALID_ARGUMENT, not a TypeError", () => {
     expect(() => parseEndpoint("//[bad")).toThrow(expect.objectContaining({ name: "LifelineError", code: "INVALID_ARGUMENT" }));
   });

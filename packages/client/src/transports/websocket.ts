@@ -1,5 +1,5 @@
 import { CloseCode, Endpoint, decodeServerBatch, encodeClientBatch } from "@lifeline/protocol";
-import type { Frame } from "@lifeline/protocol";
+import type { Frame, TimerId } from "@lifeline/protocol";
 import type { WebSocketLike } from "../env.js";
 import { linkClose } from "../errors.js";
 import { endpointUrl } from "../url.js";
@@ -29,10 +29,12 @@ export const webSocket: TransportFactory = {
     // How often the server pings while a batch of ours is still coming in, as its welcome says:
     // a closed socket waits on a silent peer at least twice that (socket-close.ts).
     let pingEveryMs = 0;
+    let errorTimer: TimerId;
 
     // Detach first, so nothing the socket does afterwards reaches the handlers. The error
     // handler stays a no-op: Node's `ws` throws on an 'error' event nobody listens to.
     const detach = () => {
+      clock.clearTimeout(errorTimer);
       if (!socket) return;
       socket.onopen = socket.onmessage = socket.onclose = null;
       socket.onerror = () => {};
@@ -74,7 +76,12 @@ export const webSocket: TransportFactory = {
         }
         handlers.onFrames(frames);
       };
-      // The error event carries no detail in browsers; the close event that follows says how it ended.
+      // The error event carries no detail; the close event after it (in the same task) says how it
+      // ended. Chromium sends none for a WebSocket the page's Content-Security-Policy refuses, which
+      // is CLOSED at its error: without this, each attempt would wait out connectTimeout.
+      socket.onerror = () => {
+        if (socket!.readyState === 3) errorTimer = clock.setTimeout(() => end(linkClose(CloseCode.ABNORMAL, "WebSocket failed")), 0);
+      };
       // The server says why in a close frame first, which ends the link before this runs: a close
       // without one comes from something in between. A load balancer's 1000, 1012 (restart),
       // 1013 (try again later), 1014 (bad gateway) or a proxy's 1005 (no code) say nothing about

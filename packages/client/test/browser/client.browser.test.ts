@@ -252,6 +252,35 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
       expect((await recorded(p)).messages).toEqual([{ bytes: [1, 2, 3], isUint8Array: true }]);
     });
 
+    it("fails a WebSocket the page's Content-Security-Policy refuses at once, and goes on to streaming", async () => {
+      // Chromium fires only an error for it, no close event. The waits are longer than waitFor's
+      // 20 s: only a WebSocket failed at its error lets streaming open in time.
+      const origin = new URL(echo.url).origin;
+      statics.page(`csp-${name}`, PAGES[name].replace("<title>", `<meta http-equiv="Content-Security-Policy" content="connect-src ${origin}"><title>`));
+      page = await openPage(browser, `${statics.url}/csp-${name}.html`);
+      const p = page;
+      await p.evaluate((u) => (window as unknown as PageWindow).start(u, { transports: ["websocket", "streaming"], fallbackDelay: 60_000, connectTimeout: 60_000 }), echo.url);
+      await waitFor(p, 1, 0);
+      await send(p, { text: "past the policy" });
+      await waitFor(p, 1, 1);
+      const { opens, messages } = await recorded(p);
+      expect(opens).toEqual([{ transport: "streaming", resumed: false }]);
+      expect(messages).toEqual([{ text: "past the policy" }]);
+    });
+
+    it("resolves a relative URL against the document's base URL (a <base href>), as fetch does", async () => {
+      page = await openPage(browser, `${statics.url}/${name}.html`);
+      const p = page;
+      await p.evaluate((origin) => {
+        document.head.append(Object.assign(document.createElement("base"), { href: `${origin}/` }));
+        (window as unknown as PageWindow).start("lifeline", { transports: ["websocket"] });
+      }, new URL(echo.url).origin);
+      await waitFor(p, 1, 0);
+      await send(p, { text: "by the base" });
+      await waitFor(p, 1, 1);
+      expect((await recorded(p)).messages).toEqual([{ text: "by the base" }]);
+    });
+
     it("lands on streaming on its own when a proxy refuses the WebSocket upgrade", async () => {
       hostile.refuseUpgrades(403);
       const p = await start(name, hostile.url + "/lifeline", {});

@@ -159,6 +159,43 @@ describe("websocket transport", () => {
     expect(closes[0]!.error).toMatchObject({ code: "TRANSPORT_ERROR", closeCode: 1006 });
   });
 
+  it("ends the link after an error that leaves the socket CLOSED with no close event (Chromium, for a WebSocket CSP refuses)", () => {
+    const clock = createManualClock();
+    const { socket, closes } = open(undefined, undefined, false, clock);
+    socket.readyState = 3;
+    socket.onerror?.(new Event("error"));
+    // The close event would come in the same task: the link waits that long for it.
+    expect(closes).toEqual([]);
+    clock.advance(0);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatchObject({ code: 1006, reason: "WebSocket failed" });
+    expect(closes[0]!.error).toMatchObject({ code: "TRANSPORT_ERROR", closeCode: 1006 });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("takes the close event that follows an error for the ending, leaving no timer behind", () => {
+    const clock = createManualClock();
+    const { socket, closes } = open(undefined, undefined, false, clock);
+    socket.open();
+    socket.drop();
+    expect(clock.pendingTimers).toBe(0);
+    clock.advance(0);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toMatchObject({ code: 1006, reason: "WebSocket lost" });
+  });
+
+  it("keeps waiting for the close event after an error while the socket is still closing (Node's ws)", () => {
+    const clock = createManualClock();
+    const { socket, closes } = open(undefined, undefined, false, clock);
+    socket.open();
+    socket.readyState = 2;
+    socket.onerror?.(new Event("error"));
+    clock.advance(1000);
+    expect(closes).toEqual([]);
+    socket.serverClose(1002, "bad frame");
+    expect(closes).toMatchObject([{ code: 1002, reason: "bad frame" }]);
+  });
+
   it("reports a close event without a code as 1006", () => {
     const { socket, closes } = open();
     socket.serverClose(0);
