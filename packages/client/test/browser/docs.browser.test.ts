@@ -11,8 +11,8 @@ import { launchChromium, startEchoServer, startStaticServer, unavailable, type E
 const docs = readFileSync(new URL("../../../../docs/getting-started.md", import.meta.url), "utf8");
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-function snippet(name: string): string {
-  const match = new RegExp(`<!-- snippet: ${name}\\b[^>]*-->\\s*\`\`\`html\\n([\\s\\S]*?)\`\`\``).exec(docs);
+function snippet(name: string, language = "html"): string {
+  const match = new RegExp(`<!-- snippet: ${name}\\b[^>]*-->\\s*\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(docs);
   if (!match) throw new Error(`docs/getting-started.md has no "${name}" snippet`);
   return match[1]!;
 }
@@ -63,5 +63,51 @@ if (reason && process.env["CI"]) {
     if (name === "cdn-script") expect(logged).toContain("connected over websocket");
     expect(logged.filter((line) => line.startsWith("page error"))).toEqual([]);
     await page.close();
+  });
+
+  it("worker-page and worker-script: the worker connects, and hears the page's offline, online and leaving", async () => {
+    const cdn = /https:\/\/unpkg\.com\/@lifeline\/client@([^/]+)\/dist\//g;
+    const worker = snippet("worker-script", "js");
+    expect([...worker.matchAll(cdn)].map((m) => m[1])).toEqual([version]);
+    statics.script("/chat-worker.js", worker.replace(cdn, `${statics.url}/dist/`).replace("https://example.com/lifeline", echo.url));
+    statics.page("worker-page", snippet("worker-page"));
+    let stopWatching = () => {};
+    const closed = new Promise<{ code: number }>((resolve) => {
+      stopWatching = echo.server.on("connection", (session) => {
+        stopWatching();
+        session.on("close", resolve);
+      });
+    });
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const logged: string[] = [];
+    page.on("console", (message) => logged.push(message.text()));
+    page.on("pageerror", (error) => logged.push(`page error: ${error.message}`));
+    /** Waits for a console line that starts with `start`, after the first `after` lines. */
+    const line = (start: string, after = 0) =>
+      expect.poll(() => logged.slice(after).find((text) => text.startsWith(start)), { timeout: 15_000, message: `console: ${logged.join(" | ")}` }).toBeDefined();
+    try {
+      await page.goto(`${statics.url}/worker-page.html`);
+      await line("received hello");
+      await line("open:");
+      // Chromium fires no offline in a worker: only the page's, passed on, drops the link at once
+      // (the heartbeat would take up to 45 s), and its online retries at once.
+      const before = logged.length;
+      await context.setOffline(true);
+      await line("reconnecting: the device went offline", before);
+      await context.setOffline(false);
+      await line("open:", before);
+      // Leaving the page ends the session now, not after the server's resume window.
+      await page.goto("about:blank");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const info = await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(() => resolve("still open after 5 s"), 5_000)))]);
+      clearTimeout(timer);
+      expect(info).toMatchObject({ code: 1000 });
+      expect(logged.filter((text) => text.startsWith("page error"))).toEqual([]);
+    } finally {
+      stopWatching();
+      await context.close();
+    }
   });
 });

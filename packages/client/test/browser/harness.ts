@@ -66,19 +66,21 @@ export interface StaticServer {
   readonly url: string;
   /** Serves `html` at `/<name>.html` from now on. */
   page(name: string, html: string): void;
+  /** Serves `code` as JavaScript at `path` from now on. */
+  script(path: string, code: string): void;
   close(): Promise<void>;
 }
 
 /** Serves test pages from memory and the files of packages/client/dist under /dist/. */
 export async function startStaticServer(): Promise<StaticServer> {
-  const pages = new Map<string, string>(Object.entries(PAGES).map(([name, html]) => [`/${name}.html`, html]));
+  const pages = new Map<string, { body: string; type: string }>(Object.entries(PAGES).map(([name, html]) => [`/${name}.html`, { body: html, type: "text/html" }]));
   const server: Server = createHttpServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const html = pages.get(path);
-    if (html !== undefined) {
+    const served = pages.get(path);
+    if (served !== undefined) {
       // no-cache, not no-store: fetched afresh on every load, yet free to enter the back/forward cache.
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" });
-      return res.end(html);
+      res.writeHead(200, { "content-type": `${served.type}; charset=utf-8`, "cache-control": "no-cache" });
+      return res.end(served.body);
     }
     if (path.startsWith("/dist/")) {
       const file = normalize(join(clientDist, path.slice("/dist/".length)));
@@ -93,7 +95,8 @@ export async function startStaticServer(): Promise<StaticServer> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    page: (name, html) => void pages.set(`/${name}.html`, html),
+    page: (name, html) => void pages.set(`/${name}.html`, { body: html, type: "text/html" }),
+    script: (path, code) => void pages.set(path, { body: code, type: "text/javascript" }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
