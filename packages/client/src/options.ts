@@ -43,8 +43,9 @@ export interface ClientOptions extends CapabilityOptions {
   connectTimeout?: number | undefined;
   /**
    * React Native's `AppState`: when the app becomes active again, a waiting reconnect runs at
-   * once and an open link is checked. (Browsers need nothing: online/offline and page
-   * visibility are watched on their own.)
+   * once and an open link is checked. (Pages need nothing: online/offline and page visibility
+   * are watched on their own. A worker hears neither page visibility nor, in Chromium,
+   * online/offline: the page can pass them on through this and `netInfo`.)
    */
   appState?: AppStateLike | undefined;
   /**

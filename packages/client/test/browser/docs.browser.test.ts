@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
+import { createFaultProxy } from "@lifeline/testkit";
 import { launchChromium, startEchoServer, startStaticServer, unavailable, type EchoServer, type StaticServer } from "./harness.js";
 
 /**
@@ -65,11 +66,16 @@ if (reason && process.env["CI"]) {
     await page.close();
   });
 
-  it("worker-page and worker-script: the worker connects, and hears the page's offline, online and leaving", async () => {
+  it("worker-page and worker-script: the worker connects, and hears the page's offline, online, visibility and leaving", async () => {
     const cdn = /https:\/\/unpkg\.com\/@lifeline\/client@([^/]+)\/dist\//g;
     const worker = snippet("worker-script", "js");
     expect([...worker.matchAll(cdn)].map((m) => m[1])).toEqual([version]);
-    statics.script("/chat-worker.js", worker.replace(cdn, `${statics.url}/dist/`).replace("https://example.com/lifeline", echo.url));
+    const options = "{ netInfo, appState }";
+    expect(worker).toContain(options);
+    // Retries wait 30 to 60 s here: only a signal the page passed on brings the link back in time.
+    const slowRetries = worker.replace(options, "{ netInfo, appState, reconnect: { initialDelay: 60000 } }");
+    const faults = await createFaultProxy({ target: { host: "127.0.0.1", port: echo.port } });
+    statics.script("/chat-worker.js", slowRetries.replace(cdn, `${statics.url}/dist/`).replace("https://example.com/lifeline", `${faults.url}/lifeline`));
     statics.page("worker-page", snippet("worker-page"));
     let stopWatching = () => {};
     const closed = new Promise<{ code: number }>((resolve) => {
@@ -84,20 +90,32 @@ if (reason && process.env["CI"]) {
     const logged: string[] = [];
     page.on("console", (message) => logged.push(message.text()));
     page.on("pageerror", (error) => logged.push(`page error: ${error.message}`));
-    /** Waits for a console line that starts with `start`, after the first `after` lines. */
-    const line = (start: string, after = 0) =>
-      expect.poll(() => logged.slice(after).find((text) => text.startsWith(start)), { timeout: 15_000, message: `console: ${logged.join(" | ")}` }).toBeDefined();
+    /** Waits up to 15 s for a console line that starts with `start`, after the first `after` lines. */
+    const line = async (start: string, after = 0) => {
+      for (const deadline = Date.now() + 15_000; !logged.slice(after).some((text) => text.startsWith(start)); ) {
+        if (Date.now() > deadline) throw new Error(`no "${start}" in the console: ${logged.join(" | ")}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
     try {
       await page.goto(`${statics.url}/worker-page.html`);
       await line("received hello");
       await line("open:");
-      // Chromium fires no offline in a worker: only the page's, passed on, drops the link at once
-      // (the heartbeat would take up to 45 s), and its online retries at once.
-      const before = logged.length;
+      // Chromium fires neither offline nor online in a worker: the page's, passed on, drop the
+      // link at once (the heartbeat would take up to 45 s) and bring it back.
+      let mark = logged.length;
       await context.setOffline(true);
-      await line("reconnecting: the device went offline", before);
+      await line("reconnecting: the device went offline", mark);
+      mark = logged.length;
       await context.setOffline(false);
-      await line("open:", before);
+      await line("open:", mark);
+      // A link lost for another reason waits for its retry, until the page is seen again.
+      mark = logged.length;
+      faults.cut();
+      await line("reconnecting:", mark);
+      mark = logged.length;
+      await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+      await line("open:", mark);
       // Leaving the page ends the session now, not after the server's resume window.
       await page.goto("about:blank");
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -108,6 +126,7 @@ if (reason && process.env["CI"]) {
     } finally {
       stopWatching();
       await context.close();
+      await faults.close();
     }
   });
 });
