@@ -76,11 +76,16 @@ export const webSocket: TransportFactory = {
         }
         handlers.onFrames(frames);
       };
-      // The error event carries no detail; the close event after it (in the same task) says how it
-      // ended. Chromium sends none for a WebSocket the page's Content-Security-Policy refuses, which
-      // is CLOSED at its error: without this, each attempt would wait out connectTimeout.
+      // The error event carries no detail; the close event after it says how it ended. Two send
+      // none: Chromium for a WebSocket the page's Content-Security-Policy refuses (CLOSED at its
+      // error), and Node's global WebSocket (undici, as in Node 20) for a failed handshake (still
+      // CONNECTING). Without this, each such attempt would wait out connectTimeout. A close event
+      // in the same task (Chromium, Firefox, React Native) ends the link first; one a task later
+      // (WebKit) may not, and the code is 1006 either way. Node's `ws` is CLOSING at its error,
+      // and its close event follows.
       socket.onerror = () => {
-        if (socket!.readyState === 3) errorTimer = clock.setTimeout(() => end(linkClose(CloseCode.ABNORMAL, "WebSocket failed")), 0);
+        const { readyState } = socket!;
+        if (readyState === 0 || readyState === 3) errorTimer = clock.setTimeout(() => end(linkClose(CloseCode.ABNORMAL, "WebSocket failed")), 0);
       };
       // The server says why in a close frame first, which ends the link before this runs: a close
       // without one comes from something in between. A load balancer's 1000, 1012 (restart),

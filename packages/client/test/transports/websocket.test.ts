@@ -159,10 +159,13 @@ describe("websocket transport", () => {
     expect(closes[0]!.error).toMatchObject({ code: "TRANSPORT_ERROR", closeCode: 1006 });
   });
 
-  it("ends the link after an error that leaves the socket CLOSED with no close event (Chromium, for a WebSocket CSP refuses)", () => {
+  it.each([
+    ["CLOSED (Chromium, for a WebSocket CSP refuses)", 3],
+    ["CONNECTING (Node's global WebSocket, undici, for a failed handshake)", 0],
+  ])("ends the link after an error that leaves the socket %s with no close event", (_, readyState) => {
     const clock = createManualClock();
     const { socket, closes } = open(undefined, undefined, false, clock);
-    socket.readyState = 3;
+    socket.readyState = readyState;
     socket.onerror?.(new Event("error"));
     // The close event would come in the same task: the link waits that long for it.
     expect(closes).toEqual([]);
