@@ -78,11 +78,11 @@ export const webSocket: TransportFactory = {
       };
       // The error event carries no detail; the close event after it says how it ended. Two send
       // none: Chromium for a WebSocket the page's Content-Security-Policy refuses (CLOSED at its
-      // error), and Node's global WebSocket (undici, as in Node 20) for a failed handshake (still
-      // CONNECTING). Without this, each such attempt would wait out connectTimeout. A close event
-      // in the same task (Chromium, Firefox, React Native) ends the link first; one a task later
-      // (WebKit) may not, and the code is 1006 either way. Node's `ws` is CLOSING at its error,
-      // and its close event follows.
+      // error), and older undici, Node's global WebSocket (Node 20's, under
+      // --experimental-websocket), for a failed handshake (still CONNECTING). Without this, each
+      // such attempt would wait out connectTimeout. A close event in the same task (Chromium,
+      // Firefox, React Native) ends the link first; one a task later (WebKit) may not, and the
+      // code is 1006 either way. Node's `ws` is CLOSING at its error, and its close event follows.
       socket.onerror = () => {
         const { readyState } = socket!;
         if (readyState === 0 || readyState === 3) errorTimer = clock.setTimeout(() => end(linkClose(CloseCode.ABNORMAL, "WebSocket failed")), 0);

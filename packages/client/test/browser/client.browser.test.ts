@@ -230,7 +230,7 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
     it("takes a stream the browser aborts itself (window.stop()) for a lost link at once, and resumes", async () => {
       page = await startWithoutFetch(name, { transports: ["streaming"], reconnect: { initialDelay: 50 } });
       await waitFor(page, 1, 0);
-      // Only an abort event, no error: unheard, the link would wait out the heartbeat (45 s).
+      // Only an abort event, no error: unheard, the link would wait out the heartbeat (up to 25 s).
       await page.evaluate(() => window.stop());
       await waitFor(page, 2, 0);
       await send(page, { text: "after" });
@@ -253,8 +253,8 @@ suite(reason ? `real browser (skipped: ${reason})` : "real browser", () => {
     });
 
     it("fails a WebSocket the page's Content-Security-Policy refuses at once, and goes on to streaming", async () => {
-      // Chromium fires only an error for it, no close event. The waits are longer than waitFor's
-      // 20 s: only a WebSocket failed at its error lets streaming open in time.
+      // Chromium fires only an error for it, no close event. connectTimeout and fallbackDelay
+      // (60 s) outlast waitFor's 20 s: only a WebSocket failed at its error lets streaming open in time.
       const origin = new URL(echo.url).origin;
       statics.page(`csp-${name}`, PAGES[name].replace("<title>", `<meta http-equiv="Content-Security-Policy" content="connect-src ${origin}"><title>`));
       page = await openPage(browser, `${statics.url}/csp-${name}.html`);

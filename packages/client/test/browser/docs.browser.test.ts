@@ -102,7 +102,7 @@ if (reason && process.env["CI"]) {
       await line("received hello");
       await line("open:");
       // Chromium fires neither offline nor online in a worker: the page's, passed on, drop the
-      // link at once (the heartbeat would take up to 45 s) and bring it back.
+      // link at once (the heartbeat would take up to 25 s) and bring it back.
       let mark = logged.length;
       await context.setOffline(true);
       await line("reconnecting: the device went offline", mark);
