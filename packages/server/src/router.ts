@@ -113,8 +113,10 @@ export function createRouter(ctx: ServerContext, handlers: RouteHandlers): Route
         ctx.log.debug(`[http] refused ${req.method} ${req.url}: ${body.refused.reason}`);
         // As over WebSocket: a body the session cannot take (too large, malformed) ends it.
         if (sid) ctx.registry.get(sid)?.close({ code: body.refused.code, reason: body.refused.reason });
-        // The rest of an oversized body is not worth reading: close the connection instead.
-        return refuse(res, body.refused, body.refused.code === CloseCode.MESSAGE_TOO_LARGE ? { Connection: "close" } : {});
+        // The rest of an oversized body is not worth reading: close the connection instead. (Not
+        // over HTTP/2, which has no such header: ending the response resets the stream.)
+        const closeConnection = body.refused.code === CloseCode.MESSAGE_TOO_LARGE && req.httpVersionMajor === 1;
+        return refuse(res, body.refused, closeConnection ? { Connection: "close" } : {});
       }
       if (ctx.closing()) return refuse(res, refusal(CloseCode.GOING_AWAY, "server shutting down"));
       then(body.frames);

@@ -1,5 +1,7 @@
 import { createServer as createHttpServer } from "node:http";
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import type { Http2SecureServer } from "node:http2";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { CloseCode, uploadAllowanceMs } from "@lifeline/protocol";
@@ -37,9 +39,11 @@ export interface LifelineServer {
   /**
    * Serves the endpoints from an existing HTTP server (an Express app's, say): requests and
    * upgrades under the base path are handled here, every other one goes to the listeners the
-   * server had when attach() was called. Attach after the app installed its listeners.
+   * server had when attach() was called. Attach after the app installed its listeners. An
+   * HTTP/2 server must allow HTTP/1.1 (`http2.createSecureServer({ allowHTTP1: true })`): Node's
+   * clients and every WebSocket upgrade speak it.
    */
-  attach(server: HttpServer): void;
+  attach(server: HttpServer | HttpsServer | Http2SecureServer): void;
   on<K extends keyof ServerEvents>(event: K, listener: (payload: ServerEvents[K]) => void): () => void;
   off<K extends keyof ServerEvents>(event: K, listener: (payload: ServerEvents[K]) => void): void;
   /** The open sessions, including those waiting to be resumed. A snapshot. */
@@ -206,10 +210,12 @@ export function createServer(input?: ServerOptions): LifelineServer {
       return { url: `http://${urlHost(host)}:${bound}${options.path}` };
     },
 
-    attach(server) {
+    attach(given) {
       if (closing) throw new LifelineServerError("SERVER_CLOSED", "attach() after close()");
+      // Node's HTTP/2 compatibility API hands over requests and responses shaped as node:http's.
+      const server = given as HttpServer;
       if (!server || typeof server.listeners !== "function" || typeof server.on !== "function") {
-        throw new LifelineServerError("INVALID_ARGUMENT", "attach() takes a node:http (or https) Server");
+        throw new LifelineServerError("INVALID_ARGUMENT", "attach() takes a node:http, node:https or node:http2 (secure, allowHTTP1) Server");
       }
       const paths = attachedPaths.get(server) ?? new Map<object, string>();
       attachedPaths.set(server, paths);
@@ -222,7 +228,7 @@ export function createServer(input?: ServerOptions): LifelineServer {
       forgetPaths.push(() => paths.delete(router));
       const uploadMs = requestTimeoutMs(options);
       if (server.requestTimeout > 0 && server.requestTimeout < uploadMs) {
-        log.warn(`[server] the HTTP server's requestTimeout (${server.requestTimeout} ms) cuts off HTTP uploads that a client still waits for; set it to 0 or at least ${uploadMs} ms`);
+        log.warn(`[server] the HTTP server's requestTimeout (${server.requestTimeout} ms) cuts off HTTP/1.1 uploads that a client still waits for; set it (server.requestTimeout = ...) to 0 or at least ${uploadMs} ms`);
       }
       // engine.io's approach: take over 'request' and 'upgrade', handle our path, and hand
       // everything else to the listeners that were there before, in their order.

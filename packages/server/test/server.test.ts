@@ -388,7 +388,7 @@ describe("attach()", () => {
     extraLifelines.push(lifeline);
     app.requestTimeout = 300_000;
     lifeline.attach(app);
-    expect(warnings).toEqual([expect.stringContaining("requestTimeout (300000 ms) cuts off HTTP uploads")]);
+    expect(warnings).toEqual([expect.stringContaining("requestTimeout (300000 ms) cuts off HTTP/1.1 uploads")]);
     const relaxed = createServer({ path: "/relaxed", logger: { warn: (message) => warnings.push(message) } });
     extraLifelines.push(relaxed);
     app.requestTimeout = 0;
