@@ -63,6 +63,12 @@ interface Entry {
   readonly bytes: number;
 }
 
+/**
+ * Takes an acknowledged entry's place until the array is compacted, so that its payload (up to
+ * the server's message limit) is not held: compaction waits for 1024 of them.
+ */
+const ACKED: Entry = { seq: 0, data: "", bytes: 0 };
+
 export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
   let entries: Entry[] = [];
   // Index of the first live entry: acks advance it instead of shifting the array each time.
@@ -105,7 +111,7 @@ export function createOutbox(maxMessages: number, maxBytes: number): Outbox {
     ack(seq) {
       while (head < entries.length && entries[head]!.seq <= seq) {
         bytes -= entries[head]!.bytes;
-        head++;
+        entries[head++] = ACKED;
       }
       if (unsent < head) unsent = head;
       compact();

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { createOutbox, toPayload } from "../src/outbox.js";
@@ -67,6 +68,25 @@ describe("outbox", () => {
     const again = outbox.takeUnsent();
     expect(again[0]?.seq).toBe(4001);
     expect(again.at(-1)?.seq).toBe(5000);
+  });
+
+  it("lets go of a message once it is acknowledged, long before compaction", async () => {
+    setFlagsFromString("--expose-gc");
+    const collectGarbage = runInNewContext("gc") as () => void;
+    const outbox = createOutbox(10_000, 1 << 30);
+    const pushed = (() => {
+      const payload = new Uint8Array(1 << 20);
+      outbox.push(payload, payload.byteLength);
+      return new WeakRef(payload);
+    })();
+    outbox.push("still in flight", 15);
+    outbox.takeUnsent();
+    outbox.ack(1);
+    // A WeakRef holds its target until the current job ends.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    collectGarbage();
+    expect(pushed.deref()).toBeUndefined();
+    expect(outbox.unacknowledged()).toEqual(["still in flight"]);
   });
 
   it("lists what is unacknowledged in order, sent or not", () => {
